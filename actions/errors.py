@@ -1,0 +1,71 @@
+"""Errors of the action core.
+
+    ActionError
+     ├── InvalidRequest          the request does not fit the catalog (unknown action, bad parameter)
+     ├── PolicyRefusal           the actor may not do this (self-approval, not an approver, wrong channel)
+     ├── StaleDecision           the proposal moved on (decided, edited, expired) before this decision
+     ├── ProposalNotFound        no proposal with that id
+     ├── PreflightFailed         a check against live PD failed; nothing was sent
+     └── ClusterError            PD could not be asked or refused (raised by Cluster adapters)
+          ├── ClusterUnavailable PD unreachable, no leader, timed out; ``maybe_sent`` for writes
+          └── ClusterRejected    PD answered and refused (status and PD's own message)
+
+Every message is written for the person who sent the request: it says what is wrong and, where it
+can, what to do instead. ``str(exc)`` is safe to show in Slack.
+"""
+
+from __future__ import annotations
+
+
+class ActionError(Exception):
+    """Base of every error the action core raises on purpose."""
+
+
+class InvalidRequest(ActionError):
+    """Raised when a request names an unknown action or a parameter fails the catalog's validation."""
+
+    def __init__(self, message: str, *, field: str | None = None, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.usage = usage
+
+
+class PolicyRefusal(ActionError):
+    """Raised when the policy forbids this actor this step (self-approval, non-approver, channel)."""
+
+
+class StaleDecision(ActionError):
+    """Raised when a decision arrives for a proposal that is no longer pending at that revision."""
+
+
+class ProposalNotFound(ActionError):
+    """Raised when a proposal id does not exist."""
+
+
+class ClusterError(ActionError):
+    """Raised by a Cluster adapter when PD could not answer or refused."""
+
+    def __init__(self, message: str, *, status: int | None = None, maybe_sent: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.maybe_sent = maybe_sent
+
+
+class ClusterUnavailable(ClusterError):
+    """Raised when PD is unreachable, has no leader, or timed out; ``maybe_sent`` marks a write in doubt."""
+
+
+class ClusterRejected(ClusterError):
+    """Raised when PD answered and refused the request (a 4xx, or a 500 carrying a semantic refusal)."""
+
+    def __init__(self, message: str, *, status: int | None = None, not_found: bool = False) -> None:
+        super().__init__(message, status=status, maybe_sent=False)
+        self.not_found = not_found
+
+
+class PreflightFailed(ActionError):
+    """Raised when a request fails a preflight check; ``report`` holds every check with its data."""
+
+    def __init__(self, message: str, *, report: object) -> None:
+        super().__init__(message)
+        self.report = report
