@@ -27,7 +27,10 @@ MANIFEST_SCHEMA: dict[str, Any] = {
         "_metadata": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {k: {"type": "integer"} for k in ("schema_version", "min_version", "major_version", "minor_version")},
+            "properties": {
+                k: {"type": "integer"}
+                for k in ("schema_version", "min_version", "major_version", "minor_version")
+            },
         },
         "display_information": {
             "type": "object",
@@ -49,7 +52,11 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                     "additionalProperties": False,
                     "properties": {
                         k: {"type": "boolean"}
-                        for k in ("home_tab_enabled", "messages_tab_enabled", "messages_tab_read_only_enabled")
+                        for k in (
+                            "home_tab_enabled",
+                            "messages_tab_enabled",
+                            "messages_tab_read_only_enabled",
+                        )
                     },
                 },
                 "bot_user": {
