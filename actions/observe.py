@@ -1,0 +1,94 @@
+"""The read port the operator agent watches PD through, and the snapshots it returns.
+
+``agent/`` depends on ``ClusterObserver`` only; ``pd/observer.py`` implements it over the PD client.
+Every method is one PD request (``schedulers`` is two when an evict-leader scheduler exists), and
+none of them scans every region: the agent's cost per cycle does not grow with the cluster's region
+count. Methods raise ``actions.errors.ClusterError`` subclasses only.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from actions.ports import RegionSnapshot, StoreSnapshot
+
+
+class HotKind(enum.StrEnum):
+    """Which hotspot list: ``GET /pd/api/v1/hotspot/regions/{write|read}``."""
+
+    WRITE = "write"
+    READ = "read"
+
+
+class RegionCheck(enum.StrEnum):
+    """The ``GET /pd/api/v1/regions/check/{kind}`` lists the agent reads."""
+
+    DOWN_PEER = "down-peer"
+    PENDING_PEER = "pending-peer"
+    MISS_PEER = "miss-peer"
+    OVERSIZED_REGION = "oversized-region"
+
+
+@dataclass(frozen=True, slots=True)
+class HotRegion:
+    """One hot region as PD's hotspot statistics report it (leader view, flows per second)."""
+
+    region_id: int
+    leader_store_id: int | None
+    store_ids: tuple[int, ...]  # every store holding a peer
+    hot_degree: int  # consecutive reporting intervals the region has stayed hot
+    flow_bytes: float
+    flow_keys: float
+    flow_query: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerState:
+    """Enabled schedulers and the stores the (single) evict-leader scheduler holds."""
+
+    names: tuple[str, ...]
+    evict_leader_store_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """The PD settings the agent's rules need, typed; ``raw`` keeps PD's own values for evidence."""
+
+    max_replicas: int = 3
+    low_space_ratio: float = 0.8  # a store is low on space once used/capacity passes this
+    high_space_ratio: float = 0.7
+    max_store_down_time: str = "30m0s"
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+class ClusterObserver(Protocol):
+    """Bounded, read-only views of PD for the agent. ``requests_made`` counts PD requests sent."""
+
+    @property
+    def requests_made(self) -> int: ...
+
+    async def stores(self) -> list[StoreSnapshot]:
+        """``GET /stores``: Up, Offline, Down and Disconnected stores (no Tombstones)."""
+        ...
+
+    async def hot_regions(self, kind: HotKind) -> list[HotRegion]:
+        """``GET /hotspot/regions/{kind}``: one entry per hot region, hottest first."""
+        ...
+
+    async def regions_check(self, check: RegionCheck) -> list[RegionSnapshot]:
+        """``GET /regions/check/{check}``: only the regions PD's statistics flag."""
+        ...
+
+    async def top_regions_by_size(self, limit: int) -> list[RegionSnapshot]:
+        """``GET /regions/size?limit=N``: the ``limit`` largest regions, largest first."""
+        ...
+
+    async def schedulers(self) -> SchedulerState:
+        """``GET /schedulers`` (+ the evict-leader scheduler's store list when it exists)."""
+        ...
+
+    async def schedule_settings(self) -> ScheduleSettings:
+        """``GET /config/schedule`` and ``GET /config/replicate``, reduced to what the rules use."""
+        ...

@@ -1,0 +1,91 @@
+"""One observation of the cluster: every bounded PD read of a cycle, made concurrently.
+
+A read that fails leaves its field ``None`` (and its reason in ``errors``) instead of failing the
+cycle: the rules that need it are skipped, and their tickets stay as they are, because a finding
+that could not be looked for has not disappeared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from actions.errors import ClusterError
+from actions.observe import ClusterObserver, HotKind, HotRegion, RegionCheck, SchedulerState, ScheduleSettings
+from actions.ports import RegionSnapshot, StoreSnapshot
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one cycle read. ``None`` means the read failed; see ``errors``."""
+
+    at: datetime
+    stores: tuple[StoreSnapshot, ...] | None = None
+    hot_write: tuple[HotRegion, ...] | None = None
+    hot_read: tuple[HotRegion, ...] | None = None
+    checks: Mapping[RegionCheck, tuple[RegionSnapshot, ...]] = field(default_factory=dict)
+    top_by_size: tuple[RegionSnapshot, ...] | None = None
+    top_n: int = 0
+    schedulers: SchedulerState | None = None
+    settings: ScheduleSettings | None = None
+    # Evict-leader schedulers the bot itself created, by store, with when they revert (None: never).
+    bot_evictions: Mapping[int, datetime | None] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+    requests: int = 0
+
+    def check(self, check: RegionCheck) -> tuple[RegionSnapshot, ...] | None:
+        return self.checks.get(check)
+
+    def store(self, store_id: int) -> StoreSnapshot | None:
+        return next((s for s in self.stores or () if s.id == store_id), None)
+
+
+async def _read(what: str, call: Awaitable[T], errors: list[str]) -> T | None:
+    try:
+        return await call
+    except ClusterError as exc:
+        log.warning("agent: could not read %s from PD: %s", what, exc)
+        errors.append(f"{what}: {exc}")
+        return None
+
+
+async def observe(observer: ClusterObserver, *, at: datetime, top_n: int) -> Observation:
+    """Read everything the rules need: a fixed number of PD requests, whatever the region count."""
+    errors: list[str] = []
+    before = observer.requests_made
+    checks = list(RegionCheck)
+    core = asyncio.gather(
+        _read("stores", observer.stores(), errors),
+        _read("hot write regions", observer.hot_regions(HotKind.WRITE), errors),
+        _read("hot read regions", observer.hot_regions(HotKind.READ), errors),
+        _read("largest regions", observer.top_regions_by_size(top_n), errors),
+        _read("schedulers", observer.schedulers(), errors),
+        _read("schedule config", observer.schedule_settings(), errors),
+    )
+    flagged = asyncio.gather(
+        *(_read(f"regions/check/{c.value}", observer.regions_check(c), errors) for c in checks)
+    )
+    (stores, hot_write, hot_read, top, schedulers, settings), check_results = await asyncio.gather(
+        core, flagged
+    )
+    return Observation(
+        at=at,
+        stores=None if stores is None else tuple(stores),
+        hot_write=None if hot_write is None else tuple(hot_write),
+        hot_read=None if hot_read is None else tuple(hot_read),
+        checks={c: tuple(r) for c, r in zip(checks, check_results, strict=True) if r is not None},
+        top_by_size=None if top is None else tuple(top),
+        top_n=top_n,
+        schedulers=schedulers,
+        settings=settings,
+        errors=tuple(errors),
+        requests=observer.requests_made - before,
+    )
