@@ -1,0 +1,126 @@
+"""The action log (audit), as plain functions over an ``sqlite3.Connection``.
+
+A row is written once; only an execution's ``result_json`` and ``executed_at`` are filled in later
+(triggers in the schema enforce both). Each row's regions and stores go to ``action_log_regions``
+and ``action_log_stores`` too, so "newest N rows about store S" reads one index range backwards
+however large the log is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from actions.models import AuditEntry
+from actions.ports import AuditQuery
+from store.codec import AUDIT_COLUMNS, audit_from_row, dumps, opt_dumps, opt_time, subjects, to_db_time
+from store.connection import transaction
+from store.errors import StoreError
+
+_SELECT = f"SELECT {', '.join('a.' + c.strip() for c in AUDIT_COLUMNS.split(','))} FROM "
+
+
+def insert(conn: sqlite3.Connection, entry: AuditEntry) -> int:
+    """Insert one row and its region/store references (inside the caller's transaction)."""
+    data = entry.model_dump(mode="json")
+    regions, stores = subjects(data["request_json"])
+    cursor = conn.execute(
+        "INSERT INTO action_log (proposal_id, ticket_id, actor, action, dry_run, caller_id, region_id,"
+        " store_id, request_json, result_json, approval_json, created_at, executed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            entry.proposal_id,
+            entry.ticket_id,
+            entry.actor,
+            entry.action,
+            int(entry.dry_run),
+            entry.caller_id,
+            regions[0] if regions else None,
+            stores[0] if stores else None,
+            dumps(data["request_json"]),
+            opt_dumps(data["result_json"]),
+            opt_dumps(data["approval_json"]),
+            to_db_time(entry.created_at),
+            opt_time(entry.executed_at),
+        ),
+    )
+    log_id = cursor.lastrowid
+    assert log_id is not None  # an INSERT into a rowid table always sets it
+    if regions:
+        conn.executemany(
+            "INSERT INTO action_log_regions (region_id, log_id) VALUES (?, ?)", [(r, log_id) for r in regions]
+        )
+    if stores:
+        conn.executemany(
+            "INSERT INTO action_log_stores (store_id, log_id) VALUES (?, ?)", [(s, log_id) for s in stores]
+        )
+    return log_id
+
+
+def append(conn: sqlite3.Connection, entry: AuditEntry) -> int:
+    """One durable row: its own short transaction, committed (and fsynced) before this returns."""
+    with transaction(conn):
+        return insert(conn, entry)
+
+
+def set_result(
+    conn: sqlite3.Connection, log_id: int, *, proposal_id: int, result_json: str, executed_at: str | None
+) -> None:
+    """Fill in an execution's result on its intent row (inside the caller's transaction)."""
+    cursor = conn.execute(
+        "UPDATE action_log SET result_json = ?, executed_at = COALESCE(?, executed_at)"
+        " WHERE id = ? AND proposal_id = ?",
+        (result_json, executed_at, log_id, proposal_id),
+    )
+    if cursor.rowcount == 0:
+        raise StoreError(f"audit row {log_id} is not proposal {proposal_id}'s; nothing was recorded")
+
+
+def query(conn: sqlite3.Connection, q: AuditQuery) -> list[AuditEntry]:
+    """Newest first. A region or store filter drives the read from its reference table (CROSS JOIN
+    keeps SQLite from choosing to scan the log instead); other filters use their own index."""
+    where: list[str] = []
+    params: list[Any] = []
+    order = "a.id"
+    if q.region_id is not None:
+        sql = _SELECT + "action_log_regions r CROSS JOIN action_log a ON a.id = r.log_id"
+        where.append("r.region_id = ?")
+        params.append(q.region_id)
+        order = "r.log_id"
+        if q.store_id is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM action_log_stores s WHERE s.store_id = ? AND s.log_id = a.id)"
+            )
+            params.append(q.store_id)
+    elif q.store_id is not None:
+        sql = _SELECT + "action_log_stores s CROSS JOIN action_log a ON a.id = s.log_id"
+        where.append("s.store_id = ?")
+        params.append(q.store_id)
+        order = "s.log_id"
+    else:
+        sql = _SELECT + "action_log a"
+    if q.ticket_id is not None:
+        where.append("a.ticket_id = ?")
+        params.append(q.ticket_id)
+    if q.proposal_id is not None:
+        where.append("a.proposal_id = ?")
+        params.append(q.proposal_id)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {order} DESC LIMIT ?"
+    return [audit_from_row(row) for row in conn.execute(sql, (*params, q.limit)).fetchall()]
+
+
+def page(conn: sqlite3.Connection, *, after_id: int, since: datetime | None, size: int) -> list[AuditEntry]:
+    """Up to ``size`` rows with id > ``after_id`` (and created at or after ``since``), oldest first.
+
+    Paging by id keeps an export from holding the connection, or the whole log in memory.
+    """
+    sql = _SELECT + "action_log a WHERE a.id > ?"
+    params: list[Any] = [after_id]
+    if since is not None:
+        sql += " AND a.created_at >= ?"
+        params.append(to_db_time(since))
+    rows = conn.execute(sql + " ORDER BY a.id LIMIT ?", (*params, size)).fetchall()
+    return [audit_from_row(row) for row in rows]
