@@ -1,0 +1,162 @@
+"""``PDObserver``: the agent's read port (``actions.observe.ClusterObserver``) over ``PDClient``.
+
+Each method is one PD request, counted in ``requests_made`` (``schedulers`` adds the evict-leader
+scheduler's store list only when that scheduler runs). PD's models become the domain's snapshots,
+and ``PDError``s become ``actions.errors.ClusterError``s, so the agent never sees this package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterable
+from typing import TypeVar
+
+from actions.errors import ClusterError, ClusterRejected, ClusterUnavailable
+from actions.observe import HotKind, HotRegion, RegionCheck, SchedulerState, ScheduleSettings
+from actions.ports import PeerSnapshot, RegionSnapshot, StoreSnapshot
+from pd import paths
+from pd.client import PDClient
+from pd.errors import PDError, PDNotFound, PDUnavailable
+from pd.models import HotPeerStat, RegionInfo, StoreHotPeersInfos, StoreInfo
+
+T = TypeVar("T")
+
+AGENT_CALLER_ID = "tikv-chatops/agent"
+
+
+def store_snapshot(info: StoreInfo) -> StoreSnapshot:
+    """PD's ``StoreInfo`` as the domain's ``StoreSnapshot``."""
+    status = info.status
+    return StoreSnapshot(
+        id=info.store.id,
+        address=info.store.address,
+        state_name=info.store.state_name,
+        labels=info.store.label_map,
+        capacity_bytes=status.capacity_bytes,
+        available_bytes=status.available_bytes,
+        leader_count=status.leader_count,
+        region_count=status.region_count,
+        region_size_mib=status.region_size,
+    )
+
+
+def region_snapshot(info: RegionInfo) -> RegionSnapshot:
+    """PD's ``RegionInfo`` as the domain's ``RegionSnapshot``."""
+    return RegionSnapshot(
+        id=info.id,
+        start_key=info.start_key,
+        end_key=info.end_key,
+        conf_ver=info.epoch.conf_ver,
+        version=info.epoch.version,
+        peers=tuple(
+            PeerSnapshot(id=p.id, store_id=p.store_id, role=p.role_name or "Voter") for p in info.peers
+        ),
+        leader_store_id=info.leader_store_id,
+        down_peer_store_ids=tuple(d.peer.store_id for d in info.down_peers),
+        pending_peer_store_ids=tuple(p.store_id for p in info.pending_peers),
+        approximate_size_mib=info.approximate_size,
+        approximate_keys=info.approximate_keys,
+        written_bytes=info.written_bytes,
+        read_bytes=info.read_bytes,
+    )
+
+
+def hot_regions(infos: StoreHotPeersInfos) -> list[HotRegion]:
+    """One entry per region, hottest first: the leader's statistics, else the busiest peer's.
+
+    PD lists a hot region once per store holding a hot peer (``as_peer``) and once more under its
+    leader's store (``as_leader``); the leader's view is the one balancing cares about.
+    """
+    best: dict[int, HotPeerStat] = {}
+
+    def consider(stats: Iterable[HotPeerStat]) -> None:
+        for stat in stats:
+            seen = best.get(stat.region_id)
+            if seen is None or (stat.is_leader, stat.flow_bytes) > (seen.is_leader, seen.flow_bytes):
+                best[stat.region_id] = stat
+
+    for peers in infos.as_leader.values():
+        consider(peers.statistics)
+    for peers in infos.as_peer.values():
+        consider(peers.statistics)
+    regions = [
+        HotRegion(
+            region_id=s.region_id,
+            leader_store_id=s.store_id if s.is_leader else None,
+            store_ids=tuple(s.stores) or (s.store_id,),
+            hot_degree=s.hot_degree,
+            flow_bytes=s.flow_bytes,
+            flow_keys=s.flow_keys,
+            flow_query=s.flow_query,
+        )
+        for s in best.values()
+    ]
+    return sorted(regions, key=lambda h: (-h.flow_bytes, h.region_id))
+
+
+def cluster_error(exc: PDError) -> ClusterError:
+    """The domain error for a PD failure; its text is PD's, safe to show."""
+    if isinstance(exc, PDUnavailable):
+        return ClusterUnavailable(str(exc), status=exc.status)
+    return ClusterRejected(str(exc), status=exc.status, not_found=isinstance(exc, PDNotFound))
+
+
+class PDObserver:
+    """Bounded reads of PD for the agent; implements ``actions.observe.ClusterObserver``."""
+
+    def __init__(self, client: PDClient, *, caller_id: str = AGENT_CALLER_ID) -> None:
+        self._client = client
+        self._caller_id = caller_id
+        self._requests = 0
+
+    @property
+    def requests_made(self) -> int:
+        """PD requests sent through this observer so far (a read retried by the client counts once)."""
+        return self._requests
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        self._requests += 1
+        try:
+            return await call
+        except PDError as exc:
+            raise cluster_error(exc) from exc
+
+    async def stores(self) -> list[StoreSnapshot]:
+        info = await self._call(self._client.get_stores(caller_id=self._caller_id))
+        return [store_snapshot(s) for s in info.stores]
+
+    async def hot_regions(self, kind: HotKind) -> list[HotRegion]:
+        if kind is HotKind.WRITE:
+            infos = await self._call(self._client.get_hot_write_regions(caller_id=self._caller_id))
+        else:
+            infos = await self._call(self._client.get_hot_read_regions(caller_id=self._caller_id))
+        return hot_regions(infos)
+
+    async def regions_check(self, check: RegionCheck) -> list[RegionSnapshot]:
+        info = await self._call(self._client.get_regions_check(check.value, caller_id=self._caller_id))
+        return [region_snapshot(r) for r in info.regions]
+
+    async def top_regions_by_size(self, limit: int) -> list[RegionSnapshot]:
+        info = await self._call(self._client.get_top_regions("size", limit, caller_id=self._caller_id))
+        return [region_snapshot(r) for r in info.regions]
+
+    async def schedulers(self) -> SchedulerState:
+        names = await self._call(self._client.get_schedulers(caller_id=self._caller_id))
+        evicted: tuple[int, ...] = ()
+        if paths.EVICT_LEADER_SCHEDULER in names:
+            config = await self._call(self._client.get_evict_leader_stores(caller_id=self._caller_id))
+            evicted = config.store_ids
+        return SchedulerState(names=tuple(sorted(names)), evict_leader_store_ids=evicted)
+
+    async def schedule_settings(self) -> ScheduleSettings:
+        schedule, replication = await asyncio.gather(
+            self._call(self._client.get_schedule_config(caller_id=self._caller_id)),
+            self._call(self._client.get_replicate_config(caller_id=self._caller_id)),
+        )
+        return ScheduleSettings(
+            max_replicas=replication.max_replicas,
+            low_space_ratio=schedule.low_space_ratio,
+            high_space_ratio=schedule.high_space_ratio,
+            max_store_down_time=schedule.max_store_down_time,
+            raw={**schedule.raw, **replication.raw},
+        )
