@@ -77,9 +77,12 @@ def set_result(
         raise StoreError(f"audit row {log_id} is not proposal {proposal_id}'s; nothing was recorded")
 
 
-def query(conn: sqlite3.Connection, q: AuditQuery) -> list[AuditEntry]:
-    """Newest first. A region or store filter drives the read from its reference table (CROSS JOIN
-    keeps SQLite from choosing to scan the log instead); other filters use their own index."""
+def build_query(q: AuditQuery) -> tuple[str, list[Any]]:
+    """The SQL and parameters of an audit query, newest first.
+
+    A region or store filter drives the read from its reference table (``CROSS JOIN`` keeps SQLite
+    from choosing to walk the whole log by id instead); ticket and proposal use their own indexes.
+    """
     where: list[str] = []
     params: list[Any] = []
     order = "a.id"
@@ -108,8 +111,12 @@ def query(conn: sqlite3.Connection, q: AuditQuery) -> list[AuditEntry]:
         params.append(q.proposal_id)
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {order} DESC LIMIT ?"
-    return [audit_from_row(row) for row in conn.execute(sql, (*params, q.limit)).fetchall()]
+    return sql + f" ORDER BY {order} DESC LIMIT ?", [*params, q.limit]
+
+
+def query(conn: sqlite3.Connection, q: AuditQuery) -> list[AuditEntry]:
+    sql, params = build_query(q)
+    return [audit_from_row(row) for row in conn.execute(sql, params).fetchall()]
 
 
 def page(conn: sqlite3.Connection, *, after_id: int, since: datetime | None, size: int) -> list[AuditEntry]:
