@@ -1,0 +1,32 @@
+"""Errors of the Slack edge.
+
+    BotError
+     ├── GrammarError       the text after /tikv is not a command; ``usage`` says how to write it
+     ├── IdentityRefused    the Slack account may not act (deactivated, a bot, a guest, not found)
+     └── RenderError        a renderer produced blocks Slack would refuse (a bug: renderers clip)
+
+``GrammarError`` and ``IdentityRefused`` messages are written for the person who typed or clicked and
+are shown to them; ``RenderError`` is logged and answered with the fixed "something went wrong".
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error the Slack edge raises on purpose."""
+
+
+class GrammarError(BotError):
+    """Raised when the text after /tikv is not a command; ``usage`` says how to write it."""
+
+    def __init__(self, message: str, *, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class IdentityRefused(BotError):
+    """Raised when a Slack account may not request or decide anything (deactivated, bot, guest)."""
+
+
+class RenderError(BotError):
+    """Raised when a renderer produced something Slack would refuse (renderers must clip instead)."""

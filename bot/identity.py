@@ -1,0 +1,121 @@
+"""Who clicked: a Slack user id turned into an ``actions.models.Actor``, or a refusal.
+
+``users.info`` says whether the account may act at all: deactivated accounts, bots and guests
+(``is_restricted`` / ``is_ultra_restricted``) are refused. Group membership comes from
+``usergroups.users.list`` for the groups the policy names. Both are cached for a TTL (user groups are a
+Tier 2 method, about 20 calls a minute); a failed group lookup counts as "not a member" — it can only
+take permissions away, never grant them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from actions.models import Actor
+from bot import texts
+from bot.errors import IdentityRefused
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Entry(Generic[T]):
+    value: T
+    expires: float
+
+
+class _TTLCache(Generic[T]):
+    def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: dict[str, _Entry[T]] = {}
+
+    def get(self, key: str) -> T | None:
+        entry = self._entries.get(key)
+        if entry is None or entry.expires <= self._clock():
+            return None
+        return entry.value
+
+    def put(self, key: str, value: T) -> None:
+        self._entries[key] = _Entry(value, self._clock() + self._ttl)
+
+
+class SlackIdentity:
+    """Resolves Slack users to Actors; one per process, shared by every listener."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        groups: Iterable[str] = (),
+        ttl: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._groups = tuple(sorted(set(groups)))
+        self._users: _TTLCache[dict[str, Any]] = _TTLCache(ttl, clock)
+        self._members: _TTLCache[frozenset[str]] = _TTLCache(ttl, clock)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def actor(self, user_id: str) -> Actor:
+        """The Actor for ``user_id``; raises ``IdentityRefused`` (a message for that person)."""
+        info = await self._user(user_id)
+        if info.get("deleted"):
+            raise IdentityRefused(texts.IDENTITY_DELETED)
+        if info.get("is_bot") or info.get("is_app_user"):
+            raise IdentityRefused(texts.IDENTITY_BOT)
+        if info.get("is_restricted") or info.get("is_ultra_restricted"):
+            raise IdentityRefused(texts.IDENTITY_GUEST)
+        profile = info.get("profile") or {}
+        name = str(profile.get("display_name") or info.get("real_name") or info.get("name") or user_id)
+        group_ids = frozenset([g for g in self._groups if user_id in await self._group_members(g)])
+        return Actor(user_id=user_id, name=name, group_ids=group_ids)
+
+    async def _user(self, user_id: str) -> dict[str, Any]:
+        cached = self._users.get(user_id)
+        if cached is not None:
+            return cached
+        try:
+            response = await self._client.users_info(user=user_id)
+        except SlackApiError as exc:
+            error = (
+                exc.response.get("error", "unknown error") if exc.response is not None else "unknown error"
+            )
+            raise IdentityRefused(texts.IDENTITY_UNKNOWN.format(error=error)) from exc
+        info = response.get("user")
+        if not isinstance(info, dict):
+            raise IdentityRefused(texts.IDENTITY_UNKNOWN.format(error="no user in the answer"))
+        self._users.put(user_id, info)
+        return info
+
+    async def _group_members(self, group_id: str) -> frozenset[str]:
+        cached = self._members.get(group_id)
+        if cached is not None:
+            return cached
+        # One lookup per group at a time: a burst of clicks must not spend the Tier 2 budget.
+        lock = self._locks.setdefault(group_id, asyncio.Lock())
+        async with lock:
+            cached = self._members.get(group_id)
+            if cached is not None:
+                return cached
+            try:
+                response = await self._client.usergroups_users_list(usergroup=group_id)
+            except SlackApiError as exc:
+                error = exc.response.get("error") if exc.response is not None else None
+                logger.warning(
+                    "usergroups.users.list %s failed (%s); counting nobody as a member", group_id, error
+                )
+                return frozenset()
+            members = frozenset(str(u) for u in response.get("users") or ())
+            self._members.put(group_id, members)
+            return members
