@@ -1,0 +1,51 @@
+"""Prometheus metrics of the bot, in a registry of their own (one per process, passed around).
+
+tikv_chatops_commands_total{command}        /tikv commands, by kind (help, status, propose …)
+tikv_chatops_clicks_total{action}           button clicks and modal submissions, by action_id
+tikv_chatops_ack_seconds{kind}              time from the request reaching Bolt to its ack
+tikv_chatops_pd_errors_total{kind}          PD requests that failed (unavailable, rejected, status)
+tikv_chatops_proposals{state}               proposals in each state, read from the store at scrape
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+# Slack gives up at 3 s; the buckets are dense below 100 ms where a healthy ack lands.
+ACK_BUCKETS = (0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """The bot's counters and histograms."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.commands = Counter(
+            "tikv_chatops_commands", "/tikv commands received, by kind", ["command"], registry=self.registry
+        )
+        self.clicks = Counter(
+            "tikv_chatops_clicks",
+            "Button clicks and modal submissions, by action",
+            ["action"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "tikv_chatops_ack_seconds",
+            "Seconds from a request reaching Bolt to its ack",
+            ["kind"],
+            buckets=ACK_BUCKETS,
+            registry=self.registry,
+        )
+        self.pd_errors = Counter(
+            "tikv_chatops_pd_errors", "PD requests that failed, by kind", ["kind"], registry=self.registry
+        )
+        self.proposals = Gauge(
+            "tikv_chatops_proposals", "Proposals in each state", ["state"], registry=self.registry
+        )
+
+    def exposition(self) -> bytes:
+        """The text format Prometheus scrapes."""
+        return generate_latest(self.registry)
