@@ -110,7 +110,9 @@ def test_every_error_fixture_has_a_case() -> None:
 
 
 @pytest.mark.parametrize(("name", "status", "expected"), CASES, ids=[f"{n}-{s}" for n, s, _ in CASES])
-def test_error_fixture_maps_to_its_class_with_pd_text(name: str, status: int, expected: type[PDError]) -> None:
+def test_error_fixture_maps_to_its_class_with_pd_text(
+    name: str, status: int, expected: type[PDError]
+) -> None:
     """Each PD error body becomes exactly the expected PDError, carrying PD's decoded message."""
     error = _decipher(name, status)
     assert type(error) is expected
@@ -163,14 +165,18 @@ def test_requote_of_inner_json_string_is_undone() -> None:
 def test_gateway_errors_are_unavailable_whatever_the_body(status: int) -> None:
     """A proxy in front of PD answering 502/504 means PD could not be asked."""
     with pytest.raises(PDUnavailable) as caught:
-        decipher_response(status, "text/html", b"<html>bad gateway</html>", request_name="GetStores", path="/x")
+        decipher_response(
+            status, "text/html", b"<html>bad gateway</html>", request_name="GetStores", path="/x"
+        )
     assert not isinstance(caught.value, PDRequestError)
 
 
 def test_plain_text_no_service_is_unavailable() -> None:
     """503 ``no service`` (microservice not ready) is an availability problem, not a refusal."""
     with pytest.raises(PDUnavailable):
-        decipher_response(503, TEXT, b"no service\n", request_name="GetOperators", path="/pd/api/v1/operators")
+        decipher_response(
+            503, TEXT, b"no service\n", request_name="GetOperators", path="/pd/api/v1/operators"
+        )
 
 
 def test_redirect_to_not_leader_is_no_leader() -> None:

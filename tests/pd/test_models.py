@@ -47,7 +47,9 @@ def covers(*names: str) -> Callable[[F], F]:
 
 def answer(name: str) -> Any:
     """The fixture decoded the way the client decodes a 200 (region bodies are octet-stream)."""
-    content_type = "application/octet-stream" if name.startswith("region") else "application/json; charset=UTF-8"
+    content_type = (
+        "application/octet-stream" if name.startswith("region") else "application/json; charset=UTF-8"
+    )
     return decipher_response(200, content_type, (FIXTURES / name).read_bytes(), request_name="T", path="/")
 
 
@@ -305,7 +307,9 @@ def test_evict_leader_config_lists_store_ids() -> None:
     config = EvictLeaderConfig.model_validate(answer("scheduler_config_evict_leader_list.json"))
     assert config.store_ids == (1, 4) and config.batch == 3
     assert config.store_id_ranges[1][0].start_key == ""
-    assert EvictLeaderConfig.model_validate(answer("scheduler_config_grant_leader_list.json")).store_ids == (6,)
+    assert EvictLeaderConfig.model_validate(answer("scheduler_config_grant_leader_list.json")).store_ids == (
+        6,
+    )
     assert EvictLeaderConfig().store_ids == ()
 
 

@@ -1,0 +1,804 @@
+"""``PDClient``: PD's HTTP API over an injected ``httpx.AsyncClient``.
+
+Method names follow PD's Go client (``client/http/interface.go``) in snake_case; each passes a stable
+request name ("GetStores") into one ``_request`` that picks the endpoint, sends ``X-Caller-ID``,
+logs one line, maps the answer with ``decipher_response`` and parses it into a model.
+
+Endpoint choice: the PD leader first (learned from ``GET /members``), then every other endpoint in
+the configured order. Any member can answer because followers proxy to the leader; asking the
+leader first saves a hop and keeps working while a follower's proxy is broken.
+
+Delivery rules:
+
+* Reads (GET) move to the next endpoint on connection errors, timeouts and infrastructure 5xx,
+  and are retried ``read_retries`` more times with a doubling ``backoff``.
+* Writes are never sent twice once they may have reached PD. They move to the next endpoint only
+  when no connection could be made (nothing was sent). After a timeout, a broken connection or a
+  5xx they raise ``PDUnavailable`` with ``maybe_sent=True``, and the caller must read PD's state
+  before deciding anything.
+* A refusal (``PDRequestError``: 400, 404, 410, a 500 carrying PD's reason) is final on any endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from pd import paths
+from pd.errors import (
+    PDError,
+    PDNotFound,
+    PDOperatorNotFound,
+    PDRegionNotFound,
+    PDResponseError,
+    PDUnavailable,
+    decipher_response,
+)
+from pd.models import (
+    ClusterStatus,
+    EvictLeaderConfig,
+    HealthInfo,
+    HotStoreStats,
+    Member,
+    MembersInfo,
+    MetaCluster,
+    OperatorObject,
+    OperatorStatus,
+    RegionInfo,
+    RegionsInfo,
+    ReplicationConfig,
+    ScheduleConfig,
+    StatusInfo,
+    StoreHotPeersInfos,
+    StoreInfo,
+    StoreLimit,
+    StoreProgress,
+    StoresInfo,
+)
+
+logger = logging.getLogger("pd")
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[object]]
+QueryParams = Mapping[str, str] | Sequence[tuple[str, str]]
+
+DEFAULT_CALLER_ID = "tikv-chatops"
+CALLER_ID_HEADER = "X-Caller-ID"
+DEFAULT_TIMEOUT = 10.0
+
+SPLIT_POLICIES = frozenset({"scan", "approximate", "usekey"})
+STORE_LIMIT_TYPES = frozenset({"add-peer", "remove-peer"})
+REGION_TYPES = frozenset({"all", "leader", "follower", "learner", "witness", "pending"})
+
+# Raised before a single byte of the request left this process: safe to try another endpoint.
+_NOT_SENT: tuple[type[httpx.RequestError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+
+
+def build_http_client(
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    ca_path: str | None = None,
+    cert_path: str | None = None,
+    key_path: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` the composition root hands to ``PDClient``.
+
+    With ``ca_path`` only PD's CA is trusted; ``cert_path``/``key_path`` present the client
+    certificate PD requires once its security section is configured (pd-ctl's ``--cacert --cert
+    --key``). The caller owns the client and closes it.
+    """
+    if key_path and not cert_path:
+        raise ValueError("key_path needs cert_path: PD checks a client certificate, not a bare key")
+    verify: ssl.SSLContext | bool = True
+    if ca_path or cert_path:
+        context = ssl.create_default_context(cafile=ca_path)
+        if cert_path:
+            context.load_cert_chain(certfile=cert_path, keyfile=key_path)
+        verify = context
+    return httpx.AsyncClient(timeout=timeout, verify=verify, transport=transport)
+
+
+def _normalize_endpoint(endpoint: str) -> str:
+    endpoint = endpoint.strip().rstrip("/")
+    if not endpoint:
+        raise ValueError("a PD endpoint must not be empty")
+    # pd-ctl accepts "host:port"; PD serves plain HTTP unless TLS is configured.
+    return endpoint if "://" in endpoint else f"http://{endpoint}"
+
+
+def _endpoint_key(url: str) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(_normalize_endpoint(url))
+    return parsed.scheme, parsed.host.lower(), parsed.port
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(into: Any) -> TypeAdapter[Any]:
+    # Building a TypeAdapter compiles a validator; do it once per target type.
+    adapter = _ADAPTERS.get(into)
+    if adapter is None:
+        adapter = _ADAPTERS[into] = TypeAdapter(into)
+    return adapter
+
+
+class PDClient:
+    """PD's HTTP API v1. Every method accepts ``caller_id=`` to override ``X-Caller-ID`` for that call."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        endpoints: Sequence[str],
+        *,
+        caller_id: str = DEFAULT_CALLER_ID,
+        read_retries: int = 2,
+        backoff: float = 0.05,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if isinstance(endpoints, str):
+            raise TypeError("endpoints is a sequence of URLs; split PD_URL on commas first")
+        normalized = list(dict.fromkeys(_normalize_endpoint(e) for e in endpoints))
+        if not normalized:
+            raise ValueError("PDClient needs at least one PD endpoint")
+        if read_retries < 0:
+            raise ValueError("read_retries must be >= 0")
+        self._http = http
+        self._endpoints = tuple(normalized)
+        self._caller_id = caller_id
+        self._read_retries = read_retries
+        self._backoff = backoff
+        self._sleep = sleep
+        self._leader: str | None = None
+        # With one endpoint there is nothing to choose, so never ask for members just to route.
+        self._leader_stale = len(self._endpoints) > 1
+        self._discovery = asyncio.Lock()
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """The configured endpoints, normalized (scheme added, trailing slash removed)."""
+        return self._endpoints
+
+    @property
+    def leader_endpoint(self) -> str | None:
+        """The configured endpoint believed to be PD's leader, if known."""
+        return self._leader
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _ordered_endpoints(self) -> list[str]:
+        if self._leader is None:
+            return list(self._endpoints)
+        return [self._leader, *(e for e in self._endpoints if e != self._leader)]
+
+    def _mark_leader_stale(self) -> None:
+        if len(self._endpoints) > 1:
+            self._leader_stale = True
+
+    def _adopt_leader(self, leader: Member | None) -> None:
+        self._leader_stale = False
+        if leader is None:
+            self._leader = None
+            return
+        wanted = {_endpoint_key(url) for url in leader.client_urls}
+        for endpoint in self._endpoints:
+            if _endpoint_key(endpoint) in wanted:
+                self._leader = endpoint
+                return
+        # The leader advertises an address we were not given (NAT, a service name): keep to the
+        # configured endpoints rather than dial an address nobody vetted.
+        logger.debug("PD leader %s advertises %s, none configured", leader.name, leader.client_urls)
+        self._leader = None
+
+    async def _refresh_leader(self) -> None:
+        if not self._leader_stale:
+            return
+        async with self._discovery:
+            if not self._leader_stale:
+                return
+            for endpoint in self._ordered_endpoints():
+                try:
+                    response = await self._send_once(
+                        endpoint, "GetMembers", "GET", paths.MEMBERS, None, None, self._caller_id
+                    )
+                    data = decipher_response(
+                        response.status_code,
+                        response.headers.get("content-type"),
+                        response.content,
+                        request_name="GetMembers",
+                        path=paths.MEMBERS,
+                    )
+                    members = MembersInfo.model_validate(data)
+                except (httpx.RequestError, PDError, ValidationError):
+                    continue
+                self._adopt_leader(members.leader)
+                return
+            # Nobody answered; requests still try every endpoint, and the next one asks again.
+
+    async def _send_once(
+        self,
+        endpoint: str,
+        request_name: str,
+        method: str,
+        path: str,
+        params: QueryParams | None,
+        body: object,
+        caller_id: str,
+    ) -> httpx.Response:
+        url = httpx.URL(endpoint + path, params=params)
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(
+                method,
+                url,
+                json=body,
+                headers={CALLER_ID_HEADER: caller_id},
+            )
+        except httpx.RequestError as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.info("%s %s %s -> %s in %.1f ms", request_name, method, url, type(exc).__name__, elapsed)
+            raise
+        elapsed = (time.perf_counter() - started) * 1000
+        logger.info("%s %s %s -> %d in %.1f ms", request_name, method, url, response.status_code, elapsed)
+        return response
+
+    @staticmethod
+    def _transport_error(
+        exc: httpx.RequestError, *, endpoint: str, request_name: str, path: str, maybe_sent: bool
+    ) -> PDUnavailable:
+        if isinstance(exc, _NOT_SENT):
+            what = f"could not connect to {endpoint}"
+        elif isinstance(exc, httpx.TimeoutException):
+            what = f"{endpoint} did not answer in time"
+        else:
+            what = f"the connection to {endpoint} failed"
+        detail = str(exc) or type(exc).__name__
+        return PDUnavailable(
+            f"{what} ({detail})",
+            path=path,
+            request_name=request_name,
+            maybe_sent=maybe_sent,
+            endpoint=endpoint,
+        )
+
+    @staticmethod
+    def _exhausted(failures: list[PDUnavailable]) -> PDUnavailable:
+        last = failures[-1]
+        if len(failures) == 1:
+            return last
+        summary = "; ".join(
+            f"{f.endpoint}: {f.message}" if f.status is None else f"{f.endpoint}: HTTP {f.status} {f.message}"
+            for f in failures
+        )
+        error = type(last)(
+            f"no PD endpoint answered: {summary}",
+            status=last.status,
+            path=last.path,
+            request_name=last.request_name,
+            code=last.code,
+            body=last.body,
+            endpoint=last.endpoint,
+        )
+        error.__cause__ = last
+        return error
+
+    async def _over_endpoints(
+        self,
+        request_name: str,
+        method: str,
+        path: str,
+        params: QueryParams | None,
+        body: object,
+        caller_id: str,
+        is_read: bool,
+    ) -> object:
+        await self._refresh_leader()
+        failures: list[PDUnavailable] = []
+        for endpoint in self._ordered_endpoints():
+            try:
+                response = await self._send_once(
+                    endpoint, request_name, method, path, params, body, caller_id
+                )
+            except httpx.RequestError as exc:
+                self._mark_leader_stale()
+                sent = not isinstance(exc, _NOT_SENT)
+                error = self._transport_error(
+                    exc,
+                    endpoint=endpoint,
+                    request_name=request_name,
+                    path=path,
+                    maybe_sent=sent and not is_read,
+                )
+                if sent and not is_read:
+                    raise error from exc
+                failures.append(error)
+                continue
+            try:
+                return decipher_response(
+                    response.status_code,
+                    response.headers.get("content-type"),
+                    response.content,
+                    request_name=request_name,
+                    path=path,
+                )
+            except PDError as exc:
+                exc.endpoint = endpoint
+                if not isinstance(exc, PDUnavailable):
+                    raise
+                self._mark_leader_stale()
+                if not is_read:
+                    # PD's rate limiter answers 429 before any handler runs; every 5xx is in doubt.
+                    exc.maybe_sent = response.status_code >= 500
+                    raise
+                failures.append(exc)
+        raise self._exhausted(failures)
+
+    async def _request(
+        self,
+        request_name: str,
+        method: str,
+        path: str,
+        *,
+        params: QueryParams | None = None,
+        json: object = None,
+        caller_id: str | None = None,
+    ) -> object:
+        """Send one request and return PD's decoded answer; GETs fail over and retry, writes never resend."""
+        is_read = method.upper() == "GET"
+        attempts = 1 + self._read_retries if is_read else 1
+        for attempt in range(attempts):
+            if attempt:
+                await self._sleep(self._backoff * 2 ** (attempt - 1))
+            try:
+                return await self._over_endpoints(
+                    request_name, method.upper(), path, params, json, caller_id or self._caller_id, is_read
+                )
+            except PDUnavailable:
+                if attempt == attempts - 1:
+                    raise
+                logger.debug(
+                    "%s: PD unavailable, retry %d of %d", request_name, attempt + 1, self._read_retries
+                )
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @staticmethod
+    def _parse(into: type[T], data: object, *, request_name: str, path: str) -> T:
+        try:
+            parsed: T = _adapter(into).validate_python(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise PDResponseError(
+                f"unexpected answer from PD ({where}: {first['msg']})",
+                status=200,
+                path=path,
+                request_name=request_name,
+                body=repr(data),
+            ) from exc
+        return parsed
+
+    async def _get(
+        self,
+        request_name: str,
+        path: str,
+        into: type[T],
+        *,
+        params: QueryParams | None = None,
+        caller_id: str | None,
+    ) -> T:
+        data = await self._request(request_name, "GET", path, params=params, caller_id=caller_id)
+        return self._parse(into, data, request_name=request_name, path=path)
+
+    async def send(
+        self,
+        request_name: str,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+        caller_id: str | None = None,
+    ) -> object:
+        """Send a catalog-built request and return PD's decoded JSON (usually a confirmation string).
+
+        A GET is a read (fails over, retries); any other method is a write, sent at most once
+        unless no connection could be made at all.
+        """
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/': {path!r}")
+        return await self._request(request_name, method, path, params=params, json=json, caller_id=caller_id)
+
+    # --- members and cluster ----------------------------------------------------------------
+
+    async def get_health(self, *, caller_id: str | None = None) -> list[HealthInfo]:
+        """``GET /health``: one entry per member with whether it answered PD's own ping."""
+        return await self._get("GetHealthStatus", paths.HEALTH, list[HealthInfo], caller_id=caller_id)
+
+    async def get_members(self, *, caller_id: str | None = None) -> MembersInfo:
+        """``GET /members``; also refreshes which endpoint is the leader."""
+        members = await self._get("GetMembers", paths.MEMBERS, MembersInfo, caller_id=caller_id)
+        self._adopt_leader(members.leader)
+        return members
+
+    async def get_leader(self, *, caller_id: str | None = None) -> Member | None:
+        """``GET /leader``; None while PD has no leader."""
+        data = await self._request("GetLeader", "GET", paths.LEADER, caller_id=caller_id)
+        if data is None:
+            return None
+        return self._parse(Member, data, request_name="GetLeader", path=paths.LEADER)
+
+    async def get_version(self, *, caller_id: str | None = None) -> str:
+        """``GET /version``: the answering member's version, e.g. ``"v8.5.2"``."""
+        data = await self._get("GetPDVersion", paths.VERSION, dict[str, Any], caller_id=caller_id)
+        return str(data.get("version", ""))
+
+    async def get_status(self, *, caller_id: str | None = None) -> StatusInfo:
+        """``GET /status``: build information of the answering member."""
+        return await self._get("GetStatus", paths.STATUS, StatusInfo, caller_id=caller_id)
+
+    async def get_cluster(self, *, caller_id: str | None = None) -> MetaCluster:
+        """``GET /cluster``: cluster id and max peer count."""
+        return await self._get("GetCluster", paths.CLUSTER, MetaCluster, caller_id=caller_id)
+
+    async def get_cluster_status(self, *, caller_id: str | None = None) -> ClusterStatus:
+        """``GET /cluster/status``."""
+        return await self._get("GetClusterStatus", paths.CLUSTER_STATUS, ClusterStatus, caller_id=caller_id)
+
+    # --- stores -----------------------------------------------------------------------------
+
+    async def get_stores(
+        self, states: Sequence[int] | None = None, *, caller_id: str | None = None
+    ) -> StoresInfo:
+        """``GET /stores``; PD's default is Up and Offline (0, 1); ``states=(0, 1, 2)`` adds Tombstones."""
+        params = [("state", str(int(state))) for state in states] if states else None
+        return await self._get("GetStores", paths.STORES, StoresInfo, params=params, caller_id=caller_id)
+
+    async def get_stores_by_check(self, state_name: str, *, caller_id: str | None = None) -> StoresInfo:
+        """``GET /stores/check?state=``: stores whose ``state_name`` is up, offline, tombstone, down, …"""
+        return await self._get(
+            "GetStoresByState",
+            paths.STORES_CHECK,
+            StoresInfo,
+            params={"state": state_name.lower()},
+            caller_id=caller_id,
+        )
+
+    async def get_store(self, store_id: int, *, caller_id: str | None = None) -> StoreInfo:
+        """``GET /store/{id}``; raises ``PDStoreNotFound`` when PD does not know it."""
+        return await self._get("GetStore", paths.store_by_id(store_id), StoreInfo, caller_id=caller_id)
+
+    async def get_store_progress(
+        self, store_id: int | None = None, action: str | None = None, *, caller_id: str | None = None
+    ) -> StoreProgress:
+        """``GET /stores/progress?id=`` or ``?action=removing|preparing``."""
+        if store_id is None and action is None:
+            raise ValueError("get_store_progress needs store_id or action")
+        params = {"id": str(store_id)} if store_id is not None else {"action": str(action)}
+        return await self._get(
+            "GetStoreProgress", paths.STORES_PROGRESS, StoreProgress, params=params, caller_id=caller_id
+        )
+
+    async def get_stores_limit(self, *, caller_id: str | None = None) -> dict[int, StoreLimit]:
+        """``GET /stores/limit``: add-peer / remove-peer rates per store id."""
+        return await self._get(
+            "GetStoresLimit", paths.STORES_LIMIT, dict[int, StoreLimit], caller_id=caller_id
+        )
+
+    # --- regions and hotspots ---------------------------------------------------------------
+
+    async def get_region_by_id(self, region_id: int, *, caller_id: str | None = None) -> RegionInfo:
+        """``GET /region/id/{id}``; a missing region raises ``PDRegionNotFound`` on every PD version."""
+        path = paths.region_by_id(region_id)
+        region = await self._get("GetRegionByID", path, RegionInfo, caller_id=caller_id)
+        if not region.exists:
+            # v8.5 answers 200 with an all-zero region instead of master's 404.
+            raise PDRegionNotFound(
+                f"region {region_id} not found", status=200, path=path, request_name="GetRegionByID"
+            )
+        return region
+
+    async def get_regions_by_store_id(
+        self, store_id: int, type: str = "all", *, caller_id: str | None = None
+    ) -> RegionsInfo:
+        """``GET /regions/store/{id}``; ``type`` is all, leader, follower, learner, witness or pending."""
+        if type not in REGION_TYPES:
+            raise ValueError(f"unknown region type {type!r}; one of {sorted(REGION_TYPES)}")
+        # Only send ?type= when it narrows the list, so PD versions without it still answer.
+        params = None if type == "all" else {"type": type}
+        return await self._get(
+            "GetRegionsByStoreID",
+            paths.regions_by_store_id(store_id),
+            RegionsInfo,
+            params=params,
+            caller_id=caller_id,
+        )
+
+    async def get_regions_check(self, kind: str, *, caller_id: str | None = None) -> RegionsInfo:
+        """``GET /regions/check/{kind}`` (miss-peer, down-peer, pending-peer, …)."""
+        return await self._get("GetRegionsCheck", paths.regions_check(kind), RegionsInfo, caller_id=caller_id)
+
+    async def get_top_regions(
+        self, kind: str, limit: int = 16, *, caller_id: str | None = None
+    ) -> RegionsInfo:
+        """``GET /regions/{kind}?limit=``: the top-N regions by writeflow, readflow, size, keys, cpu, …."""
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        return await self._get(
+            "GetTopRegions",
+            paths.top_regions(kind),
+            RegionsInfo,
+            params={"limit": str(limit)},
+            caller_id=caller_id,
+        )
+
+    async def get_hot_write_regions(self, *, caller_id: str | None = None) -> StoreHotPeersInfos:
+        """``GET /hotspot/regions/write``."""
+        return await self._get(
+            "GetHotWriteRegions", paths.HOTSPOT_WRITE_REGIONS, StoreHotPeersInfos, caller_id=caller_id
+        )
+
+    async def get_hot_read_regions(self, *, caller_id: str | None = None) -> StoreHotPeersInfos:
+        """``GET /hotspot/regions/read``."""
+        return await self._get(
+            "GetHotReadRegions", paths.HOTSPOT_READ_REGIONS, StoreHotPeersInfos, caller_id=caller_id
+        )
+
+    async def get_hot_stores(self, *, caller_id: str | None = None) -> HotStoreStats:
+        """``GET /hotspot/stores``: byte, key, query and cpu rates per store."""
+        return await self._get("GetHotStores", paths.HOTSPOT_STORES, HotStoreStats, caller_id=caller_id)
+
+    # --- operators --------------------------------------------------------------------------
+
+    async def get_operators(self, kind: str | None = None, *, caller_id: str | None = None) -> list[str]:
+        """``GET /operators[?kind=admin|leader|region|waiting]``: PD's operator strings."""
+        params = {"kind": kind} if kind else None
+        data = await self._request("GetOperators", "GET", paths.OPERATORS, params=params, caller_id=caller_id)
+        # With ?kind= and no match PD encodes its nil slice as null.
+        return (
+            []
+            if data is None
+            else self._parse(list[str], data, request_name="GetOperators", path=paths.OPERATORS)
+        )
+
+    async def get_operators_object(self, *, caller_id: str | None = None) -> list[OperatorObject]:
+        """``GET /operators?object``: structured operators (desc, brief, region, epoch, status)."""
+        data = await self._request(
+            "GetOperatorsObject", "GET", paths.OPERATORS, params={"object": "true"}, caller_id=caller_id
+        )
+        if data is None:
+            return []
+        return self._parse(
+            list[OperatorObject], data, request_name="GetOperatorsObject", path=paths.OPERATORS
+        )
+
+    async def get_operator_status(self, region_id: int, *, caller_id: str | None = None) -> OperatorStatus:
+        """``GET /operators/{id}``; raises ``PDOperatorNotFound`` when nothing ran in the last 10 minutes."""
+        path = paths.operator_by_region(region_id)
+        text = await self._get("GetOperatorStatus", path, str, caller_id=caller_id)
+        try:
+            return OperatorStatus.parse(text)
+        except ValueError as exc:
+            raise PDResponseError(
+                str(exc), status=200, path=path, request_name="GetOperatorStatus", body=text
+            ) from exc
+
+    async def get_operator_records(
+        self, from_ts: float | None = None, *, caller_id: str | None = None
+    ) -> list[str]:
+        """``GET /operators/records[?from=<unix seconds>]``: finished operators; ``[]`` when none."""
+        params = {"from": str(int(from_ts))} if from_ts is not None else None
+        try:
+            data = await self._request(
+                "GetOperatorRecords", "GET", paths.OPERATOR_RECORDS, params=params, caller_id=caller_id
+            )
+        except PDOperatorNotFound:
+            # PD answers an empty history with 500 "operator not found".
+            return []
+        if data is None:
+            return []
+        return self._parse(list[str], data, request_name="GetOperatorRecords", path=paths.OPERATOR_RECORDS)
+
+    async def transfer_leader(
+        self, region_id: int, to_store_id: int, *, caller_id: str | None = None
+    ) -> object:
+        """Move the region's leader to a store that holds a voter of it."""
+        body = {"name": "transfer-leader", "region_id": region_id, "to_store_id": to_store_id}
+        return await self.send("TransferLeader", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
+
+    async def transfer_peer(
+        self, region_id: int, from_store_id: int, to_store_id: int, *, caller_id: str | None = None
+    ) -> object:
+        """Move one peer of the region from one store to another."""
+        body = {
+            "name": "transfer-peer",
+            "region_id": region_id,
+            "from_store_id": from_store_id,
+            "to_store_id": to_store_id,
+        }
+        return await self.send("TransferPeer", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
+
+    async def add_peer(self, region_id: int, store_id: int, *, caller_id: str | None = None) -> object:
+        """Add a voter on ``store_id`` (PD's field is ``store_id``, not ``to_store_id``)."""
+        body = {"name": "add-peer", "region_id": region_id, "store_id": store_id}
+        return await self.send("AddPeer", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
+
+    async def add_learner(self, region_id: int, store_id: int, *, caller_id: str | None = None) -> object:
+        """Add a learner on ``store_id``."""
+        body = {"name": "add-learner", "region_id": region_id, "store_id": store_id}
+        return await self.send("AddLearner", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
+
+    async def remove_peer(self, region_id: int, store_id: int, *, caller_id: str | None = None) -> object:
+        """Remove the region's peer on ``store_id``."""
+        body = {"name": "remove-peer", "region_id": region_id, "store_id": store_id}
+        return await self.send("RemovePeer", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
+
+    async def split_region(
+        self,
+        region_id: int,
+        policy: str = "scan",
+        keys: Sequence[str] = (),
+        *,
+        caller_id: str | None = None,
+    ) -> object:
+        """Split the region by ``policy`` (scan, approximate, usekey); ``keys`` are hex, used with usekey."""
+        if policy.lower() not in SPLIT_POLICIES:
+            raise ValueError(f"unknown split policy {policy!r}; one of {sorted(SPLIT_POLICIES)}")
+        for key in keys:
+            try:
+                bytes.fromhex(key)
+            except ValueError:
+                raise ValueError(f"split key {key!r} is not hex") from None
+        body: dict[str, object] = {"name": "split-region", "region_id": region_id, "policy": policy}
+        if keys:
+            body["keys"] = list(keys)
+        return await self.send("SplitRegion", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
+
+    async def merge_region(
+        self, source_region_id: int, target_region_id: int, *, caller_id: str | None = None
+    ) -> object:
+        """Merge the source region into its adjacent target region."""
+        body = {
+            "name": "merge-region",
+            "source_region_id": source_region_id,
+            "target_region_id": target_region_id,
+        }
+        return await self.send("MergeRegion", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
+
+    async def scatter_region(self, region_id: int, *, caller_id: str | None = None) -> object:
+        """Let PD's scatterer spread the region's peers and leader."""
+        body = {"name": "scatter-region", "region_id": region_id}
+        return await self.send("ScatterRegion", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
+
+    async def cancel_operator(self, region_id: int, *, caller_id: str | None = None) -> object:
+        """``DELETE /operators/{id}``: stop the region's running operator (it ends as CANCEL)."""
+        return await self.send(
+            "CancelOperator", "DELETE", paths.operator_by_region(region_id), caller_id=caller_id
+        )
+
+    # --- schedulers -------------------------------------------------------------------------
+
+    async def get_schedulers(self, status: str | None = None, *, caller_id: str | None = None) -> list[str]:
+        """``GET /schedulers[?status=paused|disabled]``: scheduler names."""
+        params = {"status": status} if status else None
+        data = await self._request(
+            "GetSchedulers", "GET", paths.SCHEDULERS, params=params, caller_id=caller_id
+        )
+        return (
+            []
+            if data is None
+            else self._parse(list[str], data, request_name="GetSchedulers", path=paths.SCHEDULERS)
+        )
+
+    async def get_evict_leader_stores(self, *, caller_id: str | None = None) -> EvictLeaderConfig:
+        """The evict-leader scheduler's stores; an empty config when the scheduler is not running."""
+        path = paths.scheduler_config_list(paths.EVICT_LEADER_SCHEDULER)
+        try:
+            return await self._get("GetEvictLeaderConfig", path, EvictLeaderConfig, caller_id=caller_id)
+        except PDNotFound:
+            # PD's scheduler-config mux answers 404 for a scheduler that is not running.
+            return EvictLeaderConfig()
+
+    async def create_scheduler(self, name: str, *, caller_id: str | None = None, **args: object) -> object:
+        """``POST /schedulers {"name": name, **args}`` (e.g. ``store_id=1`` for evict-leader-scheduler)."""
+        body = {"name": name, **args}
+        return await self.send("CreateScheduler", "POST", paths.SCHEDULERS, json=body, caller_id=caller_id)
+
+    async def delete_scheduler(self, name: str, *, caller_id: str | None = None) -> object:
+        """``DELETE /schedulers/{name}``."""
+        return await self.send(
+            "DeleteScheduler", "DELETE", paths.scheduler_by_name(name), caller_id=caller_id
+        )
+
+    async def remove_evict_leader(self, store_id: int, *, caller_id: str | None = None) -> object:
+        """Drop one store from the evict-leader scheduler (the last store removes the scheduler)."""
+        return await self.send(
+            "RemoveEvictLeader", "DELETE", paths.evict_leader_for_store(store_id), caller_id=caller_id
+        )
+
+    async def pause_scheduler(self, name: str, delay_seconds: int, *, caller_id: str | None = None) -> object:
+        """Pause a scheduler for ``delay_seconds`` (PD resumes it by itself afterwards)."""
+        if delay_seconds <= 0:
+            raise ValueError("delay_seconds must be > 0; a delay of 0 resumes the scheduler")
+        body = {"delay": int(delay_seconds)}
+        return await self.send(
+            "PauseScheduler", "POST", paths.scheduler_by_name(name), json=body, caller_id=caller_id
+        )
+
+    async def resume_scheduler(self, name: str, *, caller_id: str | None = None) -> object:
+        """Resume a paused scheduler (``{"delay": 0}``)."""
+        return await self.send(
+            "ResumeScheduler", "POST", paths.scheduler_by_name(name), json={"delay": 0}, caller_id=caller_id
+        )
+
+    # --- config -----------------------------------------------------------------------------
+
+    async def get_config(self, *, caller_id: str | None = None) -> dict[str, Any]:
+        """``GET /config``: the whole config, as PD sent it."""
+        return await self._get("GetConfig", paths.CONFIG, dict[str, Any], caller_id=caller_id)
+
+    async def get_schedule_config(self, *, caller_id: str | None = None) -> ScheduleConfig:
+        """``GET /config/schedule``."""
+        return await self._get(
+            "GetScheduleConfig", paths.CONFIG_SCHEDULE, ScheduleConfig, caller_id=caller_id
+        )
+
+    async def get_replicate_config(self, *, caller_id: str | None = None) -> ReplicationConfig:
+        """``GET /config/replicate``."""
+        return await self._get(
+            "GetReplicateConfig", paths.CONFIG_REPLICATE, ReplicationConfig, caller_id=caller_id
+        )
+
+    async def set_config(self, items: Mapping[str, object], *, caller_id: str | None = None) -> object:
+        """``POST /config``: values with PD's types (numbers, ``"true"``/``"false"``, ``"30m0s"``).
+
+        ``/config`` rejects unknown keys (``config item X not found``) where ``/config/schedule``
+        would silently ignore them, so a typo is refused instead of lost.
+        """
+        if not items:
+            raise ValueError("set_config needs at least one item")
+        return await self.send("SetConfig", "POST", paths.CONFIG, json=dict(items), caller_id=caller_id)
+
+    async def set_store_limit(
+        self,
+        store_id: int,
+        rate: float,
+        limit_type: str | None = None,
+        *,
+        caller_id: str | None = None,
+    ) -> object:
+        """``POST /store/{id}/limit``: operators per minute, for add-peer, remove-peer, or both (None)."""
+        if rate <= 0:
+            raise ValueError("rate must be > 0")
+        if limit_type is not None and limit_type not in STORE_LIMIT_TYPES:
+            raise ValueError(f"unknown limit type {limit_type!r}; one of {sorted(STORE_LIMIT_TYPES)}")
+        body: dict[str, object] = {"rate": rate}
+        if limit_type is not None:
+            body["type"] = limit_type
+        return await self.send(
+            "SetStoreLimit", "POST", paths.store_limit(store_id), json=body, caller_id=caller_id
+        )
+
+    async def delete_store(self, store_id: int, *, caller_id: str | None = None) -> object:
+        """``DELETE /store/{id}``: set the store Offline so PD drains it (Tombstone once empty)."""
+        return await self.send("DeleteStore", "DELETE", paths.store_by_id(store_id), caller_id=caller_id)
+
+    async def cancel_delete_store(self, store_id: int, *, caller_id: str | None = None) -> object:
+        """``POST /store/{id}/state?state=Up``: bring an Offline store back before it becomes Tombstone."""
+        return await self.send(
+            "CancelDeleteStore",
+            "POST",
+            paths.store_state(store_id),
+            params={"state": "Up"},
+            caller_id=caller_id,
+        )
