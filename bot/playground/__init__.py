@@ -15,10 +15,14 @@ from __future__ import annotations
 from bot.playground.errors import MethodError, NotFound, PlaygroundError, WaitTimeout
 from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import Call, Channel, Ephemeral, Message, User, Usergroup, View
+from bot.playground.relay import BotRelay, Delivery
+from bot.playground.signing import sign_request
 
 __all__ = [
+    "BotRelay",
     "Call",
     "Channel",
+    "Delivery",
     "Ephemeral",
     "FakeSlack",
     "Message",
@@ -29,4 +33,5 @@ __all__ = [
     "Usergroup",
     "View",
     "WaitTimeout",
+    "sign_request",
 ]

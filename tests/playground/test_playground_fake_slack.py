@@ -26,7 +26,7 @@ from bot.playground.model import Channel
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
 
-CARD = [
+CARD: list[dict[str, Any]] = [
     {"type": "header", "text": {"type": "plain_text", "text": "transfer-leader 12 → 3"}},
     {"type": "section", "text": {"type": "mrkdwn", "text": "*Why:* leader imbalance"}},
     {
@@ -50,7 +50,7 @@ CARD = [
     },
 ]
 
-MODAL = {
+MODAL: dict[str, Any] = {
     "type": "modal",
     "callback_id": "edit",
     "title": {"type": "plain_text", "text": "Edit proposal"},
