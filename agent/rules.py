@@ -174,7 +174,7 @@ def store_low_space(
                 (
                     ProposedAction(
                         ActionType.SET_STORE_LIMIT,
-                        {"store_id": store.id, "rate": rate, "type": "add-peer"},
+                        {"store_id": store.id, "rate": rate, "limit_type": "add-peer"},
                         f"Store {store.id} has used {used:.0%} of its capacity, past PD's low-space-ratio "
                         f"({settings.low_space_ratio}). Limiting new peers on it to {rate:g} per minute "
                         "keeps it from filling up while people add capacity.",

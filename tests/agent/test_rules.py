@@ -162,7 +162,8 @@ def test_store_past_low_space_ratio_gets_a_store_limit_and_a_note() -> None:
     stores = (store(1), store(2, used=0.85), store(3), store(4))
     [finding] = evaluate(healthy(stores=stores), RuleSettings(low_space_add_peer_rate=2)).findings
     assert finding.key == "store-low-space:2"
-    assert proposed(finding) == [(ActionType.SET_STORE_LIMIT, {"store_id": 2, "rate": 2, "type": "add-peer"})]
+    limit = {"store_id": 2, "rate": 2.0, "limit_type": "add-peer"}
+    assert proposed(finding) == [(ActionType.SET_STORE_LIMIT, limit)]
     assert "capacity" in finding.note
     assert {e.label: e.value for e in finding.evidence}["low-space-ratio"] == "0.8"
 

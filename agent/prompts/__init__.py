@@ -1,0 +1,1 @@
+"""The advisor's prompt, as package data (read with importlib.resources)."""
