@@ -1,0 +1,244 @@
+"""The ``/tikv`` grammar: the text after the command, parsed into one typed ``Command``.
+
+    /tikv [-c CLUSTER] help [ACTION]
+    /tikv [-c CLUSTER] status | pending
+    /tikv [-c CLUSTER] region R | store S
+    /tikv [-c CLUSTER] audit [N] | audit (region R | store S | ticket T | proposal P) [N]
+    /tikv [-c CLUSTER] [dry-run] ACTION ARGS…      (actions and their arguments: actions.catalog)
+    /tikv [-c CLUSTER] undo P
+
+``parse`` is pure: no I/O, no clock. It raises ``bot.errors.GrammarError`` whose message (and usage
+line, with an example, when the caller got an action's arguments wrong) is shown to the caller
+ephemerally.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from actions.catalog import ActionSpec, parse_action, spec_for
+from actions.errors import InvalidRequest
+from actions.models import ActionType, ParamValue
+from bot.errors import GrammarError
+
+DEFAULT_AUDIT_ROWS = 20
+MAX_AUDIT_ROWS = 1000
+
+_ID = re.compile(r"^#?(\d{1,18})$")
+_PROPOSAL_ID = re.compile(r"^(?:#|p)?(\d{1,18})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    cluster: str
+    action: ActionType | None = None  # help for one action: its usage, parameters and example
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    cluster: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowRegion:
+    cluster: str
+    region_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShowStore:
+    cluster: str
+    store_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    cluster: str
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    cluster: str
+    limit: int = DEFAULT_AUDIT_ROWS
+    region_id: int | None = None
+    store_id: int | None = None
+    ticket_id: int | None = None
+    proposal_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunAction:
+    """``[dry-run] ACTION ARGS…``: propose the action, or only dry-run it."""
+
+    cluster: str
+    action: ActionType
+    params: dict[str, ParamValue]
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    cluster: str
+    proposal_id: int
+
+
+Command = Help | Status | ShowRegion | ShowStore | Pending | Audit | RunAction | Undo
+
+USAGE = {
+    "help": "/tikv help [ACTION]  — e.g. /tikv help transfer-leader",
+    "status": "/tikv status",
+    "region": "/tikv region REGION_ID  — e.g. /tikv region 12",
+    "store": "/tikv store STORE_ID  — e.g. /tikv store 4",
+    "pending": "/tikv pending",
+    "audit": "/tikv audit [N] | audit region R | audit store S | audit ticket T | audit proposal P  "
+    "— e.g. /tikv audit region 12",
+    "undo": "/tikv undo PROPOSAL_ID  — e.g. /tikv undo 7",
+    "dry-run": "/tikv dry-run ACTION ARGS…  — e.g. /tikv dry-run transfer-leader 12 3",
+}
+
+_AUDIT_FILTERS = ("region", "store", "ticket", "proposal")
+
+
+def parse(text: str, *, default_cluster: str = "default") -> Command:
+    """The command in ``text`` (everything after ``/tikv``); raises ``GrammarError``."""
+    words, cluster = _take_cluster(text.split(), default_cluster)
+    if not words:
+        return Help(cluster)
+    head, rest = words[0].lower(), words[1:]
+    if head in ("help", "-h", "--help", "?"):
+        return _help(cluster, rest)
+    if head == "status":
+        _no_more(rest, "status")
+        return Status(cluster)
+    if head == "pending":
+        _no_more(rest, "pending")
+        return Pending(cluster)
+    if head == "region":
+        return ShowRegion(cluster, _one_id(rest, "region", "a region id"))
+    if head == "store":
+        return ShowStore(cluster, _one_id(rest, "store", "a store id"))
+    if head == "audit":
+        return _audit(cluster, rest)
+    if head == "undo":
+        return Undo(cluster, _proposal_id(rest))
+    if head in ("dry-run", "dryrun", "--dry-run"):
+        if not rest:
+            raise GrammarError("Which action should be dry-run?", usage=USAGE["dry-run"])
+        return _action(cluster, rest, dry_run=True)
+    return _action(cluster, words, dry_run=False)
+
+
+def _take_cluster(words: list[str], default: str) -> tuple[list[str], str]:
+    """Remove ``-c NAME`` / ``--cluster NAME`` / ``--cluster=NAME`` from anywhere in ``words``."""
+    cluster = default
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in ("-c", "--cluster"):
+            if i + 1 >= len(words):
+                raise GrammarError(f"{word} needs a cluster name.", usage="/tikv -c CLUSTER status")
+            cluster = words[i + 1]
+            i += 2
+            continue
+        if word.startswith("--cluster="):
+            cluster = word.split("=", 1)[1]
+            if not cluster:
+                raise GrammarError("--cluster= needs a cluster name.", usage="/tikv -c CLUSTER status")
+        else:
+            kept.append(word)
+        i += 1
+    return kept, cluster
+
+
+def _no_more(rest: list[str], name: str) -> None:
+    if rest:
+        raise GrammarError(f"`{name}` takes no arguments (got {' '.join(rest)}).", usage=USAGE[name])
+
+
+def _number(word: str, what: str, usage: str) -> int:
+    match = _ID.match(word)
+    if match is None:
+        raise GrammarError(f"{what} must be a whole number, not `{word}`.", usage=usage)
+    return int(match[1])
+
+
+def _one_id(rest: list[str], name: str, what: str) -> int:
+    if len(rest) != 1:
+        raise GrammarError(f"`{name}` takes exactly one argument: {what}.", usage=USAGE[name])
+    return _number(rest[0], what.capitalize(), USAGE[name])
+
+
+def _proposal_id(rest: list[str]) -> int:
+    if len(rest) != 1:
+        raise GrammarError("`undo` takes exactly one argument: the proposal id.", usage=USAGE["undo"])
+    match = _PROPOSAL_ID.match(rest[0])
+    if match is None:
+        raise GrammarError(
+            f"A proposal id is a number such as 7 or #7, not `{rest[0]}`.", usage=USAGE["undo"]
+        )
+    return int(match[1])
+
+
+def _help(cluster: str, rest: list[str]) -> Help:
+    if not rest:
+        return Help(cluster)
+    if len(rest) > 1:
+        raise GrammarError("`help` takes at most one action name.", usage=USAGE["help"])
+    spec = _spec_or_none(rest[0])
+    if spec is None:
+        raise GrammarError(f"There is no action called `{rest[0]}`.", usage=USAGE["help"])
+    return Help(cluster, spec.action)
+
+
+def _audit(cluster: str, rest: list[str]) -> Audit:
+    usage = USAGE["audit"]
+    if not rest:
+        return Audit(cluster)
+    if len(rest) == 1 and rest[0].lower() not in _AUDIT_FILTERS:
+        return Audit(cluster, limit=_limit(rest[0], usage))
+    kind = rest[0].lower()
+    if kind not in _AUDIT_FILTERS:
+        raise GrammarError(
+            f"`audit` filters by region, store, ticket or proposal, not `{rest[0]}`.", usage=usage
+        )
+    if len(rest) not in (2, 3):
+        raise GrammarError(f"`audit {kind}` needs one {kind} id (and optionally a row count).", usage=usage)
+    ident = _number(rest[1], f"The {kind} id", usage)
+    limit = _limit(rest[2], usage) if len(rest) == 3 else DEFAULT_AUDIT_ROWS
+    return Audit(cluster, limit=limit, **{f"{kind}_id": ident})
+
+
+def _limit(word: str, usage: str) -> int:
+    limit = _number(word, "The number of rows", usage)
+    if not 1 <= limit <= MAX_AUDIT_ROWS:
+        raise GrammarError(f"Ask for between 1 and {MAX_AUDIT_ROWS} audit rows, not {limit}.", usage=usage)
+    return limit
+
+
+def _action(cluster: str, words: list[str], *, dry_run: bool) -> RunAction:
+    try:
+        action, params = parse_action(words)
+    except InvalidRequest as exc:
+        spec = _spec_or_none(words[0])
+        if spec is not None:
+            usage = action_usage(spec)
+        elif exc.usage is not None:
+            usage = f"/tikv {exc.usage}"
+        else:
+            usage = "/tikv help  — lists every command"
+        raise GrammarError(str(exc), usage=usage) from None
+    return RunAction(cluster, action, dict(params), dry_run=dry_run)
+
+
+def _spec_or_none(word: str) -> ActionSpec | None:
+    try:
+        return spec_for(word)
+    except InvalidRequest:
+        return None
+
+
+def action_usage(spec: ActionSpec) -> str:
+    """``/tikv transfer-leader REGION STORE  — e.g. /tikv transfer-leader 12 3``."""
+    return f"/tikv {spec.usage()}  — e.g. /tikv {spec.example}"

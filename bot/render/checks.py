@@ -1,0 +1,63 @@
+"""Preflight checks as people read them: ✅ / ⚠️ / ❌, the message, and the data the check used.
+
+Failures come first, then warnings, then passes; a long report keeps every failure and warning it has
+room for, shortens the passes to a count, and says how many lines it left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from actions.models import CheckResult, CheckStatus, PreflightReport
+from bot.render.kit import clip, compact_json, escape, section, sections_of_lines
+
+ICON = {CheckStatus.PASS: "✅", CheckStatus.WARN: "⚠️", CheckStatus.FAIL: "❌"}
+_ORDER = {CheckStatus.FAIL: 0, CheckStatus.WARN: 1, CheckStatus.PASS: 2}
+_DATA_CHARS = 300
+_LINE_CHARS = 700
+
+
+def _data(data: dict[str, Any]) -> str:
+    if not data:
+        return ""
+    return " — `" + clip(compact_json(data).replace("`", "'"), _DATA_CHARS) + "`"
+
+
+def check_line(check: CheckResult) -> str:
+    line = f"{ICON[check.status]} *{escape(check.name)}*: {escape(check.message)}{_data(check.data)}"
+    return clip(line, _LINE_CHARS)
+
+
+def summary(checks: Sequence[CheckResult]) -> str:
+    counts = {status: sum(1 for c in checks if c.status is status) for status in CheckStatus}
+    parts = [f"{ICON[CheckStatus.PASS]} {counts[CheckStatus.PASS]} passed"]
+    warnings = counts[CheckStatus.WARN]
+    if warnings:
+        parts.append(f"{ICON[CheckStatus.WARN]} {warnings} warning{'s' * (warnings != 1)}")
+    if counts[CheckStatus.FAIL]:
+        parts.append(f"{ICON[CheckStatus.FAIL]} {counts[CheckStatus.FAIL]} failed")
+    return " · ".join(parts)
+
+
+def check_blocks(
+    report: PreflightReport | None, *, budget: int = 5500, title: str = "Preflight"
+) -> list[Block]:
+    """The checks of ``report`` in at most ``budget`` characters of section text."""
+    if report is None or not report.checks:
+        return [section(f"*{title}:* no checks were run")]
+    ordered = sorted(report.checks, key=lambda c: _ORDER[c.status])
+    lines: list[str] = []
+    used = 0
+    for index, check in enumerate(ordered):
+        line = check_line(check)
+        remaining = len(ordered) - index
+        if used + len(line) + 1 > budget - 80:
+            lines.append(f"_… and {remaining} more check{'s' * (remaining != 1)} not shown_")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    head = section(f"*{title}:* {summary(report.checks)}")
+    return [head, *sections_of_lines(lines)]
