@@ -27,6 +27,7 @@ REGIONS_CHECK = "GET /pd/api/v1/regions/check/{check}"
 TOP_BY_SIZE = "GET /pd/api/v1/regions/size?limit={limit}"
 
 EVICT_LEADER_SCHEDULER = "evict-leader-scheduler"
+DEAD_STATES = ("Down", "Disconnected")
 BALANCE_LEADER_SCHEDULER = "balance-leader-scheduler"
 
 
@@ -99,14 +100,23 @@ def _region_evidence(region: RegionSnapshot, check: RegionCheck) -> list[Evidenc
 # --- stores --------------------------------------------------------------------------------------
 
 
-def store_down(stores: Sequence[StoreSnapshot], schedulers: SchedulerState) -> list[Finding]:
-    """A Down or Disconnected store: move its leaders away (evict-leader) unless that is done."""
+def store_down(
+    stores: Sequence[StoreSnapshot],
+    schedulers: SchedulerState,
+    down_regions: Sequence[RegionSnapshot] | None = None,
+    settings: ScheduleSettings | None = None,
+) -> list[Finding]:
+    """A Down or Disconnected store: move its leaders away (evict-leader) unless that is done.
+
+    The regions whose down peer sits on this store are counted here rather than reported one by
+    one: a dead store makes every one of its regions a down-peer region, and they share one remedy.
+    """
     findings = []
     for store in stores:
-        if store.state_name not in ("Down", "Disconnected"):
+        if store.state_name not in DEAD_STATES:
             continue
         evicted = store.id in schedulers.evict_leader_store_ids
-        evidence = (
+        evidence = [
             Evidence(label=f"store {store.id} state", value=store.state_name, source=STORES),
             Evidence(label=f"store {store.id} leaders", value=str(store.leader_count), source=STORES),
             Evidence(label=f"store {store.id} regions", value=str(store.region_count), source=STORES),
@@ -115,12 +125,31 @@ def store_down(stores: Sequence[StoreSnapshot], schedulers: SchedulerState) -> l
                 value="yes" if evicted else "no",
                 source=EVICT_LEADER_LIST if evicted else SCHEDULERS,
             ),
+        ]
+        if down_regions is not None:
+            count = sum(1 for r in down_regions if store.id in r.down_peer_store_ids)
+            evidence.append(
+                Evidence(
+                    label=f"regions with a down peer on store {store.id}",
+                    value=str(count),
+                    source=REGIONS_CHECK.format(check=RegionCheck.DOWN_PEER.value),
+                )
+            )
+        replaced = (
+            f" PD replaces its peers once it has been down for max-store-down-time "
+            f"({settings.max_store_down_time})."
+            if settings is not None
+            else ""
         )
         proposals: tuple[ProposedAction, ...] = ()
         note = ""
         if evicted:
-            note = "Leaders are already being evicted from this store; bring it back or take it offline."
+            note = (
+                "Leaders are already being evicted from this store; bring it back or take it offline."
+                + replaced
+            )
         else:
+            note = replaced.strip()
             proposals = (
                 ProposedAction(
                     ActionType.EVICT_LEADER,
@@ -135,7 +164,7 @@ def store_down(stores: Sequence[StoreSnapshot], schedulers: SchedulerState) -> l
                 FindingKind.STORE_DOWN,
                 str(store.id),
                 f"Store {store.id} is {store.state_name}",
-                evidence,
+                tuple(evidence),
                 proposals,
                 note,
             )
@@ -321,10 +350,15 @@ def stale_evict_leader(
 def down_peers(
     regions: Sequence[RegionSnapshot], stores: Sequence[StoreSnapshot], settings: ScheduleSettings | None
 ) -> list[Finding]:
-    """A region with down peers: add a replica on a healthy store, then remove the down one."""
+    """A down peer on a live store: add a replica on a healthy store, then remove the down one.
+
+    Down peers on a Down or Disconnected store belong to that store's finding (see ``store_down``).
+    """
+    dead = {s.id for s in stores if s.state_name in DEAD_STATES}
     findings = []
     for region in regions:
-        if not region.down_peer_store_ids:
+        live_down = tuple(s for s in region.down_peer_store_ids if s not in dead)
+        if not live_down:
             continue
         down_text = ", ".join(map(str, region.down_peer_store_ids))
         evidence = [
@@ -337,7 +371,7 @@ def down_peers(
         ]
         targets = _add_peer_targets(region, stores, settings)
         proposals: list[ProposedAction] = []
-        for down, target in zip(region.down_peer_store_ids, targets, strict=False):
+        for down, target in zip(live_down, targets, strict=False):
             evidence.append(
                 Evidence(label=f"store {target.id} regions", value=str(target.region_count), source=STORES)
             )
@@ -408,15 +442,20 @@ def _add_replica_findings(
 def pending_peers(
     regions: Sequence[RegionSnapshot], stores: Sequence[StoreSnapshot], settings: ScheduleSettings | None
 ) -> list[Finding]:
-    """A region with pending (lagging) peers: add a replica that is up to date."""
+    """A pending (lagging) peer on a live store: add a replica that is up to date.
+
+    Pending peers on a Down or Disconnected store belong to that store's finding.
+    """
     source = REGIONS_CHECK.format(check=RegionCheck.PENDING_PEER.value)
+    dead = {s.id for s in stores if s.state_name in DEAD_STATES}
 
     def describe(region: RegionSnapshot) -> tuple[str, str, int, list[Evidence]]:
-        stores_text = ", ".join(map(str, region.pending_peer_store_ids))
+        live = [s for s in region.pending_peer_store_ids if s not in dead]
+        stores_text = ", ".join(map(str, live))
         return (
             f"Region {region.id} has pending peers on store(s) {stores_text}",
             f"Region {region.id}'s peer(s) on store(s) {stores_text} lag behind the leader's log.",
-            1 if region.pending_peer_store_ids else 0,
+            1 if live else 0,
             [Evidence(label="pending peers on stores", value=stores_text, source=source)],
         )
 
@@ -539,7 +578,9 @@ def evaluate(obs: Observation, rules: RuleSettings | None = None) -> Evaluation:
 
     stores, schedulers, settings = obs.stores, obs.schedulers, obs.settings
     if stores is not None and schedulers is not None:
-        ran(FindingKind.STORE_DOWN, store_down(stores, schedulers))
+        ran(
+            FindingKind.STORE_DOWN, store_down(stores, schedulers, obs.check(RegionCheck.DOWN_PEER), settings)
+        )
         ran(FindingKind.STALE_EVICT_LEADER, stale_evict_leader(stores, schedulers, obs))
         if obs.top_by_size is not None:
             hot = (*(obs.hot_write or ()), *(obs.hot_read or ()))

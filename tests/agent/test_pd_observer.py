@@ -106,22 +106,20 @@ async def test_down_peer_check_keeps_the_down_stores(http: tuple[PDObserver, lis
 async def test_one_observation_of_the_recorded_cluster_finds_what_it_shows(
     http: tuple[PDObserver, list[httpx.Request]],
 ) -> None:
-    """Stores 1 and 4 are Up but evicted, store 5 is Down, regions 2 and 8 have a down peer on 5."""
+    """Stores 1 and 4 are Up but evicted; store 5 is Down, with the down peers of regions 2 and 8."""
     observer, seen = http
     obs = await observe(observer, at=datetime(2026, 11, 2, tzinfo=UTC), top_n=16)
     assert obs.errors == ()
     assert obs.requests == len(seen) == 12
     evaluation = evaluate(obs)
     keys = [f.key for f in evaluation.findings]
-    assert keys[:3] == ["store-down:5", "down-peer:2", "down-peer:8"]
-    assert {"stale-evict-leader:1", "stale-evict-leader:4"} <= set(keys)
-    down_peer = next(f for f in evaluation.findings if f.key == "down-peer:2")
-    # Store 6 is the only Up store without a peer of region 2 (store 7 is Offline).
-    assert [(p.action, dict(p.params)) for p in down_peer.proposals] == [
-        (ActionType.ADD_PEER, {"region_id": 2, "store_id": 6}),
-        (ActionType.REMOVE_PEER, {"region_id": 2, "store_id": 5}),
+    assert keys == ["store-down:5", "stale-evict-leader:1", "stale-evict-leader:4", "hot-write:8"]
+    down = evaluation.findings[0]
+    assert [(p.action, dict(p.params)) for p in down.proposals] == [
+        (ActionType.EVICT_LEADER, {"store_id": 5})
     ]
-    assert FindingKind.HOT_WRITE in evaluation.evaluated
+    assert {e.label: e.value for e in down.evidence}["regions with a down peer on store 5"] == "2"
+    assert FindingKind.DOWN_PEER in evaluation.evaluated
 
 
 async def test_pd_errors_become_cluster_errors() -> None:

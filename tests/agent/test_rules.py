@@ -204,23 +204,35 @@ def test_hot_findings_are_capped_hottest_first() -> None:
 
 
 def test_down_peer_adds_a_replica_on_the_emptiest_free_store_then_removes_the_down_one() -> None:
-    """Region 5's peer on store 3 is down: add-peer on the emptiest free Up store, then remove-peer."""
+    """Region 5's peer on live store 3 is down: add-peer on the emptiest free Up store, then remove-peer."""
     stores = (
         store(1),
         store(2),
-        store(3, "Down"),
+        store(3),
         store(4, regions=900),
         store(5, regions=100),
         store(6, used=0.9),
     )
     checks = {c: () for c in RegionCheck} | {RegionCheck.DOWN_PEER: (region(5, (1, 2, 3), down=(3,)),)}
     findings = evaluate(healthy(stores=stores, checks=checks)).findings
-    [finding] = only(findings, FindingKind.DOWN_PEER)
+    assert [f.key for f in findings] == ["down-peer:5", "store-low-space:6"]
+    finding = findings[0]
     assert proposed(finding) == [
         (ActionType.ADD_PEER, {"region_id": 5, "store_id": 5}),
         (ActionType.REMOVE_PEER, {"region_id": 5, "store_id": 3}),
     ]
-    assert findings[0].kind is FindingKind.STORE_DOWN  # the store-level problem comes first
+
+
+def test_down_peers_on_a_dead_store_are_grouped_under_the_store() -> None:
+    """A Down store's many down-peer regions are one store finding with their count, not one ticket each."""
+    stores = (store(1), store(2), store(3, "Down", leaders=0), store(4))
+    down = tuple(region(r, (1, 2, 3), down=(3,)) for r in range(10, 40))
+    pending = (region(50, (1, 3, 4), pending=(3,)),)
+    checks = {c: () for c in RegionCheck} | {RegionCheck.DOWN_PEER: down, RegionCheck.PENDING_PEER: pending}
+    [finding] = evaluate(healthy(stores=stores, checks=checks)).findings
+    assert finding.key == "store-down:3"
+    assert {e.label: e.value for e in finding.evidence}["regions with a down peer on store 3"] == "30"
+    assert "max-store-down-time (30m0s)" in finding.note
 
 
 def test_pending_and_missing_peers_get_add_peer() -> None:
