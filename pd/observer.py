@@ -16,7 +16,7 @@ from actions.observe import HotKind, HotRegion, RegionCheck, SchedulerState, Sch
 from actions.ports import PeerSnapshot, RegionSnapshot, StoreSnapshot
 from pd import paths
 from pd.client import PDClient
-from pd.errors import PDError, PDNotFound, PDUnavailable
+from pd.errors import PDError, PDNotFound, PDRequestError, PDUnavailable
 from pd.models import HotPeerStat, RegionInfo, StoreHotPeersInfos, StoreInfo
 
 T = TypeVar("T")
@@ -95,10 +95,17 @@ def hot_regions(infos: StoreHotPeersInfos) -> list[HotRegion]:
 
 
 def cluster_error(exc: PDError) -> ClusterError:
-    """The domain error for a PD failure; its text is PD's, safe to show."""
+    """The domain error for a PD failure, mapped as ``pd.cluster.translate`` maps it.
+
+    (Kept here rather than imported: ``pd.cluster`` imports the snapshot converters above.)
+    """
     if isinstance(exc, PDUnavailable):
         return ClusterUnavailable(str(exc), status=exc.status)
-    return ClusterRejected(str(exc), status=exc.status, not_found=isinstance(exc, PDNotFound))
+    if isinstance(exc, PDRequestError):
+        return ClusterRejected(
+            exc.message or str(exc), status=exc.status, not_found=isinstance(exc, PDNotFound)
+        )
+    return ClusterUnavailable(f"PD's answer could not be read: {exc}", status=exc.status)
 
 
 class PDObserver:
