@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from actions.catalog import CATALOG
 from actions.models import ActionType, Actor, Proposal, Tier
 
 _DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
@@ -161,8 +162,6 @@ class Policy(_Frozen):
         """
         if not actor.is_agent:
             return True
-        from actions.catalog import CATALOG  # the catalog imports nothing from here; keep the edge one-way
-
         return self.agent_may_propose(CATALOG[action].tier)
 
     def may_approve(self, actor: Actor, proposal: Proposal) -> str | None:

@@ -1,0 +1,374 @@
+"""Runs an approved proposal exactly once, then follows it until PD says how it ended.
+
+    execute(proposal)
+      1. claim: approved -> executing + the "about to call PD" audit row, one transaction
+      2. one ``cluster.send`` with ``X-Caller-ID: tikv-chatops/<id>`` — never retried
+      3. finish: executing -> succeeded | failed | unknown + the result on the audit row
+      4. in the background: follow the operator (or read the change back), verify, refine the result
+
+Step 3 records what PD said to the write itself; step 4 may still move a succeeded proposal to failed
+(the operator timed out or was cancelled) or settle an unknown one from what PD reports. Nothing here
+ever sends the write a second time: an answer in doubt is settled by reading PD, here or in
+``actions.reconcile`` after a crash.
+
+Notifier calls are best-effort: a failure to tell people is logged and never changes the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from actions.audit import SYSTEM_ACTOR, caller_id, intent_entry
+from actions.catalog import CATALOG
+from actions.clock import Clock
+from actions.errors import ClusterError, ClusterRejected
+from actions.explain import explain_rejection, explain_unavailable, pd_text
+from actions.models import (
+    ActionResult,
+    CheckResult,
+    CheckStatus,
+    OperatorOutcome,
+    PDRequest,
+    Proposal,
+    ProposalState,
+)
+from actions.notify import tell
+from actions.operators import FINISHED, describe, is_ours, operator_region, outcome_message
+from actions.ports import Cluster, Notifier, OperatorSnapshot, ProposalStore
+from actions.signals import DecisionSignals
+from actions.verify import verify
+
+logger = logging.getLogger(__name__)
+
+EXECUTOR_ACTOR = f"{SYSTEM_ACTOR}/executor"
+
+# An operator PD never shows is given this many polls before the bot reads the cluster instead.
+_MISSING_POLLS = 3
+
+
+def change_visible(verification: CheckResult | None) -> bool | None:
+    """Whether a verification shows the change: True, False, or None when it could not tell.
+
+    ``actions.verify`` reports PASS (visible), WARN (visible but still settling, e.g. leaders still
+    leaving a store — or, worded "could not verify", PD could not be read) and FAIL (the old state).
+    """
+    if verification is None:
+        return None
+    if verification.status is CheckStatus.PASS:
+        return True
+    if verification.status is CheckStatus.FAIL:
+        return False
+    return None if verification.message.startswith("could not verify") else True
+
+
+class Executor:
+    """Claims, sends and follows approved proposals; owns the background tasks that follow them."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        store: ProposalStore,
+        notifier: Notifier,
+        clock: Clock,
+        *,
+        poll_interval: float = 0.5,
+        operator_timeout: float = 20 * 60.0,
+        signals: DecisionSignals | None = None,
+    ) -> None:
+        self._cluster = cluster
+        self._store = store
+        self._notifier = notifier
+        self._clock = clock
+        self._poll_interval = poll_interval
+        # PD times out its own operators (11 min for an add-peer of a 96 MiB region); this only
+        # bounds how long the bot keeps asking.
+        self._operator_timeout = operator_timeout
+        self.signals = signals or DecisionSignals()
+        self._executing: set[int] = set()
+        self._followers: dict[int, asyncio.Task[None]] = {}
+
+    # --- public ----------------------------------------------------------------------------------
+
+    def is_busy(self, proposal_id: int) -> bool:
+        """Whether this process is sending or following ``proposal_id`` right now."""
+        return proposal_id in self._executing or proposal_id in self._followers
+
+    async def execute(self, proposal: Proposal, *, actor: str | None = None) -> ActionResult | None:
+        """Run an approved proposal once. ``None`` when another executor claimed it first.
+
+        Returns after PD answered the write (or did not); following the operator continues in the
+        background (see ``drain``).
+        """
+        spec = CATALOG[proposal.request.action]
+        pd_request = spec.pd_request(proposal.request.params)
+        intent = intent_entry(
+            proposal,
+            actor=actor or EXECUTOR_ACTOR,
+            pd_request=pd_request,
+            pd_ctl=spec.pd_ctl(proposal.request.params),
+            now=self._clock(),
+        )
+        self._executing.add(proposal.id)
+        try:
+            log_id = await self._store.claim_for_execution(proposal.id, intent=intent, now=self._clock())
+            if log_id is None:
+                logger.info("proposal %s was claimed by another executor", proposal.id)
+                return None
+            self.signals.notify(proposal.id)
+            await tell(self._notifier.update, await self._reload(proposal, ProposalState.EXECUTING))
+            result = await self._send(proposal, pd_request, creates_operator=spec.creates_operator)
+            if not await self._store.finish_execution(
+                proposal.id, log_id=log_id, result=result, now=self._clock()
+            ):
+                logger.warning("proposal %s left executing before its result was recorded", proposal.id)
+        finally:
+            self._executing.discard(proposal.id)
+        self.signals.notify(proposal.id)
+        finished = await self._reload(proposal, result.state)
+        if result.state is ProposalState.FAILED:
+            await tell(self._notifier.update, finished)
+            await tell(self._notifier.finished, finished, result)
+        else:
+            self.follow(finished, log_id=log_id, result=result)
+        return result
+
+    def follow(self, proposal: Proposal, *, log_id: int, result: ActionResult) -> None:
+        """Follow a sent proposal in the background until PD says how it ended (idempotent)."""
+        if proposal.id in self._followers:
+            return
+        task = asyncio.create_task(
+            self._follow(proposal, log_id, result), name=f"follow-proposal-{proposal.id}"
+        )
+        self._followers[proposal.id] = task
+        task.add_done_callback(lambda t: self._followed(proposal.id, t))
+
+    async def drain(self) -> None:
+        """Wait until every background follower has finished (tests; graceful shutdown)."""
+        while self._followers:
+            await asyncio.gather(*self._followers.values(), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop following; proposals stay as recorded and the reconciler picks them up at the next start."""
+        tasks = list(self._followers.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._followers.clear()
+
+    # --- the write -------------------------------------------------------------------------------
+
+    async def _send(
+        self, proposal: Proposal, pd_request: PDRequest, *, creates_operator: bool
+    ) -> ActionResult:
+        started = self._clock()
+        base: dict[str, Any] = {
+            "pd_request": pd_request,
+            "caller_id": caller_id(proposal.id),
+            "started_at": started,
+        }
+        params = proposal.request.params
+        try:
+            response = await self._cluster.send(pd_request, caller_id=caller_id(proposal.id))
+        except ClusterRejected as exc:
+            return ActionResult(
+                state=ProposalState.FAILED,
+                message=explain_rejection(exc, params),
+                pd_response=pd_text(str(exc)),
+                pd_status=exc.status,
+                finished_at=self._clock(),
+                **base,
+            )
+        except ClusterError as exc:
+            return ActionResult(
+                state=ProposalState.UNKNOWN if exc.maybe_sent else ProposalState.FAILED,
+                message=explain_unavailable(exc, creates_operator=creates_operator),
+                pd_response=pd_text(str(exc)),
+                pd_status=exc.status,
+                finished_at=None if exc.maybe_sent else self._clock(),
+                **base,
+            )
+        except Exception:
+            # A bug in the adapter, not an answer from PD: the write may have left, so it is in doubt.
+            logger.exception("sending proposal %s to PD failed unexpectedly", proposal.id)
+            return ActionResult(
+                state=ProposalState.UNKNOWN,
+                message="The bot failed while calling PD; the request may have reached PD. "
+                "The bot will check what PD did.",
+                **base,
+            )
+        if creates_operator:
+            message = "PD accepted the request and created the operator; following it."
+            operator = OperatorOutcome.RUNNING
+        else:
+            message = "PD accepted the request."
+            operator = OperatorOutcome.NONE
+        return ActionResult(
+            state=ProposalState.SUCCEEDED,
+            message=message,
+            pd_response=response,
+            pd_status=200,
+            operator=operator,
+            **base,
+        )
+
+    # --- following -------------------------------------------------------------------------------
+
+    def _followed(self, proposal_id: int, task: asyncio.Task[None]) -> None:
+        self._followers.pop(proposal_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("following proposal %s failed", proposal_id, exc_info=task.exception())
+
+    async def _follow(self, proposal: Proposal, log_id: int, result: ActionResult) -> None:
+        spec = CATALOG[proposal.request.action]
+        if spec.creates_operator:
+            final = await self._follow_operator(proposal, result)
+        else:
+            final = await self._read_back(proposal, result)
+        await self.settle(proposal, log_id=log_id, result=final)
+
+    async def _follow_operator(self, proposal: Proposal, result: ActionResult) -> ActionResult:
+        region = operator_region(proposal.request)
+        if region is None:
+            return await self._read_back(proposal, result)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._operator_timeout
+        last_seen: OperatorSnapshot | None = None
+        misses = 0
+        while True:
+            try:
+                operator = await self._cluster.get_operator(region)
+            except ClusterError as exc:
+                logger.warning("reading the operator of region %s failed: %s", region, exc)
+            else:
+                if operator is not None and is_ours(operator, proposal.request):
+                    if operator.outcome in FINISHED:
+                        return await self._operator_finished(proposal, result, operator)
+                    if last_seen is None or (operator.outcome, operator.text) != (
+                        last_seen.outcome,
+                        last_seen.text,
+                    ):
+                        await tell(self._notifier.progress, proposal, describe(operator))
+                    last_seen = operator
+                else:
+                    misses += 1
+                    # Seen and then gone, or never there: PD's record will not come back.
+                    if last_seen is not None or misses >= _MISSING_POLLS:
+                        break
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(self._poll_interval)
+        if last_seen is not None and last_seen.outcome is OperatorOutcome.RUNNING and misses == 0:
+            minutes = round(self._operator_timeout / 60)
+            unseen = (
+                f"The operator on region {region} was still running when the bot stopped following it "
+                f"after {minutes} min"
+            )
+        else:
+            unseen = f"PD does not report how the operator on region {region} ended"
+        return await self._read_back(proposal, result, unseen=unseen)
+
+    async def _operator_finished(
+        self, proposal: Proposal, result: ActionResult, operator: OperatorSnapshot
+    ) -> ActionResult:
+        await tell(self._notifier.progress, proposal, describe(operator))
+        if operator.outcome is OperatorOutcome.SUCCESS:
+            verification = await self.verify(proposal)
+            message = outcome_message(operator)
+            if verification is not None and verification.status is not CheckStatus.PASS:
+                message += f" The check afterwards says: {verification.message}"
+            return result.model_copy(
+                update={
+                    "state": ProposalState.SUCCEEDED,
+                    "message": message,
+                    "operator": operator.outcome,
+                    "verification": verification,
+                    "finished_at": self._clock(),
+                }
+            )
+        return result.model_copy(
+            update={
+                "state": ProposalState.FAILED,
+                "message": outcome_message(operator),
+                "operator": operator.outcome,
+                "finished_at": self._clock(),
+            }
+        )
+
+    async def _read_back(self, proposal: Proposal, result: ActionResult, *, unseen: str = "") -> ActionResult:
+        """Settle from the cluster itself when PD's answer (or its operator record) says nothing more.
+
+        ``unseen`` says why the operator could not tell: then, as for a write in doubt, only a visible
+        change counts as success and anything else stays unknown.
+        """
+        verification = await self.verify(proposal)
+        seen = verification.message if verification is not None else "the check could not run"
+        visible = change_visible(verification)
+        in_doubt = bool(unseen) or result.state is ProposalState.UNKNOWN
+        if visible:
+            state = ProposalState.SUCCEEDED
+            message = (
+                f"{unseen}, but PD shows the change: {seen}" if unseen else f"PD shows the change: {seen}"
+            )
+        elif in_doubt:
+            state = ProposalState.UNKNOWN
+            shown = "does not show the change" if visible is False else "cannot be read"
+            message = (
+                f"{unseen or 'PD did not confirm the request'}, and the cluster {shown} ({seen}). "
+                "Check the cluster before trying again; the bot will not resend it."
+            )
+        else:
+            state = ProposalState.SUCCEEDED
+            message = f"PD accepted the request, but the check afterwards did not confirm the change: {seen}"
+        # RUNNING would be a claim about now; PD did not say how the operator ended.
+        operator = OperatorOutcome.NONE if result.operator is OperatorOutcome.RUNNING else result.operator
+        return result.model_copy(
+            update={
+                "state": state,
+                "message": message,
+                "verification": verification,
+                "operator": operator,
+                "finished_at": self._clock(),
+            }
+        )
+
+    async def verify(self, proposal: Proposal) -> CheckResult | None:
+        """The catalog's verification of ``proposal`` against live PD; ``None`` when it could not run."""
+        facts = proposal.preflight.facts if proposal.preflight is not None else {}
+        try:
+            return await verify(proposal.request, facts, self._cluster)
+        except Exception:
+            logger.exception("verifying proposal %s failed", proposal.id)
+            return None
+
+    async def settle(
+        self, proposal: Proposal, *, log_id: int, result: ActionResult, actor: str = EXECUTOR_ACTOR
+    ) -> None:
+        """Record the final result of a sent proposal: its state (when it changed), result and card."""
+        current = await self._store.get_proposal(proposal.id) or proposal
+        if result.state is not current.state:
+            moved = await self._store.transition(
+                proposal.id,
+                expected=current.state,
+                new=result.state,
+                actor=actor,
+                now=self._clock(),
+                detail={"reason": result.message, "operator": result.operator.value},
+            )
+            if not moved:
+                logger.warning(
+                    "proposal %s moved on before its outcome %s was recorded", proposal.id, result.state
+                )
+                return
+        await self._store.update_result(proposal.id, log_id=log_id, result=result)
+        self.signals.notify(proposal.id)
+        settled = await self._reload(proposal, result.state)
+        await tell(self._notifier.update, settled)
+        await tell(self._notifier.finished, settled, result)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    async def _reload(self, proposal: Proposal, state: ProposalState) -> Proposal:
+        stored = await self._store.get_proposal(proposal.id)
+        return stored if stored is not None else proposal.model_copy(update={"state": state})

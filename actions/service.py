@@ -1,0 +1,459 @@
+"""``Operations``: the one facade the Slack bot and the agent call to propose, decide and undo actions.
+
+Each method checks the policy, re-checks live PD where a decision depends on it, makes one guarded
+store transition, then tells people (best-effort) and wakes waiters. Every refusal is an
+``ActionError`` whose text is safe to show to the person who clicked:
+
+    ProposalNotFound   no such proposal
+    PolicyRefusal      this person may not (self-approval, non-approver, channel, tier closed to the agent)
+    StaleDecision      the proposal moved on (decided, edited, expired, cluster changed) — look again
+    PreflightFailed    live PD says no; nothing was sent
+    InvalidRequest     the action cannot be done this way (no inverse, bad parameters)
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from actions.audit import SYSTEM_ACTOR, checks_json, note_entry
+from actions.catalog import CATALOG, validate_params
+from actions.clock import Clock
+from actions.dryrun import dry_run
+from actions.errors import InvalidRequest, PolicyRefusal, PreflightFailed, ProposalNotFound, StaleDecision
+from actions.executor import Executor
+from actions.facts import describe_changes
+from actions.models import (
+    ActionApproval,
+    ActionRequest,
+    ActionResult,
+    Actor,
+    AuditEntry,
+    Decision,
+    DryRunReport,
+    PreflightReport,
+    Proposal,
+    ProposalState,
+    Source,
+    Tier,
+)
+from actions.notify import tell
+from actions.policy import Policy
+from actions.ports import ApprovalOutcome, AuditQuery, Cluster, Notifier, ProposalStore
+from actions.preflight import run_preflight
+from actions.signals import DecisionSignals
+
+logger = logging.getLogger(__name__)
+
+TTL_ACTOR = f"{SYSTEM_ACTOR}/ttl"
+PREFLIGHT_ACTOR = f"{SYSTEM_ACTOR}/preflight"
+
+# Decided states, and those a waiter keeps waiting through (the executor moves them on by itself).
+IN_FLIGHT = frozenset({ProposalState.PENDING, ProposalState.APPROVED, ProposalState.EXECUTING})
+
+
+class ApproveOutcome(enum.StrEnum):
+    """What one Approve click did."""
+
+    RECORDED = "recorded"  # counted; more approvals are needed
+    EXECUTED = "executed"  # it completed the quorum and the bot sent the action to PD
+    CLAIMED = "claimed"  # it completed the quorum, but another executor (replica) is running it
+
+
+@dataclass(frozen=True, slots=True)
+class ApproveResult:
+    """The outcome of an approval, the proposal as stored afterwards, and a sentence for the approver."""
+
+    outcome: ApproveOutcome
+    proposal: Proposal
+    message: str
+    result: ActionResult | None = None  # how PD answered the write, when this approval executed it
+
+
+def _failures(report: PreflightReport) -> str:
+    return "; ".join(f"{c.name}: {c.message}" for c in report.failures)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%H:%M UTC")
+
+
+class Operations:
+    """Propose, approve, reject, edit and undo actions; read proposals and the audit log."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        store: ProposalStore,
+        notifier: Notifier,
+        policy: Policy,
+        executor: Executor,
+        clock: Clock,
+    ) -> None:
+        self._cluster = cluster
+        self._store = store
+        self._notifier = notifier
+        self.policy = policy
+        self._executor = executor
+        self._clock = clock
+        self.signals: DecisionSignals = executor.signals
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    async def get(self, proposal_id: int) -> Proposal:
+        proposal = await self._store.get_proposal(proposal_id)
+        if proposal is None:
+            raise ProposalNotFound(f"There is no proposal #{proposal_id}.")
+        return proposal
+
+    async def pending(self, *, limit: int = 50) -> list[Proposal]:
+        """Proposals waiting for approval."""
+        return await self._store.list_proposals(states=[ProposalState.PENDING], limit=limit)
+
+    async def audit(self, query: AuditQuery) -> list[AuditEntry]:
+        return await self._store.query_audit(query)
+
+    # --- proposing -------------------------------------------------------------------------------
+
+    async def dry_run(self, request: ActionRequest, *, actor: Actor) -> DryRunReport:
+        """Preflight, exact PD request, pd-ctl line, tier and approvals needed; never writes to PD."""
+        return await dry_run(
+            request,
+            actor=actor,
+            cluster=self._cluster,
+            store=self._store,
+            policy=self.policy,
+            clock=self._clock,
+        )
+
+    async def propose(self, request: ActionRequest, *, actor: Actor, channel: str | None = None) -> Proposal:
+        """Check the policy and live PD, store the proposal and post its card.
+
+        The request is recorded as ``actor``'s, whatever its ``requester`` says: the approval rules
+        hang on who asked.
+        """
+        return await self._propose(request, actor=actor, channel=channel)
+
+    async def _propose(
+        self, request: ActionRequest, *, actor: Actor, channel: str | None, undo_of: int | None = None
+    ) -> Proposal:
+        request = request.model_copy(
+            update={"requester": actor.user_id, "source": Source.AGENT if actor.is_agent else request.source}
+        )
+        spec = CATALOG[request.action]
+        if not self.policy.channel_allowed(channel):
+            raise PolicyRefusal(
+                "Actions cannot be requested in this channel; use one of the operations channels: "
+                + ", ".join(sorted(self.policy.channels))
+                + "."
+            )
+        if actor.is_agent and not self.policy.agent_may_propose(spec.tier):
+            raise PolicyRefusal(
+                f"The agent may not propose {spec.tier.value} actions such as {request.action.value}; "
+                "a person has to request it."
+            )
+        now = self._clock()
+        report = await run_preflight(request, self._cluster)
+        if report.blocked:
+            await self._store.log_entry(
+                note_entry(
+                    actor=actor.user_id,
+                    request=request,
+                    result={"refused": "preflight", "checks": checks_json(report)},
+                    now=now,
+                )
+            )
+            raise PreflightFailed(
+                f"Not proposed: {spec.describe(request.params)} fails its checks against PD — "
+                f"{_failures(report)}.",
+                report=report,
+            )
+        tier_policy = self.policy.tier_policy(spec.tier)
+        proposal = await self._store.create_proposal(
+            request=request,
+            tier=spec.tier,
+            approvals_required=tier_policy.approvals,
+            preflight=report,
+            expires_at=now + tier_policy.ttl,
+            now=now,
+            channel=channel,
+            undo_of=undo_of,
+            revert_at=self._revert_at(request, report, now),
+        )
+        return await self._publish(proposal, channel=channel)
+
+    def _revert_at(self, request: ActionRequest, report: PreflightReport, now: datetime) -> datetime | None:
+        """When a temporary change is reverted automatically; only changes the catalog can invert."""
+        spec = CATALOG[request.action]
+        if not request.revert_after_seconds or spec.tier is not Tier.TEMPORARY:
+            return None
+        if spec.inverse(request.params, report.facts) is None:
+            return None
+        return now + timedelta(seconds=request.revert_after_seconds)
+
+    async def _publish(self, proposal: Proposal, *, channel: str | None) -> Proposal:
+        try:
+            card = await self._notifier.publish(proposal, channel=channel)
+        except Exception:
+            logger.exception("posting the card of proposal %s failed", proposal.id)
+            return proposal
+        if card is None:
+            return proposal
+        await self._store.set_card(proposal.id, channel=card.channel, message_ts=card.message_ts)
+        return await self._store.get_proposal(proposal.id) or proposal
+
+    # --- deciding --------------------------------------------------------------------------------
+
+    async def approve(self, proposal_id: int, *, actor: Actor, revision: int | None = None) -> ApproveResult:
+        """Approve; the approval that completes the quorum sends the action to PD before returning."""
+        proposal = await self._decidable(proposal_id, revision=revision, verb="approve")
+        refusal = self.policy.may_approve(actor, proposal)
+        if refusal is None and actor.user_id in await self._editors(proposal):
+            refusal = "You edited this revision, so someone else has to approve it."
+        if refusal is not None:
+            raise PolicyRefusal(refusal)
+        proposal = await self._recheck(proposal)
+        now = self._clock()
+        outcome = await self._store.add_approval(
+            ActionApproval(
+                proposal_id=proposal.id,
+                revision=proposal.revision,
+                approver=actor.user_id,
+                decision=Decision.APPROVE,
+                decided_at=now,
+            ),
+            required=proposal.approvals_required,
+        )
+        if outcome is ApprovalOutcome.DUPLICATE:
+            raise PolicyRefusal("You already approved this; it needs an approval from someone else.")
+        if outcome is ApprovalOutcome.STALE:
+            raise StaleDecision(await self._moved_on(proposal_id))
+        stored = await self.get(proposal_id)
+        if outcome is ApprovalOutcome.RECORDED:
+            await tell(self._notifier.update, stored)
+            count = len(set(stored.approvers))
+            return ApproveResult(
+                ApproveOutcome.RECORDED,
+                stored,
+                f"Approval recorded: {count} of {stored.approvals_required}. "
+                "It runs when someone else approves too.",
+            )
+        self.signals.notify(proposal_id)
+        await tell(self._notifier.update, stored)
+        result = await self._executor.execute(stored, actor=actor.user_id)
+        final = await self.get(proposal_id)
+        if result is None:
+            return ApproveResult(ApproveOutcome.CLAIMED, final, "Approved; another worker is running it.")
+        return ApproveResult(ApproveOutcome.EXECUTED, final, f"Approved and sent. {result.message}", result)
+
+    async def reject(
+        self, proposal_id: int, *, actor: Actor, reason: str = "", revision: int | None = None
+    ) -> Proposal:
+        """Reject (or, for the requester, withdraw) a pending proposal."""
+        proposal = await self._decidable(proposal_id, revision=revision, verb="reject")
+        refusal = self.policy.may_reject(actor, proposal)
+        if refusal is not None:
+            raise PolicyRefusal(refusal)
+        rejected = await self._store.reject(
+            ActionApproval(
+                proposal_id=proposal.id,
+                revision=proposal.revision,
+                approver=actor.user_id,
+                decision=Decision.REJECT,
+                reason=reason.strip(),
+                decided_at=self._clock(),
+            )
+        )
+        if not rejected:
+            raise StaleDecision(await self._moved_on(proposal_id))
+        return await self._decided(proposal_id)
+
+    async def edit(self, proposal_id: int, *, actor: Actor, params: Mapping[str, str]) -> Proposal:
+        """New parameters for a pending proposal: validated, re-checked, a new revision, approvals reset.
+
+        Raises the catalog's ``InvalidParams`` (field -> message) for the modal's inline errors.
+        """
+        proposal = await self._decidable(proposal_id, revision=None, verb="edit")
+        refusal = self.policy.may_edit(actor, proposal)
+        if refusal is not None:
+            raise PolicyRefusal(refusal)
+        validated = validate_params(proposal.request.action, params)
+        request = proposal.request.model_copy(update={"params": dict(validated)})
+        report = await run_preflight(request, self._cluster)
+        if report.blocked:
+            raise PreflightFailed(
+                f"Not changed: the new parameters fail their checks against PD — {_failures(report)}.",
+                report=report,
+            )
+        now = self._clock()
+        revised = await self._store.revise(
+            proposal.id,
+            expected_revision=proposal.revision,
+            request=request,
+            preflight=report,
+            expires_at=now + self.policy.tier_policy(proposal.tier).ttl,
+            actor=actor.user_id,
+            now=now,
+        )
+        if revised is None:
+            raise StaleDecision(await self._moved_on(proposal_id))
+        self.signals.notify(proposal_id)
+        await tell(self._notifier.update, revised)
+        return revised
+
+    async def undo(self, proposal_id: int, *, actor: Actor, channel: str | None = None) -> Proposal:
+        """Propose the inverse of a succeeded action; it is approved like any other proposal."""
+        original = await self.get(proposal_id)
+        spec = CATALOG[original.request.action]
+        if original.state is not ProposalState.SUCCEEDED:
+            raise InvalidRequest(
+                f"Only actions that succeeded can be undone; #{proposal_id} is {original.state.value}."
+            )
+        facts = original.preflight.facts if original.preflight is not None else {}
+        inverse = spec.inverse(original.request.params, facts)
+        if inverse is None:
+            raise InvalidRequest(
+                f"{original.request.action.value} cannot be undone: it has no inverse action."
+            )
+        for other in await self._store.list_proposals(
+            states=[*IN_FLIGHT, ProposalState.SUCCEEDED, ProposalState.UNKNOWN], limit=500
+        ):
+            if other.undo_of == proposal_id:
+                raise StaleDecision(f"#{other.id} already undoes #{proposal_id}; it is {other.state.value}.")
+        action, params = inverse
+        request = ActionRequest(
+            action=action,
+            params=dict(params),
+            cluster=original.request.cluster,
+            requester=actor.user_id,
+            rationale=f"Undo of #{proposal_id}: {spec.describe(original.request.params)}",
+            ticket_id=original.request.ticket_id,
+        )
+        return await self._propose(
+            request, actor=actor, channel=channel or original.channel, undo_of=proposal_id
+        )
+
+    async def expire_if_due(self, proposal: Proposal) -> Proposal:
+        """Move a pending proposal past its TTL to expired (guarded); returns it as stored."""
+        if proposal.state is not ProposalState.PENDING or self._clock() < proposal.expires_at:
+            return proposal
+        moved = await self._store.transition(
+            proposal.id,
+            expected=ProposalState.PENDING,
+            new=ProposalState.EXPIRED,
+            actor=TTL_ACTOR,
+            now=self._clock(),
+            revision=proposal.revision,
+            detail={"reason": f"nobody decided before {_when(proposal.expires_at)}"},
+        )
+        if moved:
+            return await self._decided(proposal.id)
+        return await self.get(proposal.id)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    async def _decidable(self, proposal_id: int, *, revision: int | None, verb: str) -> Proposal:
+        """The proposal, if it is still pending at ``revision`` and inside its TTL."""
+        proposal = await self.get(proposal_id)
+        if proposal.state is not ProposalState.PENDING:
+            raise StaleDecision(await self._moved_on(proposal_id, proposal))
+        if revision is not None and revision != proposal.revision:
+            raise StaleDecision(
+                "This card is out of date: the proposal was edited "
+                f"(it is now revision {proposal.revision}). Review the new version and {verb} again."
+            )
+        proposal = await self.expire_if_due(proposal)
+        if proposal.state is ProposalState.EXPIRED:
+            tier_policy = self.policy.tier_policy(proposal.tier)
+            raise StaleDecision(
+                f"Proposal #{proposal_id} expired at {_when(proposal.expires_at)}: nobody decided within "
+                f"{tier_policy.ttl}. Propose it again if it is still needed."
+            )
+        if proposal.state is not ProposalState.PENDING:
+            raise StaleDecision(await self._moved_on(proposal_id, proposal))
+        return proposal
+
+    async def _recheck(self, proposal: Proposal) -> Proposal:
+        """Preflight again before an approval counts: supersede on failure, new revision on drift."""
+        report = await run_preflight(proposal.request, self._cluster)
+        before = proposal.preflight.facts if proposal.preflight is not None else {}
+        now = self._clock()
+        if report.blocked:
+            changed = describe_changes(before, report.facts)
+            moved = await self._store.transition(
+                proposal.id,
+                expected=ProposalState.PENDING,
+                new=ProposalState.SUPERSEDED,
+                actor=PREFLIGHT_ACTOR,
+                now=now,
+                revision=proposal.revision,
+                detail={"reason": _failures(report), "changed": changed, "checks": checks_json(report)},
+            )
+            if not moved:
+                raise StaleDecision(await self._moved_on(proposal.id))
+            await self._decided(proposal.id)
+            raise PreflightFailed(
+                f"The cluster changed and this action no longer passes its checks: {_failures(report)} "
+                f"({changed}). Nothing was sent and the proposal is closed; "
+                "propose again if it is still needed.",
+                report=report,
+            )
+        if report.fingerprint == proposal.fingerprint:
+            return proposal
+        changed = describe_changes(before, report.facts)
+        revised = await self._store.revise(
+            proposal.id,
+            expected_revision=proposal.revision,
+            request=proposal.request,
+            preflight=report,
+            expires_at=now + self.policy.tier_policy(proposal.tier).ttl,
+            actor=PREFLIGHT_ACTOR,
+            now=now,
+        )
+        if revised is None:
+            raise StaleDecision(await self._moved_on(proposal.id))
+        self.signals.notify(proposal.id)
+        await tell(self._notifier.update, revised)
+        raise StaleDecision(
+            f"The cluster changed since this was checked: {changed}. Review and approve again."
+        )
+
+    async def _editors(self, proposal: Proposal) -> set[str]:
+        """People who set the parameters of the current revision by editing it."""
+        events = await self._store.events(proposal.id)
+        return {
+            e.actor
+            for e in events
+            if e.revision == proposal.revision
+            and e.to_state == ProposalState.PENDING.value
+            and e.from_state == ProposalState.PENDING.value
+            and not e.actor.startswith(SYSTEM_ACTOR)
+        }
+
+    async def _moved_on(self, proposal_id: int, proposal: Proposal | None = None) -> str:
+        """Why a decision no longer applies, read from the store."""
+        current = proposal or await self.get(proposal_id)
+        if current.state is ProposalState.PENDING:
+            return (
+                f"Proposal #{proposal_id} changed while you were deciding (it is now revision "
+                f"{current.revision}). Review it and decide again."
+            )
+        if current.state is ProposalState.EXPIRED:
+            return (
+                f"Proposal #{proposal_id} expired at {_when(current.expires_at)}; propose it again if needed."
+            )
+        who = ", ".join(current.approvers)
+        by = f" (approved by {who})" if who and current.state not in (ProposalState.REJECTED,) else ""
+        return (
+            f"Proposal #{proposal_id} is already {current.state.value}{by}; there is nothing left to decide."
+        )
+
+    async def _decided(self, proposal_id: int) -> Proposal:
+        """After a transition: wake waiters and rewrite the card."""
+        self.signals.notify(proposal_id)
+        stored = await self.get(proposal_id)
+        await tell(self._notifier.update, stored)
+        return stored
