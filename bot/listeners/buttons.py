@@ -1,0 +1,120 @@
+"""Clicks on a proposal card (Approve, Reject, Edit) and on a listing's Prev/Next.
+
+Approve decides at once (``Operations.approve``; the card and its thread are rewritten by the
+notifier) and tells the approver what their click did. Reject and Edit open a modal straight after
+the ack, while the click's trigger id is still fresh; the decision comes with the submission.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from actions.models import ProposalState
+from bot import grammar, texts
+from bot.errors import GrammarError
+from bot.listeners.acks import ack_first
+from bot.listeners.commands import read_listing
+from bot.render.kit import validated_view
+from bot.render.listing import PageRef, listing_page
+from bot.render.modals import ModalContext, edit_modal, reject_modal
+from bot.render.notices import note
+from bot.render.proposal import outcome_line, parse_button_value
+from bot.services import Services
+
+PAGE_ACTION = re.compile("^" + re.escape(texts.ActionId.PAGE) + r"(:\d+)?$")
+
+
+async def _tell(respond: AsyncRespond, text: str) -> None:
+    await respond(response_type="ephemeral", replace_original=False, **note(text).payload())
+
+
+def _card_location(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    return channel, container.get("message_ts")
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    operations = services.operations
+
+    async def approve(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack_first(ack)
+        services.metrics.clicks.labels(texts.ActionId.APPROVE.value).inc()
+        proposal_id, revision = parse_button_value(str(action.get("value", "")))
+        actor = await services.identity.actor(str(body["user"]["id"]))
+        result = await operations.approve(proposal_id, actor=actor, revision=revision)
+        await _tell(respond, result.message)
+
+    async def open_modal(
+        kind: texts.ActionId,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        services.metrics.clicks.labels(kind.value).inc()
+        proposal_id, _revision = parse_button_value(str(action.get("value", "")))
+        proposal = await operations.get(proposal_id)
+        if proposal.state is not ProposalState.PENDING:
+            await _tell(respond, f"#{proposal.id}: {outcome_line(proposal)}")
+            return
+        channel, message_ts = _card_location(body)
+        context = ModalContext.of(proposal, channel=channel, message_ts=message_ts)
+        view = (
+            reject_modal(proposal, context)
+            if kind is texts.ActionId.REJECT
+            else edit_modal(proposal, context)
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=validated_view(view))
+
+    async def reject(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        await ack_first(ack)
+        await open_modal(texts.ActionId.REJECT, body, action, respond, client)
+
+    async def edit(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        await ack_first(ack)
+        await open_modal(texts.ActionId.EDIT, body, action, respond, client)
+
+    async def page(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack_first(ack)
+        services.metrics.clicks.labels(texts.ActionId.PAGE.value).inc()
+        ref = PageRef.decode(str(action.get("value", "")))
+        try:
+            command = grammar.parse(ref.command, default_cluster=services.cluster_name)
+        except GrammarError:
+            await _tell(respond, texts.CARD_UNREADABLE)
+            return
+        if isinstance(command, grammar.Help | grammar.RunAction | grammar.Undo):
+            await _tell(respond, texts.CARD_UNREADABLE)
+            return
+        await services.identity.actor(str(body["user"]["id"]))
+        listing = await read_listing(services, command)
+        message = listing_page(listing, page=ref.page, command=ref.command)
+        await respond(replace_original=True, **message.payload())
+
+    app.action(texts.ActionId.APPROVE.value)(approve)
+    app.action(texts.ActionId.REJECT.value)(reject)
+    app.action(texts.ActionId.EDIT.value)(edit)
+    app.action(PAGE_ACTION)(page)

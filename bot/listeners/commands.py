@@ -1,0 +1,170 @@
+"""``/tikv``: ack, parse the text, call one domain function, answer.
+
+Reads (help, status, region, store, pending, audit) answer the caller ephemerally, long ones in pages;
+a dry-run answers in a thread under a short channel message (or ephemerally, by setting); a proposal
+posts its card in the channel and tells the caller ephemerally. Refusals are raised and answered by
+``bot.listeners.errors``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from actions.models import ActionRequest, Actor, Proposal
+from actions.ports import AuditQuery
+from bot import grammar, texts
+from bot.errors import GrammarError
+from bot.listeners.acks import ack_first
+from bot.notifier import SLACK_FAILURES
+from bot.render.cluster import region_listing, status_listing, store_listing
+from bot.render.dryrun import dry_run_message
+from bot.render.help import action_help, help_message
+from bot.render.kit import Message
+from bot.render.listing import Listing, listing_page
+from bot.render.notices import note, usage
+from bot.render.proposal import what
+from bot.render.records import audit_listing, pending_listing
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+ReadCommand = grammar.Status | grammar.ShowRegion | grammar.ShowStore | grammar.Pending | grammar.Audit
+
+
+def command_kind(command: grammar.Command) -> str:
+    """The metrics label of a command: a fixed, small set."""
+    if isinstance(command, grammar.RunAction):
+        return "dry-run" if command.dry_run else "propose"
+    return {
+        grammar.Help: "help",
+        grammar.Status: "status",
+        grammar.ShowRegion: "region",
+        grammar.ShowStore: "store",
+        grammar.Pending: "pending",
+        grammar.Audit: "audit",
+        grammar.Undo: "undo",
+    }[type(command)]
+
+
+async def read_listing(services: Services, command: ReadCommand) -> Listing:
+    """The listing a read command shows (also rebuilt for each Prev/Next click)."""
+    if isinstance(command, grammar.Status):
+        return status_listing(await services.reads.status())
+    if isinstance(command, grammar.ShowRegion):
+        return region_listing(command.region_id, await services.reads.region(command.region_id))
+    if isinstance(command, grammar.ShowStore):
+        return store_listing(command.store_id, await services.reads.store(command.store_id))
+    if isinstance(command, grammar.Pending):
+        return pending_listing(await services.operations.pending())
+    query = AuditQuery(
+        limit=command.limit,
+        region_id=command.region_id,
+        store_id=command.store_id,
+        ticket_id=command.ticket_id,
+        proposal_id=command.proposal_id,
+    )
+    return audit_listing(query, await services.operations.audit(query))
+
+
+def _proposed(proposal: Proposal) -> Message:
+    needed = proposal.approvals_required
+    values = {"id": proposal.id, "what": what(proposal), "needed": needed, "s": "" if needed == 1 else "s"}
+    if proposal.channel and proposal.message_ts:
+        return note(texts.PROPOSED.format(channel=proposal.channel, **values))
+    return note(texts.PROPOSED_NO_CARD.format(**values))
+
+
+class CommandHandler:
+    """Runs one parsed /tikv command for one person."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def handle(self, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        services = self._services
+        text = str(body.get("text") or "").strip()
+        try:
+            command = grammar.parse(text, default_cluster=services.cluster_name)
+        except GrammarError as exc:
+            services.metrics.commands.labels("invalid").inc()
+            await _ephemeral(respond, usage(str(exc), exc.usage))
+            return
+        services.metrics.commands.labels(command_kind(command)).inc()
+        if command.cluster != services.cluster_name:
+            await _ephemeral(
+                respond,
+                note(texts.UNKNOWN_CLUSTER.format(known=services.cluster_name, asked=command.cluster)),
+            )
+            return
+        actor = await services.identity.actor(str(body["user_id"]))
+        channel = body.get("channel_id")
+        if isinstance(command, grammar.Help):
+            await _ephemeral(respond, self._help(command, actor))
+        elif isinstance(command, grammar.RunAction):
+            request = ActionRequest(
+                action=command.action, params=command.params, cluster=command.cluster, requester=actor.user_id
+            )
+            if command.dry_run:
+                await self._dry_run(request, actor, text, channel, respond, client)
+            else:
+                proposal = await services.operations.propose(request, actor=actor, channel=channel)
+                await _ephemeral(respond, _proposed(proposal))
+        elif isinstance(command, grammar.Undo):
+            proposal = await services.operations.undo(command.proposal_id, actor=actor, channel=channel)
+            await _ephemeral(respond, _proposed(proposal))
+        else:
+            listing = await read_listing(services, command)
+            await _ephemeral(respond, listing_page(listing, page=1, command=text))
+
+    def _help(self, command: grammar.Help, actor: Actor) -> Message:
+        if command.action is not None:
+            return action_help(command.action)
+        policy = self._services.operations.policy
+        return help_message(lambda action: policy.may_request(actor, action))
+
+    async def _dry_run(
+        self,
+        request: ActionRequest,
+        actor: Actor,
+        text: str,
+        channel: object,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        report = await self._services.operations.dry_run(request, actor=actor)
+        message = dry_run_message(report)
+        if self._services.dry_run_ephemeral or not isinstance(channel, str):
+            await _ephemeral(respond, message)
+            return
+        shown = text.split(None, 1)[1] if " " in text else text
+        try:
+            parent = await client.chat_postMessage(
+                channel=channel, text=texts.DRY_RUN_HEADER.format(user=actor.user_id, text=shown)
+            )
+            await client.chat_postMessage(channel=channel, thread_ts=parent["ts"], **message.payload())
+        except SLACK_FAILURES:
+            # The bot may not be in that channel (or it is a DM): the caller still gets the report.
+            logger.warning("posting the dry-run in %s failed; answering ephemerally", channel, exc_info=True)
+            await _ephemeral(respond, message)
+
+
+async def _ephemeral(respond: AsyncRespond, message: Message) -> None:
+    await respond(response_type="ephemeral", replace_original=False, **message.payload())
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    handler = CommandHandler(services)
+
+    async def tikv_command(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack_first(ack)
+        await handler.handle(body, respond, client)
+
+    app.command(texts.COMMAND)(tikv_command)

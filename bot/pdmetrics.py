@@ -1,0 +1,56 @@
+"""PD request failures counted at the transport, so every caller (executor, preflight, reads, agent) counts.
+
+``CountingTransport`` wraps the transport of the one ``httpx.AsyncClient`` the composition root gives
+``PDClient``: transport errors count by exception class, answers by status family (4xx, 5xx).
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import httpx
+
+from bot.metrics import Metrics
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Counts failed PD requests in ``metrics.pd_errors``; passes everything through unchanged."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._inner.handle_async_request(request)
+        except httpx.TransportError as exc:
+            self._metrics.pd_errors.labels(type(exc).__name__).inc()
+            raise
+        if response.status_code >= 400:
+            self._metrics.pd_errors.labels(f"http_{response.status_code // 100}xx").inc()
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def pd_transport(
+    metrics: Metrics,
+    *,
+    ca_path: Path | None = None,
+    cert_path: Path | None = None,
+    key_path: Path | None = None,
+) -> CountingTransport:
+    """The counting transport over httpx's own, trusting PD's CA and presenting a client certificate.
+
+    A transport handed to ``httpx.AsyncClient`` carries its own TLS settings (the client's ``verify``
+    is then unused), so PD's TLS files are applied here (pd-ctl's ``--cacert --cert --key``).
+    """
+    verify: ssl.SSLContext | bool = True
+    if ca_path or cert_path:
+        context = ssl.create_default_context(cafile=str(ca_path) if ca_path else None)
+        if cert_path:
+            context.load_cert_chain(certfile=str(cert_path), keyfile=str(key_path) if key_path else None)
+        verify = context
+    return CountingTransport(httpx.AsyncHTTPTransport(verify=verify), metrics)

@@ -1,0 +1,29 @@
+"""What the listeners need, built once by the composition root and passed to ``register_listeners``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from actions.models import Actor
+from actions.service import Operations
+from bot.metrics import Metrics
+from bot.reads import ClusterReads
+
+
+class Identity(Protocol):
+    """Turns a Slack user id into an Actor; raises ``bot.errors.IdentityRefused``."""
+
+    async def actor(self, user_id: str) -> Actor: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The domain facade, the read views, identity and metrics, plus the few edge settings."""
+
+    operations: Operations
+    reads: ClusterReads
+    identity: Identity
+    metrics: Metrics
+    cluster_name: str = "default"
+    dry_run_ephemeral: bool = False
