@@ -16,6 +16,7 @@ from bot.playground.errors import MethodError, NotFound, PlaygroundError, WaitTi
 from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import Call, Channel, Ephemeral, Message, User, Usergroup, View
 from bot.playground.relay import BotRelay, Delivery
+from bot.playground.server import Playground, run_playground
 from bot.playground.signing import sign_request
 
 __all__ = [
@@ -28,10 +29,12 @@ __all__ = [
     "Message",
     "MethodError",
     "NotFound",
+    "Playground",
     "PlaygroundError",
     "User",
     "Usergroup",
     "View",
     "WaitTimeout",
+    "run_playground",
     "sign_request",
 ]
