@@ -334,5 +334,7 @@ def config_key(raw: str) -> ConfigKey:
     if key is not None:
         return key
     close = difflib.get_close_matches(name, list(CONFIG_KEYS), n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(close)}?" if close else "; /tikv help set-config lists the keys"
+    hint = "; known keys include leader-schedule-limit, region-schedule-limit, max-replicas, low-space-ratio"
+    if close:
+        hint = f"; did you mean {close[0]}?" + (f" (also close: {', '.join(close[1:])})" if close[1:] else "")
     raise ValueError(f"unknown config key '{raw.strip()}'{hint}")

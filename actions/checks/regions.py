@@ -67,7 +67,7 @@ def region_exists(param: str = "region_id", *, fact: str = "region", need_leader
                 f"region {region_id} does not exist (it may have been split or merged); look it up again",
                 region_id=region_id,
             )
-        if need_leader and region.leader_store_id is None:
+        if need_leader and not region.leader_store_id:
             return fail(
                 f"region {region_id} has no leader right now, so PD cannot change it; try again "
                 "once it elects one",

@@ -39,8 +39,8 @@ def scheduler_state(*, resume: bool) -> Check:
         ctx.facts["scheduler"] = {"name": name, "exists": name in running, "paused": name in paused}
         data: dict[str, Any] = {"scheduler": name, "running": sorted(running), "paused": sorted(paused)}
         if name not in running:
-            close = difflib.get_close_matches(name, running, n=2, cutoff=0.6)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            close = difflib.get_close_matches(name, running, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else f" (running: {', '.join(sorted(running))})"
             return fail(f"no scheduler named {name} is running{hint}", **data)
         if resume and name not in paused:
             return fail(f"{name} is not paused; nothing to resume", **data)
