@@ -389,7 +389,7 @@ def claim_for_execution(
                     (proposal_id, moved["revision"]),
                 )
             ]
-        log_id = audit.insert(conn, intent.model_copy(update=update))
+        log_id = audit.insert(conn, audit.prepare(intent.model_copy(update=update)))
         _event(
             conn,
             proposal_id,

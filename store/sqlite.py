@@ -240,7 +240,7 @@ class SqliteProposalStore:
 
     async def log_entry(self, entry: AuditEntry) -> int:
         """Append an action_log row (dry-runs, refusals, reverts); returns its id once it is durable."""
-        return await self._db.run("append to the audit log", audit.append, entry)
+        return await self._db.run("append to the audit log", audit.append, audit.prepare(entry))
 
     async def query_audit(self, query: AuditQuery) -> list[AuditEntry]:
         """Newest first; the filters that are set are combined with AND. A region or store matches

@@ -92,9 +92,11 @@ CREATE TABLE action_log (
     created_at    TEXT NOT NULL,
     executed_at   TEXT
 );
-CREATE INDEX action_log_by_proposal ON action_log (proposal_id);
-CREATE INDEX action_log_by_ticket ON action_log (ticket_id);
-CREATE INDEX action_log_by_executed_at ON action_log (executed_at);
+-- Partial: no query looks for NULL, and an append whose key is NULL (a dry-run has no proposal; no
+-- row is executed when it is written) then dirties one page fewer before its fsync.
+CREATE INDEX action_log_by_proposal ON action_log (proposal_id) WHERE proposal_id IS NOT NULL;
+CREATE INDEX action_log_by_ticket ON action_log (ticket_id) WHERE ticket_id IS NOT NULL;
+CREATE INDEX action_log_by_executed_at ON action_log (executed_at) WHERE executed_at IS NOT NULL;
 -- Only the result of an execution is filled in later; everything else is written once.
 CREATE TRIGGER action_log_no_delete BEFORE DELETE ON action_log
 BEGIN

@@ -127,6 +127,15 @@ async def test_audit_rows_cannot_be_deleted_or_rewritten(store: SqliteProposalSt
         (AuditQuery(ticket_id=1), "SEARCH a USING INDEX action_log_by_ticket (ticket_id=?)"),
         (AuditQuery(proposal_id=1), "SEARCH a USING INDEX action_log_by_proposal (proposal_id=?)"),
         (AuditQuery(region_id=1, ticket_id=2), "SEARCH r USING PRIMARY KEY (region_id=?)"),
+        (AuditQuery(store_id=1, ticket_id=2), "SEARCH a USING INDEX action_log_by_ticket (ticket_id=?)"),
+        (
+            AuditQuery(store_id=1, proposal_id=2),
+            "SEARCH a USING INDEX action_log_by_proposal (proposal_id=?)",
+        ),
+        (
+            AuditQuery(region_id=1, proposal_id=2),
+            "SEARCH a USING INDEX action_log_by_proposal (proposal_id=?)",
+        ),
     ],
 )
 async def test_audit_queries_read_an_index_without_sorting(
