@@ -165,7 +165,10 @@ class BotRelay:
         ephemeral = ws.find_ephemeral(user.id, message_ts) if message is None else None
         if message is None and ephemeral is None:
             raise NotFound(f"no message {message_ts} in {channel.id}")
-        blocks = message.blocks if message is not None else ephemeral.blocks if ephemeral is not None else []
+        source = message if message is not None else ephemeral
+        blocks = source.blocks if source is not None else []
+        # A reply's response URL answers into its thread, where the click happened.
+        thread_ts = source.thread_ts if source is not None and source.thread_ts != message_ts else None
         found_block, element = find_element(blocks, action_id, block_id)
         payload = signing.block_actions_payload(
             actor,
@@ -177,7 +180,7 @@ class BotRelay:
             message_ts=message_ts,
             is_ephemeral=message is None,
             response_url=ws.response_url(
-                channel.id, user.id, message_ts=message_ts, ephemeral=message is None
+                channel.id, user.id, message_ts=message_ts, ephemeral=message is None, thread_ts=thread_ts
             ),
             state=signing.state_values(blocks, {}),
         )

@@ -49,6 +49,14 @@ def _user_json(user: User, groups: list[str]) -> JSON:
     }
 
 
+def _channel_json(ws: Workspace, channel: Channel) -> JSON:
+    if channel.is_im:
+        # A direct message is named after the person, and only they see it in the list.
+        other = ws.find_user(channel.name)
+        return {"id": channel.id, "name": other.name if other else channel.name, "is_im": True}
+    return {"id": channel.id, "name": channel.name, "is_im": False}
+
+
 def snapshot(ws: Workspace, *, user: User, channel: Channel, echoes: Iterable[Echo]) -> JSON:
     """The page's whole state for ``user`` looking at ``channel``."""
     messages = []
@@ -67,8 +75,8 @@ def snapshot(ws: Workspace, *, user: User, channel: Channel, echoes: Iterable[Ec
         "team": {"id": ws.team.id, "domain": ws.team.domain, "name": ws.team.name},
         "bot": {"user_id": ws.bot.user_id, "bot_id": ws.bot.bot_id, "name": ws.bot.name},
         "me": user.id,
-        "channel": {"id": channel.id, "name": channel.name},
-        "channels": [{"id": c.id, "name": c.name} for c in ws.channels if not c.is_im],
+        "channel": _channel_json(ws, channel),
+        "channels": [_channel_json(ws, c) for c in ws.channels if not c.is_im or c.name == user.id],
         "users": [_user_json(u, groups[u.id]) for u in ws.users],
         "usergroups": [{"id": g.id, "handle": g.handle, "name": g.name} for g in ws.usergroups],
         "messages": messages,

@@ -218,6 +218,33 @@ async def test_a_click_on_an_ephemeral_carries_no_message(harness: Harness) -> N
     assert seen["container"]["message_ts"] == ephemeral.ts
 
 
+async def test_a_response_to_a_click_in_a_thread_stays_in_the_thread(harness: Harness) -> None:
+    """respond() after a click on a reply's button lands in that thread, as Slack places it."""
+    fake = harness.fake
+    parent = fake.workspace.post(fake.workspace.channels[0], text="card")
+    reply = fake.workspace.post(fake.workspace.channels[0], text="retry?", blocks=CARD, thread_ts=parent.ts)
+
+    @harness.app.action("approve")
+    async def on_approve(ack: Any, respond: Any) -> None:
+        await ack()
+        await respond(text="retrying", response_type="ephemeral")
+
+    await harness.relay.click("U0BOB", channel_id="C0OPS", message_ts=reply.ts, action_id="approve")
+    (ephemeral,) = await fake.wait_for(lambda: fake.ephemerals("U0BOB"))
+
+    assert ephemeral.text == "retrying" and ephemeral.thread_ts == parent.ts
+
+
+async def test_a_bare_bot_url_gets_bolts_events_path() -> None:
+    """A bot URL without a path is Bolt's default /slack/events; one with a path is kept."""
+    async with FakeSlack() as fake:
+        bare = BotRelay(fake, bot_url="http://127.0.0.1:8080", signing_secret=SECRET)
+        custom = BotRelay(fake, bot_url="http://127.0.0.1:8080/hooks/slack", signing_secret=SECRET)
+
+    assert bare.bot_url == "http://127.0.0.1:8080/slack/events"
+    assert custom.bot_url == "http://127.0.0.1:8080/hooks/slack"
+
+
 async def test_an_unreachable_bot_shows_dispatch_failed() -> None:
     """With nothing listening, the author sees Slack's dispatch_failed line."""
     async with FakeSlack() as fake:

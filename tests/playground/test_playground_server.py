@@ -287,7 +287,26 @@ async def test_state_lists_messages_with_their_threads(
     users = {u["id"]: u for u in state["users"]}
     assert users["U0CAROL"]["groups"] == ["ops"]
     assert users["U0GUEST"]["label"] == "gus (guest)" and users["U0DAVE"]["label"] == "dave (deactivated)"
-    assert state["me"] == "U0CAROL" and state["channel"] == {"id": "C0OPS", "name": "tikv-ops"}
+    assert state["me"] == "U0CAROL" and state["channel"] == {
+        "id": "C0OPS",
+        "name": "tikv-ops",
+        "is_im": False,
+    }
+
+
+async def test_a_direct_message_is_listed_for_its_person_only(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    """A message the bot sends to a user id opens their DM, which only they see in the channel list."""
+    client = AsyncWebClient(token=TOKEN, base_url=playground.api_url)
+    dm = (await client.chat_postMessage(channel="U0ALICE", text="your proposal expired"))["channel"]
+
+    alice = await _state(http, playground, "U0ALICE", channel=dm)
+    bob = await _state(http, playground, "U0BOB")
+
+    assert alice["channel"] == {"id": dm, "name": "alice", "is_im": True}
+    assert [m["text"] for m in alice["messages"]] == ["your proposal expired"]
+    assert dm not in [c["id"] for c in bob["channels"]]
 
 
 async def test_the_long_poll_answers_as_soon_as_something_changes(

@@ -695,7 +695,8 @@
 
   function renderChrome() {
     const data = state.data;
-    $("channel-name").textContent = `#${data.channel.name}`;
+    const channelLabel = (c) => `${c.is_im ? "@" : "#"}${c.name}`;
+    $("channel-name").textContent = channelLabel(data.channel);
     document.querySelector("[data-testid=workspace-name]").textContent = data.team.name;
     const picker = $("user-picker");
     const people = data.users.filter((u) => !u.is_bot);
@@ -719,7 +720,7 @@
         "data-testid": "channel-button",
         "data-channel-id": c.id,
         onclick: () => switchTo({ channel: c.id }),
-      }, `# ${c.name}`))));
+      }, channelLabel(c)))));
   }
 
   function switchTo({ user, channel }) {
