@@ -1,0 +1,194 @@
+"""``PDCluster``: the action core's ``Cluster`` port (``actions.ports``) over ``PDClient``.
+
+This is the one place where PD's models become the domain's snapshots and ``PDError``s become
+``actions.errors.ClusterError``s:
+
+    PDUnavailable (connection, timeout, 5xx plumbing, 429, no leader)  -> ClusterUnavailable
+        ``maybe_sent`` is kept: a write PD may have received must not be called "not sent"
+    PDRequestError (PD answered and refused: 400, 404, 410, a 500 refusal) -> ClusterRejected
+        with PD's own message and status; ``not_found`` for 404-like answers
+    PDResponseError (a 200 this adapter cannot read)                     -> ClusterUnavailable
+
+Reads that ask about one thing and find it missing (a region, a store, an operator) return ``None``
+instead of raising, because "it is not there" is an answer preflight and verification need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from actions.errors import ClusterError, ClusterRejected, ClusterUnavailable
+from actions.models import OperatorOutcome, PDRequest
+from actions.ports import ClusterHealth, OperatorSnapshot, RegionSnapshot, StoreSnapshot
+from pd.client import PDClient
+from pd.errors import (
+    PDError,
+    PDGone,
+    PDNoLeader,
+    PDNotFound,
+    PDOperatorNotFound,
+    PDRegionNotFound,
+    PDRequestError,
+    PDStoreNotFound,
+    PDUnavailable,
+)
+from pd.models import OperatorStatus, OperatorStatusKind
+from pd.observer import region_snapshot, store_snapshot
+
+T = TypeVar("T")
+
+_OUTCOMES = {
+    OperatorStatusKind.RUNNING: OperatorOutcome.RUNNING,
+    # Not started yet (PD prints the out-of-range enum "5"): it will run, so it counts as running.
+    OperatorStatusKind.CREATED: OperatorOutcome.RUNNING,
+    OperatorStatusKind.SUCCESS: OperatorOutcome.SUCCESS,
+    OperatorStatusKind.TIMEOUT: OperatorOutcome.TIMEOUT,
+    OperatorStatusKind.CANCEL: OperatorOutcome.CANCEL,
+    OperatorStatusKind.REPLACE: OperatorOutcome.REPLACE,
+}
+
+
+def translate(exc: PDError) -> ClusterError:
+    """The domain error for a PD failure. Refusals carry PD's own message; outages say what failed."""
+    if isinstance(exc, PDUnavailable):
+        return ClusterUnavailable(str(exc), status=exc.status, maybe_sent=exc.maybe_sent)
+    if isinstance(exc, PDRequestError):
+        return ClusterRejected(
+            exc.message or str(exc), status=exc.status, not_found=isinstance(exc, PDNotFound)
+        )
+    return ClusterUnavailable(f"PD's answer could not be read: {exc}", status=exc.status)
+
+
+def operator_snapshot(region_id: int, status: OperatorStatus) -> OperatorSnapshot:
+    """PD's ``GET /operators/{id}`` answer as the domain's ``OperatorSnapshot``."""
+    return OperatorSnapshot(
+        region_id=status.region_id or region_id,
+        outcome=_OUTCOMES[status.status],
+        desc=status.desc,
+        brief=status.brief,
+        text=status.operator,
+    )
+
+
+class PDCluster:
+    """Live PD through ``PDClient``; implements ``actions.ports.Cluster``.
+
+    Reads send ``read_caller_id`` as ``X-Caller-ID`` (the client's default when None); writes send the
+    caller id they are given (``tikv-chatops/<proposal-id>``).
+    """
+
+    def __init__(self, client: PDClient, *, read_caller_id: str | None = None) -> None:
+        self._client = client
+        self._caller_id = read_caller_id
+        self._requests = 0
+
+    @property
+    def requests_made(self) -> int:
+        """PD requests made through this adapter so far (a read the client retried counts once)."""
+        return self._requests
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        self._requests += 1
+        try:
+            return await call
+        except PDError as exc:
+            raise translate(exc) from exc
+
+    async def health(self) -> ClusterHealth:
+        """``GET /health`` for the members, ``GET /members`` for the leader (no leader: ``leader=None``)."""
+        health, leader = await asyncio.gather(
+            self._call(self._client.get_health(caller_id=self._caller_id)), self._leader_name()
+        )
+        return ClusterHealth(
+            leader=leader, members=len(health), healthy_members=sum(m.health for m in health)
+        )
+
+    async def _leader_name(self) -> str | None:
+        self._requests += 1
+        try:
+            members = await self._client.get_members(caller_id=self._caller_id)
+        except PDNoLeader:
+            return None
+        except PDError as exc:
+            raise translate(exc) from exc
+        return members.leader.name if members.leader is not None and members.leader.name else None
+
+    async def get_stores(self) -> list[StoreSnapshot]:
+        info = await self._call(self._client.get_stores(caller_id=self._caller_id))
+        return [store_snapshot(s) for s in info.stores]
+
+    async def get_store(self, store_id: int) -> StoreSnapshot | None:
+        """The store, a Tombstone snapshot when PD answers 410 Gone, ``None`` when PD does not know it."""
+        self._requests += 1
+        try:
+            info = await self._client.get_store(store_id, caller_id=self._caller_id)
+        except PDStoreNotFound:
+            return None
+        except PDGone:
+            return StoreSnapshot(id=store_id, address="", state_name="Tombstone")
+        except PDError as exc:
+            raise translate(exc) from exc
+        return store_snapshot(info)
+
+    async def get_region(self, region_id: int) -> RegionSnapshot | None:
+        self._requests += 1
+        try:
+            info = await self._client.get_region_by_id(region_id, caller_id=self._caller_id)
+        except PDRegionNotFound:
+            return None
+        except PDError as exc:
+            raise translate(exc) from exc
+        return region_snapshot(info)
+
+    async def get_operator(self, region_id: int) -> OperatorSnapshot | None:
+        """The running operator, or the last one that finished in the past ten minutes; else ``None``."""
+        self._requests += 1
+        try:
+            status = await self._client.get_operator_status(region_id, caller_id=self._caller_id)
+        except PDOperatorNotFound:
+            return None
+        except PDError as exc:
+            raise translate(exc) from exc
+        return operator_snapshot(region_id, status)
+
+    async def get_schedulers(self) -> list[str]:
+        return await self._call(self._client.get_schedulers(caller_id=self._caller_id))
+
+    async def get_paused_schedulers(self) -> list[str]:
+        return await self._call(self._client.get_schedulers("paused", caller_id=self._caller_id))
+
+    async def get_evict_leader_store_ids(self) -> list[int]:
+        config = await self._call(self._client.get_evict_leader_stores(caller_id=self._caller_id))
+        return list(config.store_ids)
+
+    async def get_config(self) -> dict[str, Any]:
+        """``schedule`` merged with ``replication`` from one ``GET /config``, values as PD sent them."""
+        config = await self._call(self._client.get_config(caller_id=self._caller_id))
+        merged: dict[str, Any] = {}
+        for section in ("schedule", "replication"):
+            values = config.get(section)
+            if isinstance(values, dict):
+                merged.update(values)
+        return merged
+
+    async def get_store_limits(self) -> dict[int, dict[str, float]]:
+        limits = await self._call(self._client.get_stores_limit(caller_id=self._caller_id))
+        return {
+            store_id: {"add-peer": limit.add_peer, "remove-peer": limit.remove_peer}
+            for store_id, limit in limits.items()
+        }
+
+    async def send(self, request: PDRequest, *, caller_id: str) -> Any:
+        """Send one catalog-built write exactly once (the client never resends a write PD may have seen)."""
+        return await self._call(
+            self._client.send(
+                request.name,
+                request.method,
+                request.path,
+                json=request.body,
+                params=request.query or None,
+                caller_id=caller_id,
+            )
+        )
