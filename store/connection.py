@@ -18,9 +18,11 @@ its public methods is built on (present from 0.17 through 0.22). It is used here
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import PurePath
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import aiosqlite
@@ -74,6 +76,11 @@ def _configure(conn: sqlite3.Connection, busy_ms: int, read_only: bool, migratio
     apply_migrations(conn, migrations)
 
 
+def _read_only_uri(path: str) -> str:
+    # as_uri percent-escapes the characters (? # %) that would otherwise end the file name.
+    return PurePath(os.path.abspath(path)).as_uri() + "?mode=ro"
+
+
 class Database:
     """An open aiosqlite connection with the store's pragmas and schema."""
 
@@ -101,7 +108,7 @@ class Database:
         if read_only:
             if path == ":memory:":
                 raise ValueError("an in-memory database cannot be opened read-only")
-            target, uri = f"file:{path}?mode=ro", True
+            target, uri = _read_only_uri(path), True
         conn = aiosqlite.connect(target, isolation_level=None, timeout=busy_timeout, uri=uri)
         try:
             await conn

@@ -191,8 +191,10 @@ async def test_opening_an_unreadable_file_raises_store_unavailable(tmp_path: Pat
         await open_store(str(path))
 
 
-async def test_read_only_store_reads_and_refuses_writes(db_path: str) -> None:
-    """A read-only store sees the bot's rows and cannot write (StoreUnavailable: read-only)."""
+async def test_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
+    """A read-only store sees the bot's rows and cannot write (StoreUnavailable: read-only), whatever
+    characters its path holds."""
+    db_path = str(tmp_path / "odd ?#% name.db")
     async with connect_store(db_path) as writer:
         await writer.log_entry(b.entry({"region_id": 9}, action=ActionType.SCATTER_REGION))
         async with connect_store(db_path, read_only=True) as reader:
