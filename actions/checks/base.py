@@ -12,6 +12,7 @@ previous config value…): the fingerprint an approval binds to is their hash.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -28,6 +29,8 @@ from actions.ports import (
 )
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 MAX_PD_READS = 12
 
@@ -142,6 +145,11 @@ class Check:
             outcome = fail(f"PD unreachable: {exc}")
         except InvalidRequest as exc:
             outcome = fail(f"invalid parameters: {exc}", field=exc.field)
+        except Exception as exc:
+            # A safety gate fails closed: a check that cannot decide blocks the action instead of
+            # crashing the preflight (and with it the card that would explain why).
+            logger.exception("preflight check %r failed", self.name)
+            outcome = fail(f"this check could not run ({type(exc).__name__}: {exc}); nothing will be sent")
         if outcome is None:
             return None
         return CheckResult(name=self.name, status=outcome.status, message=outcome.message, data=outcome.data)

@@ -617,3 +617,13 @@ async def test_safe_requests_pass_every_check_on_a_healthy_cluster() -> None:
     ]
     target = next(c for c in report.checks if c.name == "target store")
     assert target.data["state"] == "Up" and target.data["store_id"] == 2
+
+
+async def test_a_check_that_breaks_fails_closed() -> None:
+    """An unexpected error inside a check blocks the action with a sentence instead of crashing preflight."""
+    report = await _preflight(
+        "split-region 12 usekey 7480000000000000FF10", lambda c: c.set_region(12, start_key="not hex")
+    )
+    assert report.blocked
+    broken = next(c for c in report.failures if c.name == "split keys in range")
+    assert broken.message.startswith("this check could not run (ValueError")
