@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.checks.base import Check, CheckContext, Outcome, fail, ok, percent, stores_text, warn
+from actions.checks.base import Check, CheckContext, Outcome, fail, ok, stores_text, warn
 from actions.params import int_param
 from actions.ports import ClusterHealth, StoreSnapshot
 
@@ -266,7 +266,3 @@ def store_is_offline() -> Check:
         return ok(f"store {store_id} is Offline; cancelling sets it back to Up", **data)
 
     return Check("store is Offline", run)
-
-
-def free_space_text(store: StoreSnapshot) -> str:
-    return f"{percent(store.available_ratio)} free"
