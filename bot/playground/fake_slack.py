@@ -308,7 +308,7 @@ class FakeSlack:
         except MethodError as exc:
             self._record(request, method, {}, 200, {"ok": False, "error": exc.code})
             return web.json_response({"ok": False, "error": exc.code})
-        status, headers = 200, {"X-OAuth-Scopes": SCOPES, "X-Accepted-OAuth-Scopes": ""}
+        status, headers = 200, {"X-OAuth-Scopes": SCOPES}
         fault = self._fault(method)
         auth_error = None if fault else self._auth_error(request, args)
         body: dict[str, Any]

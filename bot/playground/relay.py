@@ -170,6 +170,10 @@ class BotRelay:
         # A reply's response URL answers into its thread, where the click happened.
         thread_ts = source.thread_ts if source is not None and source.thread_ts != message_ts else None
         found_block, element = find_element(blocks, action_id, block_id)
+        # A choice in a select is also in the message's state, as Slack reports it with the action.
+        chosen = (
+            {found_block: {action_id: value}} if element.get("type") != "button" and value is not None else {}
+        )
         payload = signing.block_actions_payload(
             actor,
             action=signing.action_json(element, block_id=found_block, action_ts=action_ts, value=value),
@@ -182,7 +186,7 @@ class BotRelay:
             response_url=ws.response_url(
                 channel.id, user.id, message_ts=message_ts, ephemeral=message is None, thread_ts=thread_ts
             ),
-            state=signing.state_values(blocks, {}),
+            state=signing.state_values(blocks, chosen),
         )
         return await self._send("block_actions", signing.interaction_body(payload))
 

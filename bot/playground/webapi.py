@@ -199,7 +199,7 @@ def conversations_info(ws: Workspace, args: Args) -> JSON:
 
 def conversations_history(ws: Workspace, args: Args) -> JSON:
     channel = _channel(ws, args)
-    limit = int(args.get("limit") or 100)
+    limit = int(args["limit"]) if str(args.get("limit", "")).isdigit() else 100
     messages = [m.to_slack() for m in reversed(ws.top_level(channel.id))][:limit]
     return {
         "ok": True,

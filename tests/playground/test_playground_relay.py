@@ -235,6 +235,56 @@ async def test_a_response_to_a_click_in_a_thread_stays_in_the_thread(harness: Ha
     assert ephemeral.text == "retrying" and ephemeral.thread_ts == parent.ts
 
 
+async def test_a_choice_in_a_select_carries_the_option_and_the_state(harness: Harness) -> None:
+    """Picking an option sends selected_option in the action and in state.values, as Slack does."""
+    fake = harness.fake
+    select = {
+        "type": "static_select",
+        "action_id": "cluster",
+        "options": [
+            {"text": {"type": "plain_text", "text": "prod"}, "value": "prod"},
+            {"text": {"type": "plain_text", "text": "staging"}, "value": "staging"},
+        ],
+    }
+    card = fake.workspace.post(
+        fake.workspace.channels[0],
+        text="pick",
+        blocks=[{"type": "actions", "block_id": "pick", "elements": [select]}],
+    )
+    seen: dict[str, Any] = {}
+
+    @harness.app.action("cluster")
+    async def on_pick(ack: Any, body: dict[str, Any]) -> None:
+        seen.update(body)
+        await ack()
+
+    await harness.relay.click(
+        "U0ALICE", channel_id="C0OPS", message_ts=card.ts, action_id="cluster", value="staging"
+    )
+
+    assert seen["actions"][0]["selected_option"]["value"] == "staging"
+    assert seen["state"]["values"]["pick"]["cluster"]["selected_option"]["value"] == "staging"
+
+
+async def test_a_click_in_a_modal_names_the_view(harness: Harness) -> None:
+    """A button inside a modal sends a view container and the view, with no channel or response_url."""
+    fake = harness.fake
+    spec = {**EDIT_MODAL, "blocks": [*EDIT_MODAL["blocks"], *CARD[1:]]}
+    view = fake.workspace.open_view("U0ALICE", spec, trigger_id=None, push=False)
+    seen: dict[str, Any] = {}
+
+    @harness.app.action("approve")
+    async def on_approve(ack: Any, body: dict[str, Any]) -> None:
+        seen.update(body)
+        await ack()
+
+    await harness.relay.click("U0ALICE", view_id=view.id, action_id="approve")
+
+    assert seen["container"] == {"type": "view", "view_id": view.id}
+    assert seen["view"]["callback_id"] == "edit"
+    assert "channel" not in seen and "response_url" not in seen
+
+
 async def test_a_bare_bot_url_gets_bolts_events_path() -> None:
     """A bot URL without a path is Bolt's default /slack/events; one with a path is kept."""
     async with FakeSlack() as fake:
