@@ -221,10 +221,18 @@ class FakeSlack:
         return self.workspace.issue_trigger(user)
 
     def response_url(
-        self, channel: str, user: str, *, message_ts: str | None = None, ephemeral: bool = False
+        self,
+        channel: str,
+        user: str,
+        *,
+        message_ts: str | None = None,
+        ephemeral: bool = False,
+        thread_ts: str | None = None,
     ) -> str:
         """A response URL on the fake for an interaction by ``user`` (on message ``message_ts``)."""
-        return self.workspace.response_url(channel, user, message_ts=message_ts, ephemeral=ephemeral)
+        return self.workspace.response_url(
+            channel, user, message_ts=message_ts, ephemeral=ephemeral, thread_ts=thread_ts
+        )
 
     # waiting
 
