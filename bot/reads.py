@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from actions.errors import ClusterUnavailable
 from actions.models import Ticket
 from actions.ports import ProposalStore
 from pd.client import PDClient
@@ -89,21 +90,32 @@ class ClusterReads:
         )
 
     async def region(self, region_id: int) -> RegionView:
-        """Raises ``PDError`` (other than not-found) or ``TimeoutError``."""
-        async with asyncio.timeout(self._timeout):
-            try:
-                region = await self._pd.get_region_by_id(region_id)
-            except PDNotFound:
-                return RegionView(None)
-            operators = await self._pd.get_operators_object()
+        """Raises ``ClusterUnavailable`` (a message for people) when PD cannot say."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                try:
+                    region = await self._pd.get_region_by_id(region_id)
+                except PDNotFound:
+                    return RegionView(None)
+                operators = await self._pd.get_operators_object()
+        except (PDError, TimeoutError) as exc:
+            raise self._unavailable(f"region {region_id}", exc) from exc
         return RegionView(region, next((o for o in operators if o.region_id == region_id), None))
 
     async def store(self, store_id: int) -> StoreView:
-        """Raises ``PDError`` (other than not-found) or ``TimeoutError``."""
-        async with asyncio.timeout(self._timeout):
-            try:
-                info = await self._pd.get_store(store_id)
-            except PDNotFound:
-                return StoreView(None)
-            evict = await self._pd.get_evict_leader_stores()
+        """Raises ``ClusterUnavailable`` (a message for people) when PD cannot say."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                try:
+                    info = await self._pd.get_store(store_id)
+                except PDNotFound:
+                    return StoreView(None)
+                evict = await self._pd.get_evict_leader_stores()
+        except (PDError, TimeoutError) as exc:
+            raise self._unavailable(f"store {store_id}", exc) from exc
         return StoreView(info, evicting_leaders=store_id in evict.store_ids)
+
+    def _unavailable(self, what: str, exc: PDError | TimeoutError) -> ClusterUnavailable:
+        if isinstance(exc, TimeoutError):
+            return ClusterUnavailable(f"PD did not answer about {what} within {self._timeout:g}s; try again.")
+        return ClusterUnavailable(f"PD could not be asked about {what}: {exc}")

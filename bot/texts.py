@@ -94,4 +94,4 @@ PROPOSED_NO_CARD = (
 )
 REJECTED_ACK = "Rejected #{id}."
 EDITED_ACK = "Saved #{id} as revision {revision}; it needs fresh approvals."
-DRY_RUN_HEADER = "<@{user}> ran `/tikv dry-run {text}`"
+DRY_RUN_HEADER = "<@{user}> ran `/tikv {text}`"

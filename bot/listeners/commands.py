@@ -25,7 +25,7 @@ from bot.notifier import SLACK_FAILURES
 from bot.render.cluster import region_listing, status_listing, store_listing
 from bot.render.dryrun import dry_run_message
 from bot.render.help import action_help, help_message
-from bot.render.kit import Message
+from bot.render.kit import Message, clip
 from bot.render.listing import Listing, listing_page
 from bot.render.notices import note, usage
 from bot.render.proposal import what
@@ -142,10 +142,10 @@ class CommandHandler:
         if self._services.dry_run_ephemeral or not isinstance(channel, str):
             await _ephemeral(respond, message)
             return
-        shown = text.split(None, 1)[1] if " " in text else text
         try:
             parent = await client.chat_postMessage(
-                channel=channel, text=texts.DRY_RUN_HEADER.format(user=actor.user_id, text=shown)
+                channel=channel,
+                text=texts.DRY_RUN_HEADER.format(user=actor.user_id, text=clip(text.replace("`", "'"), 500)),
             )
             await client.chat_postMessage(channel=channel, thread_ts=parent["ts"], **message.payload())
         except SLACK_FAILURES:
