@@ -1,0 +1,199 @@
+"""Go's text formats, reproduced: durations, times, byte sizes and ``strconv.Quote``.
+
+PD prints these with Go's standard library, and clients parse them, so the simulator must
+print them the same way: ``1m0s`` not ``60s``, ``2026-08-21 07:00:02.1 +0000 UTC m=+1.1``,
+``853.2GiB``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+NS_PER_SECOND = 1_000_000_000
+_UNITS_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,  # U+00B5 micro sign
+    "μs": 1_000,  # U+03BC greek mu
+    "ms": 1_000_000,
+    "s": NS_PER_SECOND,
+    "m": 60 * NS_PER_SECOND,
+    "h": 3600 * NS_PER_SECOND,
+}
+
+
+def seconds_to_ns(seconds: float) -> int:
+    """Convert float seconds to integer nanoseconds (rounded, like a clock reading)."""
+    return round(seconds * NS_PER_SECOND)
+
+
+def _fmt_frac(v: int, prec: int) -> tuple[str, int]:
+    digits: list[str] = []
+    printing = False
+    for _ in range(prec):
+        d = v % 10
+        printing = printing or d != 0
+        if printing:
+            digits.append(str(d))
+        v //= 10
+    if not printing:
+        return "", v
+    return "." + "".join(reversed(digits)), v
+
+
+def go_duration(ns: int) -> str:
+    """Format nanoseconds like Go's ``time.Duration.String`` (``1m0s``, ``1.5s``, ``250ms``)."""
+    neg = ns < 0
+    u = -ns if neg else ns
+    if u < NS_PER_SECOND:
+        if u == 0:
+            return "0s"
+        if u < 1_000:
+            prec, unit = 0, "ns"
+        elif u < 1_000_000:
+            prec, unit = 3, "µs"
+        else:
+            prec, unit = 6, "ms"
+        frac, u = _fmt_frac(u, prec)
+        text = f"{u}{frac}{unit}"
+    else:
+        frac, u = _fmt_frac(u, 9)
+        text = f"{u % 60}{frac}s"
+        u //= 60
+        if u > 0:
+            text = f"{u % 60}m{text}"
+            u //= 60
+            if u > 0:
+                text = f"{u}h{text}"
+    return "-" + text if neg else text
+
+
+def go_duration_seconds(seconds: float) -> str:
+    """Format float seconds as a Go duration string."""
+    return go_duration(seconds_to_ns(seconds))
+
+
+def go_quote(text: str) -> str:
+    """Quote like Go's ``strconv.Quote`` for the printable ASCII and Unicode cases PD meets."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif not ch.isprintable():
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+class DurationError(ValueError):
+    """Raised when a string is not a Go duration; the message is Go's ``time.ParseDuration`` text."""
+
+
+_NUMBER = re.compile(r"([0-9]*)(\.[0-9]*)?")
+
+
+def parse_go_duration(text: str) -> int:
+    """Parse a Go duration string (``"30m"``, ``"1h0m0s"``, ``"1.5s"``) into nanoseconds."""
+    orig = text
+    invalid = DurationError(f"time: invalid duration {go_quote(orig)}")
+    neg = False
+    if text and text[0] in "+-":
+        neg = text[0] == "-"
+        text = text[1:]
+    if text == "0":
+        return 0
+    if not text:
+        raise invalid
+    total = 0.0
+    while text:
+        m = _NUMBER.match(text)
+        if m is None or (not m.group(1) and (m.group(2) is None or m.group(2) == ".")):
+            raise invalid
+        number = m.group(0)
+        text = text[m.end() :]
+        i = 0
+        while i < len(text) and text[i] not in "0123456789.":
+            i += 1
+        unit = text[:i]
+        text = text[i:]
+        if not unit:
+            raise DurationError(f"time: missing unit in duration {go_quote(orig)}")
+        if unit not in _UNITS_NS:
+            raise DurationError(f"time: unknown unit {go_quote(unit)} in duration {go_quote(orig)}")
+        total += float(number) * _UNITS_NS[unit]
+    ns = round(total)
+    if ns > 2**63 - 1:
+        raise invalid
+    return -ns if neg else ns
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _utc(ns: int) -> tuple[dt.datetime, int]:
+    seconds, frac = divmod(ns, NS_PER_SECOND)
+    return _EPOCH + dt.timedelta(seconds=seconds), frac
+
+
+def go_time(ns: int, monotonic_ns: int | None = None) -> str:
+    """Format like Go's ``time.Time.String`` in UTC, with the ``m=+…`` monotonic suffix when given."""
+    when, frac = _utc(ns)
+    text = when.strftime("%Y-%m-%d %H:%M:%S")
+    if frac:
+        text += "." + f"{frac:09d}".rstrip("0")
+    text += " +0000 UTC"
+    if monotonic_ns is not None:
+        sign = "+" if monotonic_ns >= 0 else "-"
+        whole, part = divmod(abs(monotonic_ns), NS_PER_SECOND)
+        text += f" m={sign}{whole}.{part:09d}"
+    return text
+
+
+GO_ZERO_TIME = "0001-01-01 00:00:00 +0000 UTC"
+
+
+def rfc3339(ns: int) -> str:
+    """Format like Go's JSON encoding of a UTC ``time.Time`` (RFC 3339 with trimmed nanoseconds)."""
+    when, frac = _utc(ns)
+    text = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        text += "." + f"{frac:09d}".rstrip("0")
+    return text + "Z"
+
+
+_BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
+
+
+def bytes_size(size: float) -> str:
+    """Format like docker/go-units ``BytesSize`` (PD's ``typeutil.ByteSize``): ``"853.2GiB"``."""
+    i = 0
+    while size >= 1024.0 and i < len(_BINARY_UNITS) - 1:
+        size /= 1024.0
+        i += 1
+    return f"{size:.4g}{_BINARY_UNITS[i]}"
+
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGTPEZY]?)(i?)B?\s*$", re.IGNORECASE)
+
+
+def parse_bytes_size(text: str) -> int:
+    """Parse a PD byte-size string (``"1TiB"``, ``"512MiB"``, ``"8GB"``) into bytes."""
+    m = _SIZE.match(text)
+    if m is None:
+        raise ValueError(f"invalid size: {go_quote(text)}")
+    exp = "KMGTPEZY".find(m.group(2).upper()) + 1 if m.group(2) else 0
+    return int(float(m.group(1)) * (1024**exp))
