@@ -1,101 +1,26 @@
-"""The agent loop end to end: the PD simulator over HTTP, PDClient/PDObserver/PDCluster, the SQLite store,
-Operations and the policy — each finding's proposals, tickets, no duplicates, policy, bounded PD reads."""
+"""The agent loop end to end on a real stack (see agent_support): each finding's proposals, tickets,
+no duplicates, the policy, preflight refusals and PD reads that do not grow with the regions."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
-from agent_support import PROPOSAL_CHANNEL, FakeClock, RecordingNotifier
+from agent_support import PROPOSAL_CHANNEL, agent_env, healthy_model
 
-from actions.executor import Executor
 from actions.models import ActionType, Actor, ProposalState, Source, Tier
 from actions.observe import HotKind, HotRegion
 from actions.policy import Policy
-from actions.service import Operations
-from agent.advice import Advisor
 from agent.findings import open_findings_summary
-from agent.proposer import AgentLoop, AgentSettings, CycleReport
-from pd.client import PDClient
-from pd.cluster import PDCluster
+from agent.proposer import AgentSettings, CycleReport
 from pd.observer import PDObserver
-from pd.simulator import ClusterModel, ManualClock, SimulatorServer
-from store.sqlite import SqliteProposalStore, open_store
+from pd.simulator import ClusterModel
 
 PEOPLE = Actor(user_id="U0ALICE", name="alice")
 MIB = 1024 * 1024
-
-
-def healthy_model(stores: int = 5, regions: int = 200) -> ClusterModel:
-    """A balanced simulated cluster with no hot region and nothing flagged."""
-    return ClusterModel.generate(stores, regions, seed=1, clock=ManualClock(), hot_fraction=0.0)
-
-
-@dataclass
-class Env:
-    model: ClusterModel
-    loop: AgentLoop
-    store: SqliteProposalStore
-    notifier: RecordingNotifier
-    clock: FakeClock
-    operations: Operations
-    client: PDClient
-    pd_requests: list[httpx.Request] = field(default_factory=list)
-
-    def posted(self) -> list[tuple[ActionType, dict[str, Any]]]:
-        return [(p.request.action, dict(p.request.params)) for p, _ in self.notifier.published]
-
-
-@asynccontextmanager
-async def agent_env(
-    model: ClusterModel,
-    *,
-    policy: Policy | None = None,
-    settings: AgentSettings | None = None,
-    advisor: Advisor | None = None,
-    observer_wrapper: Callable[[PDObserver], Any] | None = None,
-) -> AsyncIterator[Env]:
-    seen: list[httpx.Request] = []
-
-    async def record(request: httpx.Request) -> None:
-        seen.append(request)
-
-    policy = policy or Policy()
-    clock = FakeClock()
-    notifier = RecordingNotifier()
-    async with (
-        SimulatorServer(model, tick_interval=None) as sim,
-        httpx.AsyncClient(event_hooks={"request": [record]}) as http,
-    ):
-        client = PDClient(http, [sim.url], read_retries=0)
-        cluster = PDCluster(client)
-        store = await open_store(":memory:")
-        try:
-            executor = Executor(cluster, store, notifier, clock, poll_interval=0.01)
-            operations = Operations(cluster, store, notifier, policy, executor, clock)
-            observer: Any = PDObserver(client)
-            if observer_wrapper is not None:
-                observer = observer_wrapper(observer)
-            loop = AgentLoop(
-                observer,
-                store,
-                operations,
-                policy,
-                channel=PROPOSAL_CHANNEL,
-                advisor=advisor,
-                settings=settings or AgentSettings(interval=0.01),
-                clock=clock,
-            )
-            yield Env(model, loop, store, notifier, clock, operations, client, seen)
-        finally:
-            await store.aclose()
 
 
 def a_region(model: ClusterModel, *, on: int, not_leader: bool = True) -> int:
