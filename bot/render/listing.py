@@ -3,7 +3,8 @@
 A ``Listing`` is a title, a few lines shown on every page, and rows. ``listing_page`` renders one page
 of rows with Prev/Next buttons whose value carries the command that produced it and the page to show;
 a click runs the same read again and rewrites the message in place. No page can exceed a message's
-limits: rows are clipped, and a page holds at most ``ROWS_PER_PAGE`` rows.
+limits: rows are clipped, and a page holds at most ``ROWS_PER_PAGE`` rows (``CODE_ROWS_PER_PAGE`` short
+preformatted ones).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from bot.render.kit import BUTTON_VALUE, Message, clip, context, header, section
 
 ROWS_PER_PAGE = 20
 ROW_CHARS = 400
+# Preformatted rows (JSON lines) are short: more of them fit a page within the same budget.
+CODE_ROWS_PER_PAGE = 60
+CODE_ROW_CHARS = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +60,12 @@ class PageRef:
         return cls(command=data["c"], page=data["p"])
 
 
+def _per_page(listing: Listing) -> int:
+    return CODE_ROWS_PER_PAGE if listing.code else ROWS_PER_PAGE
+
+
 def page_count(listing: Listing) -> int:
-    return max(1, -(-len(listing.rows) // ROWS_PER_PAGE))
+    return max(1, -(-len(listing.rows) // _per_page(listing)))
 
 
 def _nav(command: str, page: int, pages: int) -> ActionsBlock | None:
@@ -79,8 +87,10 @@ def listing_page(listing: Listing, *, page: int = 1, command: str = "") -> Messa
     """Page ``page`` (1-based, clamped) of ``listing`` as one message."""
     pages = page_count(listing)
     page = min(max(page, 1), pages)
-    start = (page - 1) * ROWS_PER_PAGE
-    rows = [clip(r, ROW_CHARS) for r in listing.rows[start : start + ROWS_PER_PAGE]]
+    per_page = _per_page(listing)
+    start = (page - 1) * per_page
+    width = CODE_ROW_CHARS if listing.code else ROW_CHARS
+    rows = [clip(r, width) for r in listing.rows[start : start + per_page]]
     blocks: list[Block] = [header(listing.title)]
     if listing.intro:
         blocks.extend(sections_of_lines(listing.intro))

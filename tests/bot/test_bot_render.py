@@ -371,3 +371,14 @@ def test_failures_come_first_whatever_the_order_of_the_checks() -> None:
     assert report.checks[-1].status is CheckStatus.FAIL
     shown = _all_text(assert_sendable(refusal("x", report=report)))
     assert shown.index("❌ *check") < shown.index("⚠️ *check") < shown.index("✅ *check")
+
+
+def test_long_preformatted_rows_page_within_the_budget() -> None:
+    """Region JSON with very long lines (keys, buckets) still pages within a message's limits."""
+    listing = Listing(
+        title="Region 12", rows=tuple(f'  "bucket_{i}": "{"AB" * 600}",' for i in range(500)), code=True
+    )
+    assert page_count(listing) > 1
+    for page in (1, page_count(listing)):
+        shown = _all_text(assert_sendable(listing_page(listing, page=page, command="region 12")))
+        assert "```" in shown and "…" in shown

@@ -1,0 +1,43 @@
+"""The embedded PD: with no ``PD_URL``, an in-memory simulator served in-process, seeded with problems.
+
+The seed gives the agent and a person trying the playground something real to look at: one store
+leading far more regions than the others (a leader imbalance) and one store that has been down for an
+hour (its peers are reported down and its leaders have moved away).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from pd.simulator import ClusterModel, SimulatorServer
+
+logger = logging.getLogger(__name__)
+
+STORES = 5
+REGIONS = 200
+SEED = 1
+IMBALANCED_STORE = 1
+DOWN_STORE = 5
+
+
+def seeded_model(*, step_delay: float = 0.5) -> ClusterModel:
+    """A five-store cluster with a leader imbalance on store 1 and store 5 down for an hour."""
+    model = ClusterModel.generate(STORES, REGIONS, SEED, step_delay=step_delay)
+    model.make_leader_imbalance(IMBALANCED_STORE, share=0.5)
+    model.fail_store(DOWN_STORE, down_for=3600.0)
+    return model
+
+
+@asynccontextmanager
+async def embedded_pd(*, step_delay: float = 0.5) -> AsyncIterator[tuple[str, ...]]:
+    """Serve the seeded simulator on free local ports; yields every PD member's URL."""
+    async with SimulatorServer(seeded_model(step_delay=step_delay), tick_interval=0.25) as server:
+        logger.info(
+            "embedded PD simulator on %s: store %s leads half the regions, store %s is down",
+            ", ".join(server.urls),
+            IMBALANCED_STORE,
+            DOWN_STORE,
+        )
+        yield tuple(server.urls)

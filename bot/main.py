@@ -1,0 +1,243 @@
+"""The composition root: ``serve(settings)`` opens everything, wires it and serves until stopped.
+
+Every resource has one owner, the ``AsyncExitStack`` in ``running``: the one ``httpx.AsyncClient`` PD
+is read and written through, the store, the Slack Web API client's HTTP session, the HTTP server,
+Socket Mode, and — when nothing is configured — the embedded PD simulator and the local playground.
+
+    PD_URL unset                      the in-memory PD simulator, in-process, seeded with problems
+    SLACK_BOT_TOKEN / SECRET unset    the playground (fake Slack + a page) with a generated secret
+    SLACK_APP_TOKEN set               Socket Mode; the HTTP port still serves /healthz and /metrics
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from aiohttp import web
+from pydantic import SecretStr
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from actions.clock import Clock, utc_now
+from actions.executor import Executor
+from actions.models import ProposalState
+from actions.policy import Policy
+from actions.reconcile import Reconciler
+from actions.service import Operations
+from bot.app import build_app, build_web_client
+from bot.health import Health
+from bot.identity import SlackIdentity
+from bot.metrics import Metrics
+from bot.notifier import SlackNotifier
+from bot.pdmetrics import pd_transport
+from bot.reads import ClusterReads
+from bot.services import Services
+from bot.settings import Settings
+from bot.web import EVENTS_PATH, build_web_app
+from pd.client import PDClient, build_http_client
+from pd.cluster import PDCluster
+from store.sqlite import SqliteProposalStore, open_store
+
+logger = logging.getLogger("bot")
+
+# Counting proposals per state for /metrics scans at most this many rows per state.
+_GAUGE_SCAN = 10_000
+
+
+@dataclass(frozen=True)
+class RunningBot:
+    """What ``running`` opened, for whoever drives it (``serve``, the end-to-end tests)."""
+
+    url: str  # the bot's own HTTP server, e.g. http://127.0.0.1:8080
+    pd_url: str
+    slack_api_url: str
+    store: SqliteProposalStore
+    operations: Operations
+    executor: Executor
+    metrics: Metrics
+    app: AsyncApp
+    playground: Any = None  # bot.playground.Playground when it stands in for Slack
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy file (YAML), or the defaults when there is none."""
+    if path is None:
+        return Policy()
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if data is not None and not isinstance(data, dict):
+        raise ValueError(f"{path}: the policy file must be a mapping of settings")
+    return Policy.from_mapping(data)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the bot's port before anything else, so the playground can be told where the bot is."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _local_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    return f"http://{shown}:{port}"
+
+
+@asynccontextmanager
+async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[RunningBot]:
+    """Open, wire and start everything; stop and close it all when the block ends."""
+    async with AsyncExitStack() as stack:
+        metrics = Metrics()
+        sock = _listen(settings.host, settings.port)
+        stack.callback(sock.close)
+        bot_url = _local_url(settings.host, sock.getsockname()[1])
+
+        # PD: the configured endpoints, or the embedded simulator.
+        endpoints = settings.pd_endpoints
+        if not endpoints:
+            from bot.embedded import embedded_pd  # the simulator is only imported when it runs
+
+            endpoints = await stack.enter_async_context(embedded_pd())
+        http = build_http_client(
+            timeout=settings.pd_timeout,
+            transport=pd_transport(
+                metrics, ca_path=settings.pd_cacert, cert_path=settings.pd_cert, key_path=settings.pd_key
+            ),
+        )
+        stack.push_async_callback(http.aclose)
+        pd = PDClient(http, endpoints)
+        cluster = PDCluster(pd)
+
+        store = await open_store(settings.tikv_chatops_db)
+        stack.push_async_callback(store.aclose)
+        policy = load_policy(settings.tikv_chatops_policy)
+
+        # Slack: the configured app, or the playground with a secret generated for this run.
+        playground = None
+        if settings.has_slack_credentials:
+            assert settings.slack_bot_token is not None
+            token = settings.slack_bot_token.get_secret_value()
+            api_url = settings.slack_api_url
+        else:
+            from bot.playground.server import Playground
+
+            token = "xoxb-playground-" + secrets.token_hex(8)
+            secret = secrets.token_hex(16)
+            playground = Playground(
+                bot_url=bot_url + EVENTS_PATH,
+                signing_secret=secret,
+                bot_token=token,
+                port=settings.playground_port,
+            )
+            await stack.enter_async_context(playground)
+            api_url = playground.api_url
+            settings = settings.model_copy(
+                update={"slack_signing_secret": SecretStr(secret), "slack_app_token": None}
+            )
+        session = aiohttp.ClientSession()
+        stack.push_async_callback(session.close)
+        client = build_web_client(token, base_url=api_url, session=session)
+
+        notifier = SlackNotifier(client, default_channel=settings.proposal_channel)
+        executor = Executor(cluster, store, notifier, clock, poll_interval=settings.operator_poll_seconds)
+        stack.push_async_callback(executor.aclose)
+        operations = Operations(cluster, store, notifier, policy, executor, clock)
+        reconciler = Reconciler(cluster, store, notifier, executor, policy, clock)
+
+        services = Services(
+            operations=operations,
+            reads=ClusterReads(pd, store, timeout=settings.pd_timeout),
+            identity=SlackIdentity(
+                client, groups=policy.approvers.groups, ttl=settings.identity_cache_seconds
+            ),
+            metrics=metrics,
+            cluster_name=settings.tikv_chatops_cluster,
+            dry_run_ephemeral=settings.dry_run_ephemeral,
+        )
+        bolt = build_app(settings, services, client=client)
+
+        async def refresh() -> None:
+            for state in ProposalState:
+                found = await store.list_proposals(states=[state], limit=_GAUGE_SCAN)
+                metrics.proposals.labels(state.value).set(len(found))
+
+        web_app = build_web_app(
+            None if settings.socket_mode else bolt,
+            metrics=metrics,
+            health=Health(cluster, store, timeout=settings.pd_timeout),
+            refresh=refresh,
+        )
+
+        # What a crash left open is settled before anyone can click.
+        await reconciler.startup()
+        stop_sweeping = asyncio.Event()
+        sweeper = asyncio.create_task(
+            reconciler.run_background(stop_sweeping, settings.sweep_seconds), name="reconcile-sweeper"
+        )
+
+        async def stop_sweeper() -> None:
+            stop_sweeping.set()
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
+        stack.push_async_callback(stop_sweeper)
+
+        runner = web.AppRunner(web_app, shutdown_timeout=1.0)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        await web.SockSite(runner, sock).start()
+
+        if settings.socket_mode:
+            assert settings.slack_app_token is not None
+            handler = AsyncSocketModeHandler(
+                bolt, settings.slack_app_token.get_secret_value(), web_client=client
+            )
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            stack.push_async_callback(handler.close_async)
+
+        logger.info(
+            "tikv-chatops on %s (PD %s, Slack %s%s)",
+            bot_url,
+            ", ".join(endpoints),
+            api_url,
+            ", Socket Mode" if settings.socket_mode else "",
+        )
+        if playground is not None:
+            logger.info("playground: open %s and type /tikv help", playground.url)
+        yield RunningBot(
+            url=bot_url,
+            pd_url=endpoints[0],
+            slack_api_url=api_url,
+            store=store,
+            operations=operations,
+            executor=executor,
+            metrics=metrics,
+            app=bolt,
+            playground=playground,
+        )
+
+
+async def serve(settings: Settings) -> None:
+    """Run the bot until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    async with running(settings):
+        await stop.wait()
+    logger.info("tikv-chatops stopped")
