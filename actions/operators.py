@@ -28,8 +28,14 @@ FINISHED = frozenset(
 
 
 def operator_region(request: ActionRequest) -> int | None:
-    """The region whose operator reports this action's progress (the source region of a merge)."""
-    for key in ("region_id", "source_region_id"):
+    """The region whose operator reports this action's outcome.
+
+    A merge creates one operator per region. The source's ends CANCEL ("region not found") once the
+    source has been merged away; the target's passive step ends SUCCESS when the target's range grows,
+    so the target is the one to follow.
+    """
+    keys = ("target_region_id",) if request.action is ActionType.MERGE_REGION else ("region_id",)
+    for key in keys:
         value = request.params.get(key)
         if isinstance(value, int):
             return value

@@ -7,13 +7,18 @@ still talks to PD's real HTTP API.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actions.models import ActionResult, PDRequest, Proposal
+import httpx
+
+from actions.approvals import ApprovalManager
+from actions.executor import Executor
+from actions.models import ActionRequest, ActionResult, ActionType, Actor, PDRequest, Proposal
+from actions.policy import Policy
 from actions.ports import (
     CardRef,
     Cluster,
@@ -22,6 +27,12 @@ from actions.ports import (
     RegionSnapshot,
     StoreSnapshot,
 )
+from actions.reconcile import Reconciler
+from actions.service import Operations
+from pd.client import PDClient
+from pd.cluster import PDCluster
+from pd.simulator import ClusterModel, Operator, SimulatorServer
+from store.sqlite import SqliteProposalStore, open_store
 
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -131,8 +142,116 @@ class CountingCluster:
         return await self.inner.get_store_limits()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 5.0) -> None:
-    """Wait until ``check()`` is true (polling every 10 ms), or fail after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.01)
+# --- the whole action core over the PD simulator and a real store ------------------------------------
+
+
+@dataclass
+class Env:
+    """Everything a test of the action core touches, wired as the composition root wires it."""
+
+    model: ClusterModel
+    server: SimulatorServer
+    pd: PDCluster
+    cluster: CountingCluster
+    store: SqliteProposalStore
+    notifier: RecordingNotifier
+    clock: FakeClock
+    policy: Policy
+    executor: Executor
+    ops: Operations
+    reconciler: Reconciler
+    approvals: ApprovalManager
+    admin_operators: list[tuple[str, int]]  # (desc, region) of every admin operator PD accepted
+
+    def transfer_target(self) -> tuple[int, int, int]:
+        """(region, its leader's store, a store with a voter of it) — a transfer-leader that passes."""
+        for region in sorted(self.model.regions.values(), key=lambda r: r.id):
+            if region.leader is None or region.down_peers or region.pending_peers:
+                continue
+            followers = [p.store_id for p in region.peers if p is not region.leader and not p.is_learner]
+            if followers:
+                return region.id, region.leader.store_id, followers[0]
+        raise AssertionError("the simulated cluster has no region with a follower")
+
+    def store_without_peer(self, region_id: int) -> int:
+        """An Up store that holds no peer of ``region_id``."""
+        region = self.model.region(region_id)
+        for store_id in sorted(self.model.stores):
+            if region.peer_on(store_id) is None and self.model.state_name(self.model.store(store_id)) == "Up":
+                return store_id
+        raise AssertionError(f"every store holds a peer of region {region_id}")
+
+
+def _count_admin_operators(model: ClusterModel, created: list[tuple[str, int]]) -> None:
+    """Record every admin operator the simulator accepts (instance patch; the simulator is untouched)."""
+    add = model.operators.add
+
+    def counting_add(*ops: Operator) -> bool:
+        accepted = add(*ops)
+        if accepted:
+            created.extend((op.desc, op.region_id) for op in ops if op.desc.startswith("admin-"))
+        return accepted
+
+    model.operators.add = counting_add  # type: ignore[method-assign]
+
+
+@asynccontextmanager
+async def ops_env(
+    policy: Policy | None = None,
+    *,
+    notifier: RecordingNotifier | None = None,
+    db_path: str = ":memory:",
+    stores: int = 5,
+    regions: int = 40,
+    step_delay: float = 0.02,
+) -> AsyncIterator[Env]:
+    """The simulator served on free ports, PDClient + PDCluster over it, a real store, the action core."""
+    model = ClusterModel.generate(stores, regions, seed=7, step_delay=step_delay)
+    created: list[tuple[str, int]] = []
+    _count_admin_operators(model, created)
+    clock = FakeClock()
+    notifier = notifier if notifier is not None else RecordingNotifier()
+    policy = policy if policy is not None else Policy()
+    async with SimulatorServer(model, tick_interval=0.02) as server:
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            pd = PDCluster(PDClient(http, [server.url]))
+            cluster = CountingCluster(pd)
+            store = await open_store(db_path)
+            executor = Executor(cluster, store, notifier, clock, poll_interval=0.01, operator_timeout=10.0)
+            ops = Operations(cluster, store, notifier, policy, executor, clock)
+            reconciler = Reconciler(cluster, store, notifier, executor, policy, clock)
+            try:
+                yield Env(
+                    model=model,
+                    server=server,
+                    pd=pd,
+                    cluster=cluster,
+                    store=store,
+                    notifier=notifier,
+                    clock=clock,
+                    policy=policy,
+                    executor=executor,
+                    ops=ops,
+                    reconciler=reconciler,
+                    approvals=ApprovalManager(ops, store, clock),
+                    admin_operators=created,
+                )
+            finally:
+                await executor.aclose()
+                await store.aclose()
+
+
+def transfer_leader(region_id: int, store_id: int, *, requester: str = "U0REQ") -> ActionRequest:
+    return ActionRequest(
+        action=ActionType.TRANSFER_LEADER,
+        params={"region_id": region_id, "to_store_id": store_id},
+        requester=requester,
+        rationale="leader imbalance",
+    )
+
+
+ALICE = Actor(user_id="U0ALICE", name="alice")
+BOB = Actor(user_id="U0BOB", name="bob")
+CAROL = Actor(user_id="U0CAROL", name="carol")
+REQUESTER = Actor(user_id="U0REQ", name="requester")
+AGENT = Actor(user_id="tikv-chatops/agent", name="agent", is_agent=True)

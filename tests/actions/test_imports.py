@@ -10,7 +10,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIONS = ROOT / "actions"
-FORBIDDEN = ("slack_bolt", "slack_sdk", "httpx", "httpx2", "aiosqlite", "anthropic", "pd", "store", "bot", "agent")
+FORBIDDEN = (
+    "slack_bolt",
+    "slack_sdk",
+    "httpx",
+    "httpx2",
+    "aiosqlite",
+    "anthropic",
+    "pd",
+    "store",
+    "bot",
+    "agent",
+)
 
 
 def _imported_modules(path: Path) -> set[str]:
