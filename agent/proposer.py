@@ -93,6 +93,7 @@ class CycleReport:
     closed_tickets: tuple[int, ...]
     pd_requests: int
     duration_seconds: float
+    observe_seconds: float = 0.0  # of which waiting for PD's answers
     read_errors: tuple[str, ...] = ()
     advisor_note: str | None = None
 
@@ -176,6 +177,7 @@ class AgentLoop:
         now = self._clock()
         cycle = _Cycle()
         obs = await observe(self._observer, at=now, top_n=self.settings.top_n)
+        observed = time.perf_counter()
         in_flight = await self._store.list_proposals(states=IN_FLIGHT, limit=_STORE_SCAN)
         obs = await self._with_bot_evictions(obs)
         evaluation = evaluate(obs, self.settings.rules)
@@ -203,6 +205,7 @@ class AgentLoop:
             closed_tickets=tuple(cycle.closed),
             pd_requests=obs.requests,
             duration_seconds=time.perf_counter() - started,
+            observe_seconds=observed - started,
             read_errors=obs.errors,
             advisor_note=advice.unavailable if advice is not None else None,
         )
