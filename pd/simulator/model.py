@@ -56,6 +56,7 @@ TIB = 1024 * GIB
 HOT_BYTES_PER_SECOND = 8 * 1024
 HOT_KEYS_PER_SECOND = 128
 HOT_QUERY_PER_SECOND = 128
+_COUNTERS = ("leader_count", "region_count", "leader_size", "region_size", "learner_count", "pending_peer_count")
 
 
 def _is_hot(byte_count: int, key_count: int, query_count: int) -> bool:
@@ -859,6 +860,52 @@ class ClusterModel:
         """PD's ``IsRegionReplicated`` with the default rule: exactly max-replicas voters, no learners."""
         voters = sum(1 for p in region.peers if p.role == VOTER)
         return voters == self.config.max_replicas and len(region.peers) == voters
+
+    def verify(self) -> None:
+        """Recompute every derived counter and index from the regions; TopologyError on drift.
+
+        Walks every region: for tests, not for request paths."""
+        expected: dict[int, dict[str, int]] = {s: dict.fromkeys(_COUNTERS, 0) for s in self.stores}
+        region_ids: dict[int, set[int]] = {s: set() for s in self.stores}
+        leader_ids: dict[int, set[int]] = {s: set() for s in self.stores}
+        previous_end: str | None = None
+        for region in self.regions_in_order():
+            if previous_end is not None and region.start_key != previous_end:
+                raise TopologyError(f"key range gap or overlap before region {region.id}")
+            previous_end = region.end_key
+            stores = [p.store_id for p in region.peers]
+            if len(set(stores)) != len(stores):
+                raise TopologyError(f"region {region.id} has two peers on one store")
+            if region.leader is not None and region.leader not in region.peers:
+                raise TopologyError(f"region {region.id} is led by a peer it does not have")
+            pending = region.pending_peers or set()
+            for peer in region.peers:
+                counters = expected[peer.store_id]
+                counters["region_count"] += 1
+                counters["region_size"] += region.approximate_size
+                counters["learner_count"] += peer.role == LEARNER
+                counters["pending_peer_count"] += peer.id in pending
+                region_ids[peer.store_id].add(region.id)
+            if region.leader is not None:
+                counters = expected[region.leader.store_id]
+                counters["leader_count"] += 1
+                counters["leader_size"] += region.approximate_size
+                leader_ids[region.leader.store_id].add(region.id)
+        if self.regions and (next(self.regions_in_order()).start_key != "" or previous_end != ""):
+            raise TopologyError("regions do not cover the whole key space")
+        if len(self._starts) != len(self.regions) or set(self._start_ids.values()) != set(self.regions):
+            raise TopologyError("the start-key index is out of date")
+        for store_id, counters in expected.items():
+            store = self.stores[store_id]
+            for name, value in counters.items():
+                if getattr(store, name) != value:
+                    raise TopologyError(f"store {store_id} {name} is {getattr(store, name)}, expected {value}")
+            if store.region_ids != region_ids[store_id] or store.leader_ids != leader_ids[store_id]:
+                raise TopologyError(f"store {store_id} region sets are out of date")
+        down = {r.id for r in self.regions.values() if r.down_peers}
+        pending_regions = {r.id for r in self.regions.values() if r.pending_peers}
+        if down != self.down_peer_regions or pending_regions != self.pending_peer_regions:
+            raise TopologyError("down/pending peer indexes are out of date")
 
     # -- background behaviour ----------------------------------------------------------------
 
