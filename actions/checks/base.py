@@ -165,5 +165,10 @@ def stores_text(ids: list[int] | tuple[int, ...] | set[int]) -> str:
     return f"stores {', '.join(map(str, ordered[:-1]))} and {ordered[-1]}"
 
 
+def plural(count: int, word: str) -> str:
+    """``1 region`` / ``3 regions``."""
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
 def percent(ratio: float) -> str:
     return f"{ratio * 100:.0f}%"

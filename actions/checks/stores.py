@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.checks.base import Check, CheckContext, Outcome, fail, ok, stores_text, warn
+from actions.checks.base import Check, CheckContext, Outcome, fail, ok, plural, stores_text, warn
 from actions.params import int_param
 from actions.ports import ClusterHealth, StoreSnapshot
 
@@ -185,14 +185,13 @@ def store_drainable() -> Check:
             return fail(f"store {store_id} {STATE_REASONS['Tombstone']}; nothing to drain", **data)
         if store.state_name in ("Down", "Disconnected"):
             return warn(
-                f"store {store_id} is {store.state_name}: PD will rebuild its {store.region_count} "
-                "replicas from "
-                "the other copies instead of moving them",
+                f"store {store_id} is {store.state_name}: PD will rebuild its "
+                f"{plural(store.region_count, 'replica')} from the other copies instead of moving them",
                 **data,
             )
         return ok(
-            f"store {store_id} is Up with {store.region_count} regions and {store.leader_count} "
-            "leaders to move",
+            f"store {store_id} is Up with {plural(store.region_count, 'region')} and "
+            f"{plural(store.leader_count, 'leader')} to move",
             **data,
         )
 
