@@ -16,10 +16,21 @@ from typing import Any
 import httpx
 
 from actions.approvals import ApprovalManager
+from actions.catalog import CATALOG
 from actions.executor import Executor
-from actions.models import ActionRequest, ActionResult, ActionType, Actor, PDRequest, Proposal
+from actions.models import (
+    ActionApproval,
+    ActionRequest,
+    ActionResult,
+    ActionType,
+    Actor,
+    Decision,
+    PDRequest,
+    Proposal,
+)
 from actions.policy import Policy
 from actions.ports import (
+    ApprovalOutcome,
     CardRef,
     Cluster,
     ClusterHealth,
@@ -27,6 +38,7 @@ from actions.ports import (
     RegionSnapshot,
     StoreSnapshot,
 )
+from actions.preflight import run_preflight
 from actions.reconcile import Reconciler
 from actions.service import Operations
 from pd.client import PDClient
@@ -255,3 +267,30 @@ BOB = Actor(user_id="U0BOB", name="bob")
 CAROL = Actor(user_id="U0CAROL", name="carol")
 REQUESTER = Actor(user_id="U0REQ", name="requester")
 AGENT = Actor(user_id="tikv-chatops/agent", name="agent", is_agent=True)
+
+
+async def approved_proposal(env: Env, request: ActionRequest, *, approver: Actor = ALICE) -> Proposal:
+    """An approved proposal stored as-is, its preflight recorded but not enforced (PD may refuse it)."""
+    report = await run_preflight(request, env.cluster)
+    created = await env.store.create_proposal(
+        request=request,
+        tier=CATALOG[request.action].tier,
+        approvals_required=1,
+        preflight=report,
+        expires_at=env.clock.now + timedelta(hours=1),
+        now=env.clock.now,
+    )
+    outcome = await env.store.add_approval(
+        ActionApproval(
+            proposal_id=created.id,
+            revision=created.revision,
+            approver=approver.user_id,
+            decision=Decision.APPROVE,
+            decided_at=env.clock.now,
+        ),
+        required=1,
+    )
+    assert outcome is ApprovalOutcome.APPROVED
+    stored = await env.store.get_proposal(created.id)
+    assert stored is not None
+    return stored
