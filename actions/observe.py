@@ -1,9 +1,10 @@
 """The read port the operator agent watches PD through, and the snapshots it returns.
 
 ``agent/`` depends on ``ClusterObserver`` only; ``pd/observer.py`` implements it over the PD client.
-Every method is one PD request (``schedulers`` is two when an evict-leader scheduler exists), and
-none of them scans every region: the agent's cost per cycle does not grow with the cluster's region
-count. Methods raise ``actions.errors.ClusterError`` subclasses only.
+Every method is one PD request, except ``schedule_settings`` (two: schedule and replication config)
+and ``schedulers`` (two when an evict-leader scheduler runs, to learn its stores). None of them scans
+every region, so the agent's reads per cycle do not grow with the cluster's region count. Methods
+raise ``actions.errors.ClusterError`` subclasses only.
 """
 
 from __future__ import annotations

@@ -178,7 +178,8 @@ def store_low_space(
     """A store past PD's ``low-space-ratio``: slow what flows onto it and tell people."""
     findings = []
     for store in stores:
-        if store.state_name in ("Tombstone",) or not _low_on_space(store, settings):
+        # Only Up stores: PD places nothing on Offline or dead stores anyway.
+        if store.state_name != "Up" or not _low_on_space(store, settings):
             continue
         used = 1.0 - store.available_ratio
         rate = rules.low_space_add_peer_rate
