@@ -71,6 +71,7 @@ class RecordingNotifier:
     updates: list[Proposal] = field(default_factory=list)
     progress_texts: list[tuple[int, str]] = field(default_factory=list)
     finished_results: list[tuple[Proposal, ActionResult]] = field(default_factory=list)
+    posted: asyncio.Event = field(default_factory=asyncio.Event)  # set by every publish
 
     def _maybe_fail(self) -> None:
         if self.fail:
@@ -79,6 +80,7 @@ class RecordingNotifier:
     async def publish(self, proposal: Proposal, *, channel: str | None = None) -> CardRef | None:
         self._maybe_fail()
         self.published.append(proposal)
+        self.posted.set()
         return CardRef(channel=channel or "C0OPS", message_ts=f"1700000000.{proposal.id:06d}")
 
     async def update(self, proposal: Proposal) -> None:
