@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -11,10 +11,12 @@ import pytest
 
 from actions.catalog import CATALOG, parse_action
 from actions.errors import ClusterRejected, ClusterUnavailable
-from actions.models import ActionRequest, ActionType, CheckStatus, OperatorOutcome
+from actions.models import ActionRequest, ActionType, CheckResult, CheckStatus, OperatorOutcome
 from actions.preflight import run_preflight
+from actions.verify import verify
 from pd.client import PDClient
 from pd.cluster import PDCluster
+from pd.simulator import ClusterModel, ManualClock, SimulatorServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pd"
 JSON = "application/json; charset=UTF-8"
@@ -314,3 +316,114 @@ async def test_preflight_over_an_unreachable_pd_fails_its_checks(pd: FakePD, clu
     assert report.blocked
     assert all(c.status is CheckStatus.FAIL for c in report.checks)
     assert all(c.message.startswith("PD unreachable: ") for c in report.checks)
+
+
+# --- against the PD simulator: real writes, then verification ----------------------------------------
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[tuple[ClusterModel, PDCluster]]:
+    """A 5-store simulator served over HTTP, read and written through PDClient and PDCluster."""
+    model = ClusterModel.manual(stores=5, regions=20)
+    async with SimulatorServer(model, tick_interval=None) as server, httpx.AsyncClient() as http:
+        yield model, PDCluster(PDClient(http, server.urls, sleep=_no_sleep))
+
+
+def _settle(model: ClusterModel) -> None:
+    """Let simulated time pass until PD has no operator left to run."""
+    clock = model.clock
+    assert isinstance(clock, ManualClock)
+    for _ in range(500):
+        clock.advance(1.0)
+        model.tick()
+        if not model.operators.running:
+            return
+    raise AssertionError(f"operators still running: {list(model.operators.running)}")
+
+
+async def _run(cluster: PDCluster, model: ClusterModel, words: str, *, settle: bool = True) -> CheckResult:
+    """Preflight, send, let PD work, verify: what the executor does, without the approvals."""
+    action, params = parse_action(words.split())
+    request = ActionRequest(action=action, params=params, requester="U0ALICE")
+    report = await run_preflight(request, cluster)
+    assert not report.blocked, [(c.name, c.message) for c in report.failures]
+    await cluster.send(CATALOG[action].pd_request(params), caller_id=CALLER)
+    if settle:
+        _settle(model)
+    return await verify(request, report.facts, cluster)
+
+
+async def test_region_actions_change_the_simulator_and_verify(sim: tuple[ClusterModel, PDCluster]) -> None:
+    """transfer-leader, add-peer, remove-peer, split and merge all take effect and verify as PASS."""
+    model, cluster = sim
+    region = next(r for r in model.regions.values() if r.start_key and r.end_key and r.leader is not None)
+    leader = region.leader
+    assert leader is not None
+    follower = next(p.store_id for p in region.peers if p is not leader)
+    spare = next(s for s in sorted(model.stores) if region.peer_on(s) is None)
+    steps = [
+        f"transfer-leader {region.id} {follower}",
+        f"add-peer {region.id} {spare}",
+        f"remove-peer {region.id} {spare}",
+        f"split-region {region.id} usekey {region.start_key}80",
+    ]
+    for words in steps:
+        result = await _run(cluster, model, words)
+        assert result.status is CheckStatus.PASS, (words, result.message)
+    left = model.region(region.id)
+    right = model.region_by_key(left.end_key)
+    assert right is not None and right.id != region.id
+    merged = await _run(cluster, model, f"merge-region {right.id} {region.id}")
+    assert merged.status is CheckStatus.PASS, merged.message
+    assert await cluster.get_region(right.id) is None
+
+
+async def test_cluster_actions_change_the_simulator_and_verify(sim: tuple[ClusterModel, PDCluster]) -> None:
+    """Schedulers, config, store limits and draining take effect and verify as PASS."""
+    model, cluster = sim
+    steps = [
+        "evict-leader 5",
+        "remove-evict-leader 5",
+        "pause-scheduler balance-region-scheduler 600",
+        "resume-scheduler balance-region-scheduler",
+        "set-config leader-schedule-limit 8",
+        "set-config max-store-down-time 1h",
+        "set-store-limit 4 30 add-peer",
+    ]
+    for words in steps:
+        result = await _run(cluster, model, words)
+        assert result.status is CheckStatus.PASS, (words, result.message)
+    assert model.config.get("leader-schedule-limit") == 8
+    # Cancelled before PD finished draining it (once empty, store 5 would be a Tombstone for good).
+    for words in ("offline-store 5", "cancel-offline 5"):
+        result = await _run(cluster, model, words, settle=False)
+        assert result.status is CheckStatus.PASS, (words, result.message)
+    assert model.store(5).state == 0
+
+
+async def test_undo_restores_what_preflight_recorded(sim: tuple[ClusterModel, PDCluster]) -> None:
+    """The inverse built from preflight facts puts the old config value back."""
+    _, cluster = sim
+    action, params = parse_action(["set-config", "leader-schedule-limit", "8"])
+    request = ActionRequest(action=action, params=params, requester="U0ALICE")
+    report = await run_preflight(request, cluster)
+    await cluster.send(CATALOG[action].pd_request(params), caller_id=CALLER)
+    inverse = CATALOG[action].inverse(params, report.facts)
+    assert inverse is not None
+    undo_action, undo_params = inverse
+    await cluster.send(CATALOG[undo_action].pd_request(undo_params), caller_id=CALLER)
+    assert (await cluster.get_config())["leader-schedule-limit"] == 4
+
+
+async def test_simulator_refusals_arrive_as_cluster_rejected(sim: tuple[ClusterModel, PDCluster]) -> None:
+    """PD's own refusal text reaches the domain when a request skips preflight."""
+    model, cluster = sim
+    region = next(iter(model.regions.values()))
+    outsider = next(s for s in sorted(model.stores) if region.peer_on(s) is None)
+    request = CATALOG[ActionType.TRANSFER_LEADER].pd_request(
+        {"region_id": region.id, "to_store_id": outsider}
+    )
+    with pytest.raises(ClusterRejected) as caught:
+        await cluster.send(request, caller_id=CALLER)
+    assert str(caught.value) == f"region has no voter in store {outsider}"
+    assert caught.value.status == 500
