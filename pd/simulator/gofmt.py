@@ -8,6 +8,7 @@ print them the same way: ``1m0s`` not ``60s``, ``2026-08-21 07:00:02.1 +0000 UTC
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 NS_PER_SECOND = 1_000_000_000
@@ -24,8 +25,9 @@ _UNITS_NS = {
 
 
 def seconds_to_ns(seconds: float) -> int:
-    """Convert float seconds to integer nanoseconds (rounded, like a clock reading)."""
-    return round(seconds * NS_PER_SECOND)
+    """Convert float seconds to integer nanoseconds (whole seconds first, to keep the fraction exact)."""
+    whole = math.floor(seconds)
+    return whole * NS_PER_SECOND + round((seconds - whole) * NS_PER_SECOND)
 
 
 def _fmt_frac(v: int, prec: int) -> tuple[str, int]:

@@ -142,7 +142,11 @@ class _Scanner:
         c = self.data[self.pos]
         return GoSyntaxError(f"invalid character {_quote_char(c)} {what}", self.pos + 1)
 
-    def eof(self) -> GoSyntaxError:
+    def eof(self, what: str | None = None) -> GoSyntaxError:
+        # At the end of input Go feeds the scanner one space: states that cannot take a space
+        # (inside a number, a literal or an escape) report it as the invalid character.
+        if what is not None:
+            return GoSyntaxError(f"invalid character ' ' {what}", len(self.data))
         return GoSyntaxError("unexpected end of JSON input", len(self.data))
 
     def peek(self) -> int | None:
@@ -181,10 +185,11 @@ class _Scanner:
         self.pos += 1
         for expected in word[1:]:
             c = self.peek()
+            what = f"in literal {word.decode()} (expecting {_quote_char(expected)})"
             if c is None:
-                raise self.eof()
+                raise self.eof(what)
             if c != expected:
-                raise self.fail(f"in literal {word.decode()} (expecting {_quote_char(expected)})")
+                raise self.fail(what)
             self.pos += 1
 
     def digits(self) -> None:
@@ -196,7 +201,7 @@ class _Scanner:
             self.pos += 1
             c = self.peek()
             if c is None:
-                raise self.eof()
+                raise self.eof("in numeric literal")
             if c not in _DIGITS:
                 raise self.fail("in numeric literal")
         if self.peek() == ord("0"):
@@ -207,7 +212,7 @@ class _Scanner:
             self.pos += 1
             c = self.peek()
             if c is None:
-                raise self.eof()
+                raise self.eof("after decimal point in numeric literal")
             if c not in _DIGITS:
                 raise self.fail("after decimal point in numeric literal")
             self.digits()
@@ -217,7 +222,7 @@ class _Scanner:
                 self.pos += 1
             c = self.peek()
             if c is None:
-                raise self.eof()
+                raise self.eof("in exponent of numeric literal")
             if c not in _DIGITS:
                 raise self.fail("in exponent of numeric literal")
             self.digits()
@@ -234,13 +239,13 @@ class _Scanner:
                 self.pos += 1
                 c = self.peek()
                 if c is None:
-                    raise self.eof()
+                    raise self.eof("in string escape code")
                 if c == ord("u"):
                     self.pos += 1
                     for _ in range(4):
                         c = self.peek()
                         if c is None:
-                            raise self.eof()
+                            raise self.eof("in \\u hexadecimal character escape")
                         if c not in _HEX:
                             raise self.fail("in \\u hexadecimal character escape")
                         self.pos += 1

@@ -56,7 +56,14 @@ TIB = 1024 * GIB
 HOT_BYTES_PER_SECOND = 8 * 1024
 HOT_KEYS_PER_SECOND = 128
 HOT_QUERY_PER_SECOND = 128
-_COUNTERS = ("leader_count", "region_count", "leader_size", "region_size", "learner_count", "pending_peer_count")
+_COUNTERS = (
+    "leader_count",
+    "region_count",
+    "leader_size",
+    "region_size",
+    "learner_count",
+    "pending_peer_count",
+)
 
 
 def _is_hot(byte_count: int, key_count: int, query_count: int) -> bool:
@@ -898,8 +905,9 @@ class ClusterModel:
         for store_id, counters in expected.items():
             store = self.stores[store_id]
             for name, value in counters.items():
-                if getattr(store, name) != value:
-                    raise TopologyError(f"store {store_id} {name} is {getattr(store, name)}, expected {value}")
+                actual = getattr(store, name)
+                if actual != value:
+                    raise TopologyError(f"store {store_id} {name} is {actual}, expected {value}")
             if store.region_ids != region_ids[store_id] or store.leader_ids != leader_ids[store_id]:
                 raise TopologyError(f"store {store_id} region sets are out of date")
         down = {r.id for r in self.regions.values() if r.down_peers}
