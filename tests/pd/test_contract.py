@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 
+from pd.simulator import ManualClock
 from pd.simulator.testing import DATA_CONTENT_TYPE as DATA_CT
 from pd.simulator.testing import JSON_CONTENT_TYPE as JSON_CT
 from pd.simulator.testing import TEXT_CONTENT_TYPE as TEXT_CT
 from pd.simulator.testing import Backend
+from pd.simulator.topology import Region
 
 V1 = "/pd/api/v1"
 HEX = re.compile(r"^[0-9A-F]*$")
@@ -421,3 +423,149 @@ async def test_contract_24_health_members_leader(pd: Backend) -> None:
     leader = rd_json(await pd.client.get(f"{V1}/leader"))
     assert {"name", "member_id", "client_urls"} <= set(leader)
     assert leader["name"] == members["leader"]["name"]
+
+
+# -- every write path, with PD's field names ---------------------------------------------------------
+
+
+async def test_contract_every_write_path_with_pd_field_names(sim_pd: Backend) -> None:
+    """Each write endpoint the bot may call accepts PD's field names, answers PD's text and takes effect."""
+    pd = sim_pd
+    model, _ = pd.sim()
+    clock = model.clock
+    assert isinstance(clock, ManualClock)
+    client = pd.client
+    regions = list(model.regions_in_order())
+
+    def spare(region: Region) -> int:
+        return next(s for s in sorted(model.stores) if region.peer_on(s) is None)
+
+    def follower(region: Region) -> int:
+        return next(p.store_id for p in region.peers if p is not region.leader)
+
+    async def post_operator(**fields: Any) -> None:
+        r = await client.post(f"{V1}/operators", json=fields)
+        assert (r.status_code, rd_json(r)) == (200, "The operator is created."), fields
+
+    r0, r1, r2, r3, r4, r5, r6, r7, r8 = regions[1:10]
+    new_leader = follower(r0)
+    await post_operator(name="transfer-leader", region_id=r0.id, to_store_id=new_leader)
+    moved_from, moved_to = follower(r1), spare(r1)
+    await post_operator(name="transfer-peer", region_id=r1.id, from_store_id=moved_from, to_store_id=moved_to)
+    learner_store, voter_store = spare(r2), spare(r3)
+    await post_operator(name="add-learner", region_id=r2.id, store_id=learner_store)
+    await post_operator(name="add-peer", region_id=r3.id, store_id=voter_store)
+    removed = follower(r4)
+    await post_operator(name="remove-peer", region_id=r4.id, store_id=removed)
+    split_key = r5.start_key + "80"
+    await post_operator(name="split-region", region_id=r5.id, policy="usekey", keys=[split_key])
+    await post_operator(name="split-region", region_id=r6.id, policy="approximate")
+    new_home = [*[s for s in sorted(model.stores) if r7.peer_on(s) is None][:1], *r7.store_ids[:2]]
+    await post_operator(
+        name="transfer-region",
+        region_id=r7.id,
+        to_store_ids=new_home,
+        peer_roles=["leader", "voter", "follower"],
+    )
+    await post_operator(name="scatter-region", region_id=r8.id, group="chatops")
+    r = await client.post(f"{V1}/operators", json={"name": "scatter-regions", "region_ids": [regions[12].id]})
+    assert rd_json(r) == {"processed-percentage": 100, "error": ""}
+    clock.advance(1)
+    model.tick()
+    assert r0.leader is not None and r0.leader.store_id == new_leader
+    assert r1.peer_on(moved_from) is None and r1.peer_on(moved_to) is not None
+    assert r2.peer_on(learner_store) is not None and r2.peer_on(learner_store).is_learner  # type: ignore[union-attr]
+    assert r3.voter_on(voter_store) is not None
+    assert r4.peer_on(removed) is None
+    assert model.region_by_key(split_key) is r5 and r5.start_key == split_key.upper()
+    assert sorted(r7.store_ids) == sorted(new_home) and r7.leader is not None
+    assert r7.leader.store_id == new_home[0]
+
+    left, right = regions[14], regions[15]
+    await client.post(
+        f"{V1}/operators",
+        json={"name": "transfer-region", "region_id": left.id, "to_store_ids": right.store_ids,
+              "peer_roles": ["voter"] * len(right.store_ids)},
+    )  # fmt: skip
+    clock.advance(1)
+    model.tick()
+    await post_operator(name="merge-region", source_region_id=left.id, target_region_id=right.id)
+    clock.advance(1)
+    model.tick()
+    assert left.id not in model.regions and right.start_key == left.start_key
+
+    await post_operator(name="add-peer", region_id=regions[16].id, store_id=spare(regions[16]))
+    r = await client.delete(f"{V1}/operators/{regions[16].id}")
+    assert rd_json(r) == "The pending operator is canceled."
+    await post_operator(name="add-peer", region_id=regions[17].id, store_id=spare(regions[17]))
+    assert rd_json(await client.delete(f"{V1}/operators")) == "All pending operators are canceled."
+    assert model.operators.running == {}
+
+    async def ok(method: str, path: str, text: Any, **kwargs: Any) -> None:
+        r = await client.request(method, f"{V1}{path}", **kwargs)
+        assert (r.status_code, rd_json(r)) == (200, text), path
+
+    created = "The scheduler is created."
+    await ok("POST", "/schedulers", created, json={"name": "evict-leader-scheduler", "store_id": 2})
+    await ok("POST", "/schedulers", created, json={"name": "grant-leader-scheduler", "store_id": 3})
+    await ok("POST", "/schedulers", created, json={"name": "shuffle-hot-region-scheduler", "limit": 2})
+    await ok(
+        "POST",
+        "/schedulers",
+        created,
+        json={"name": "scatter-range-scheduler", "start_key": "", "end_key": "", "range_name": "r1"},
+    )
+    assert "scatter-range-scheduler-r1" in model.schedulers.names()
+    applied = "The scheduler has been applied to the store."
+    await ok(
+        "POST", "/scheduler-config/evict-leader-scheduler/config", applied, json={"store_id": 4, "batch": 5}
+    )
+    assert sorted(model.schedulers.schedulers["evict-leader-scheduler"].stores) == [2, 4]
+    await ok("DELETE", "/scheduler-config/evict-leader-scheduler/delete/4", None)
+    await ok("DELETE", "/schedulers/evict-leader-scheduler-2", None)
+    await ok("DELETE", "/schedulers/grant-leader-scheduler", "The scheduler is removed.")
+    await ok("POST", "/schedulers/all", "Pause or resume the scheduler successfully.", json={"delay": 30})
+    await ok("POST", "/schedulers/all", "Pause or resume the scheduler successfully.", json={"delay": 0})
+    await ok(
+        "POST", "/scheduler-config/balance-leader-scheduler/config", "Config is updated.", json={"batch": 8}
+    )
+    await ok("POST", "/checker/replica", "Pause the checker successfully.", json={"delay": 10})
+
+    updated = "The config is updated."
+    await ok("POST", "/config", updated, json={"schedule.leader-schedule-limit": 6, "max-replicas": 3})
+    await ok("POST", "/config/schedule", updated, json={"region-schedule-limit": 512})
+    await ok("POST", "/config/replicate", updated, json={"location-labels": "zone,rack,host"})
+    await ok(
+        "POST",
+        "/config/cluster-version",
+        "The cluster version is updated.",
+        json={"cluster-version": "8.5.3"},
+    )
+    assert model.config.schedule["leader-schedule-limit"] == 6
+    assert model.config.schedule["region-schedule-limit"] == 512
+    assert model.config.replication["location-labels"] == ["zone", "rack", "host"]
+    assert model.config.cluster_version == "8.5.3"
+
+    await ok(
+        "POST", "/store/1/limit", "The store's limit is updated.", json={"rate": 20, "type": "remove-peer"}
+    )
+    await ok("POST", "/stores/limit", "Set store limit successfully.", json={"rate": 25, "type": "add-peer"})
+    await ok(
+        "POST", "/stores/limit", "Set store limit successfully.", json={"rate": 9, "labels": {"zone": "z1"}}
+    )
+    assert model.config.store_limits[1] == {"add-peer": 9, "remove-peer": 9}
+    assert model.config.store_limits[2] == {"add-peer": 25, "remove-peer": 15}
+    await ok("POST", "/store/1/label", "The store's label is updated.", json={"rack": "r1"})
+    await ok("DELETE", "/store/1/label", "The label rack is deleted for store 1.", json="rack")
+    await ok("POST", "/store/1/weight", "The store's weight is updated.", json={"leader": 2, "region": 1.5})
+    assert (model.stores[1].leader_weight, model.stores[1].region_weight) == (2.0, 1.5)
+    await ok("POST", "/store/5/state", "The store's state is updated.", params={"state": "offline"})
+    await ok("POST", "/store/5/state", "The store's state is updated.", params={"state": "up"})
+    await ok("DELETE", "/store/5", "The store is set as Offline.")
+    assert model.stores[5].state == 1
+    for _ in range(200):  # the Offline store drains, then PD buries it
+        clock.advance(0.02)
+        model.tick()
+    assert model.state_name(model.stores[5]) == "Tombstone"
+    await ok("DELETE", "/stores/remove-tombstone", "Remove tombstone successfully.")
+    assert 5 not in model.stores
