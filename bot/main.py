@@ -152,7 +152,14 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         client = build_web_client(token, base_url=api_url, session=session)
 
         notifier = SlackNotifier(client, default_channel=settings.proposal_channel)
-        executor = Executor(cluster, store, notifier, clock, poll_interval=settings.operator_poll_seconds)
+        executor = Executor(
+            cluster,
+            store,
+            notifier,
+            clock,
+            poll_interval=settings.operator_poll_seconds,
+            operator_timeout=settings.operator_follow_seconds,
+        )
         stack.push_async_callback(executor.aclose)
         operations = Operations(cluster, store, notifier, policy, executor, clock)
         reconciler = Reconciler(cluster, store, notifier, executor, policy, clock)

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     dry_run_ephemeral: bool = False  # dry-run answers only to the caller instead of in a thread
     identity_cache_seconds: float = Field(default=300.0, ge=0)
     operator_poll_seconds: float = Field(default=1.0, gt=0)  # how often a running operator is read
+    operator_follow_seconds: float = Field(default=1200.0, gt=0)  # then the bot stops following it
     sweep_seconds: float = Field(default=30.0, gt=0)  # expiry and revert sweeps
 
     host: str = "0.0.0.0"
