@@ -19,7 +19,7 @@ async def _intents(env: Env, proposal_id: int) -> list[dict[str, object] | None]
 
 async def test_execute_sends_once_with_the_caller_id_and_follows_the_operator_to_success() -> None:
     """The write carries X-Caller-ID tikv-chatops/<id>; progress is shown, verified and recorded once."""
-    async with ops_env() as env:
+    async with ops_env(step_delay=0.3) as env:
         region, _, target = env.transfer_target()
         proposal = await approved_proposal(env, transfer_leader(region, target))
         result = await env.executor.execute(proposal)

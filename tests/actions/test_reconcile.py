@@ -39,7 +39,7 @@ def _evict(store_id: int, *, revert_after: int | None = None) -> ActionRequest:
 
 async def test_a_proposal_left_executing_is_settled_from_the_operator_status_without_resending() -> None:
     """Intent committed and the write sent, then a crash: reconcile reads PD's operator and follows it."""
-    async with ops_env() as env:
+    async with ops_env(step_delay=0.5) as env:
         region, _, target = env.transfer_target()
         proposal = await approved_proposal(env, transfer_leader(region, target))
         log_id = await _claim(env, proposal)
@@ -63,6 +63,27 @@ async def test_a_proposal_left_executing_is_settled_from_the_operator_status_wit
         assert "Found after a restart: PD is running the operator" in note.result_json["found"]
         moves = [(e.from_state, e.to_state) for e in await env.store.events(proposal.id)]
         assert ("executing", "succeeded") in moves
+
+
+async def test_an_operator_that_finished_while_the_bot_was_down_is_recorded_as_it_ended() -> None:
+    """The operator already succeeded when the bot restarts: succeeded, verified, nothing to follow."""
+    async with ops_env() as env:
+        region, _, target = env.transfer_target()
+        proposal = await approved_proposal(env, transfer_leader(region, target))
+        await _claim(env, proposal)
+        spec = CATALOG[ActionType.TRANSFER_LEADER]
+        await env.pd.send(spec.pd_request(proposal.request.params), caller_id=f"tikv-chatops/{proposal.id}")
+        for _ in range(500):
+            if env.model.operators.get(region) is None:
+                break
+            await asyncio.sleep(0.01)
+        await env.reconciler.reconcile_executing()
+        assert not env.executor.is_busy(proposal.id)
+        done = await env.ops.get(proposal.id)
+        assert done.state is ProposalState.SUCCEEDED and done.result is not None
+        assert done.result.operator is OperatorOutcome.SUCCESS
+        assert done.result.verification is not None and done.result.verification.status.value == "pass"
+        assert env.cluster.sent == []
 
 
 async def test_a_write_that_never_left_is_settled_failed_and_not_sent() -> None:
@@ -124,7 +145,7 @@ async def test_startup_runs_approved_proposals_nobody_claimed_once() -> None:
 
 async def test_startup_resumes_following_an_operator_a_shutdown_interrupted() -> None:
     """A proposal recorded with its operator RUNNING is followed again after a restart."""
-    async with ops_env(step_delay=0.1) as env:
+    async with ops_env(step_delay=0.3) as env:
         region, _, target = env.transfer_target()
         proposal = await approved_proposal(env, transfer_leader(region, target))
         await env.executor.execute(proposal)
