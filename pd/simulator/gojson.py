@@ -20,6 +20,10 @@ def _go_float(value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"json: unsupported value: {value!r}")
     absolute = abs(value)
+    if absolute < 1e16 and (absolute >= 1e-4 or absolute == 0):
+        # Python's repr is already Go's shortest positional form here; only "15.0" needs trimming.
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
     if absolute != 0 and (absolute < 1e-6 or absolute >= 1e21):
         text = repr(value)
         mantissa, _, exponent = text.partition("e")

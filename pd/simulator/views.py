@@ -8,6 +8,7 @@ with the fixtures. Region bodies are built as compact strings directly: ``GET /r
 
 from __future__ import annotations
 
+import heapq
 import math
 from typing import Any
 
@@ -16,6 +17,7 @@ from pd.simulator.model import PD_GIT_HASH, PD_VERSION, ClusterModel
 from pd.simulator.topology import LEARNER, REGION_HEARTBEAT_INTERVAL, UP, Member, Peer, Region, Store
 
 GIB = 1024**3
+HOT_PEERS_PER_STORE = 60  # statistics.TopNN
 
 
 # -- stores ------------------------------------------------------------------------------------
@@ -269,6 +271,9 @@ def hot_regions_json(model: ClusterModel, kind: str, store_ids: list[int] | None
     updated = rfc3339(seconds_to_ns(float(int(model.now()))))
     threshold = int(model.config.schedule["hot-region-cache-hits-threshold"])
 
+    def flow(region: Region) -> int:
+        return region.written_bytes if write else region.read_bytes
+
     def stat(region: Region, peer: Peer) -> dict[str, Any]:
         byte_count = region.written_bytes if write else region.read_bytes
         key_count = region.written_keys if write else region.read_keys
@@ -293,7 +298,10 @@ def hot_regions_json(model: ClusterModel, kind: str, store_ids: list[int] | None
     for store in stores:
         peer_stats: list[dict[str, Any]] = []
         leader_stats: list[dict[str, Any]] = []
-        for region_id in sorted(hot_ids & (store.region_ids if write else store.leader_ids)):
+        # PD's hot peer cache keeps the hottest TopNN (60) peers of each store.
+        candidates = hot_ids & (store.region_ids if write else store.leader_ids)
+        hottest = heapq.nlargest(HOT_PEERS_PER_STORE, candidates, key=lambda rid: flow(model.regions[rid]))
+        for region_id in sorted(hottest):
             region = model.regions[region_id]
             peer = region.peer_on(store.id)
             if peer is None:
