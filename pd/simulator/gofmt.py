@@ -25,9 +25,12 @@ _UNITS_NS = {
 
 
 def seconds_to_ns(seconds: float) -> int:
-    """Convert float seconds to integer nanoseconds (whole seconds first, to keep the fraction exact)."""
+    """Convert float seconds to integer nanoseconds.
+
+    A float near 1.8e9 only resolves about 0.24 µs, so the fraction is rounded to whole
+    microseconds: ``.7`` prints as ``.7``, not as float noise like ``.700000048``."""
     whole = math.floor(seconds)
-    return whole * NS_PER_SECOND + round((seconds - whole) * NS_PER_SECOND)
+    return whole * NS_PER_SECOND + round((seconds - whole) * 1_000_000) * 1_000
 
 
 def _fmt_frac(v: int, prec: int) -> tuple[str, int]:
