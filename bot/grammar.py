@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from actions.catalog import ActionSpec, parse_action, spec_for
 from actions.errors import InvalidRequest
 from actions.models import ActionType, ParamValue
+from bot import texts
 from bot.errors import GrammarError
 
 DEFAULT_AUDIT_ROWS = 20
@@ -85,17 +86,7 @@ class Undo:
 
 Command = Help | Status | ShowRegion | ShowStore | Pending | Audit | RunAction | Undo
 
-USAGE = {
-    "help": "/tikv help [ACTION]  — e.g. /tikv help transfer-leader",
-    "status": "/tikv status",
-    "region": "/tikv region REGION_ID  — e.g. /tikv region 12",
-    "store": "/tikv store STORE_ID  — e.g. /tikv store 4",
-    "pending": "/tikv pending",
-    "audit": "/tikv audit [N] | audit region R | audit store S | audit ticket T | audit proposal P  "
-    "— e.g. /tikv audit region 12",
-    "undo": "/tikv undo PROPOSAL_ID  — e.g. /tikv undo 7",
-    "dry-run": "/tikv dry-run ACTION ARGS…  — e.g. /tikv dry-run transfer-leader 12 3",
-}
+USAGE = texts.USAGE
 
 _AUDIT_FILTERS = ("region", "store", "ticket", "proposal")
 
@@ -115,16 +106,16 @@ def parse(text: str, *, default_cluster: str = "default") -> Command:
         _no_more(rest, "pending")
         return Pending(cluster)
     if head == "region":
-        return ShowRegion(cluster, _one_id(rest, "region", "a region id"))
+        return ShowRegion(cluster, _one_id(rest, "region", texts.A_REGION_ID))
     if head == "store":
-        return ShowStore(cluster, _one_id(rest, "store", "a store id"))
+        return ShowStore(cluster, _one_id(rest, "store", texts.A_STORE_ID))
     if head == "audit":
         return _audit(cluster, rest)
     if head == "undo":
         return Undo(cluster, _proposal_id(rest))
     if head in ("dry-run", "dryrun", "--dry-run"):
         if not rest:
-            raise GrammarError("Which action should be dry-run?", usage=USAGE["dry-run"])
+            raise GrammarError(texts.NO_ACTION_TO_DRY_RUN, usage=USAGE["dry-run"])
         return _action(cluster, rest, dry_run=True)
     return _action(cluster, words, dry_run=False)
 
@@ -138,14 +129,14 @@ def _take_cluster(words: list[str], default: str) -> tuple[list[str], str]:
         word = words[i]
         if word in ("-c", "--cluster"):
             if i + 1 >= len(words):
-                raise GrammarError(f"{word} needs a cluster name.", usage="/tikv -c CLUSTER status")
+                raise GrammarError(texts.NEEDS_CLUSTER.format(flag=word), usage=USAGE["cluster"])
             cluster = words[i + 1]
             i += 2
             continue
         if word.startswith("--cluster="):
             cluster = word.split("=", 1)[1]
             if not cluster:
-                raise GrammarError("--cluster= needs a cluster name.", usage="/tikv -c CLUSTER status")
+                raise GrammarError(texts.NEEDS_CLUSTER.format(flag="--cluster="), usage=USAGE["cluster"])
         else:
             kept.append(word)
         i += 1
@@ -154,30 +145,30 @@ def _take_cluster(words: list[str], default: str) -> tuple[list[str], str]:
 
 def _no_more(rest: list[str], name: str) -> None:
     if rest:
-        raise GrammarError(f"`{name}` takes no arguments (got {' '.join(rest)}).", usage=USAGE[name])
+        raise GrammarError(texts.NO_ARGUMENTS.format(name=name, got=" ".join(rest)), usage=USAGE[name])
 
 
 def _number(word: str, what: str, usage: str) -> int:
     match = _ID.match(word)
     if match is None:
-        raise GrammarError(f"{what} must be a whole number, not `{word}`.", usage=usage)
+        raise GrammarError(texts.NOT_A_NUMBER.format(what=what, word=word), usage=usage)
     return int(match[1])
 
 
 def _one_id(rest: list[str], name: str, what: str) -> int:
     if len(rest) != 1:
-        raise GrammarError(f"`{name}` takes exactly one argument: {what}.", usage=USAGE[name])
+        raise GrammarError(texts.ONE_ARGUMENT.format(name=name, what=what), usage=USAGE[name])
     return _number(rest[0], what.capitalize(), USAGE[name])
 
 
 def _proposal_id(rest: list[str]) -> int:
     if len(rest) != 1:
-        raise GrammarError("`undo` takes exactly one argument: the proposal id.", usage=USAGE["undo"])
+        raise GrammarError(
+            texts.ONE_ARGUMENT.format(name="undo", what=texts.THE_PROPOSAL_ID), usage=USAGE["undo"]
+        )
     match = _PROPOSAL_ID.match(rest[0])
     if match is None:
-        raise GrammarError(
-            f"A proposal id is a number such as 7 or #7, not `{rest[0]}`.", usage=USAGE["undo"]
-        )
+        raise GrammarError(texts.NOT_A_PROPOSAL_ID.format(word=rest[0]), usage=USAGE["undo"])
     return int(match[1])
 
 
@@ -185,10 +176,10 @@ def _help(cluster: str, rest: list[str]) -> Help:
     if not rest:
         return Help(cluster)
     if len(rest) > 1:
-        raise GrammarError("`help` takes at most one action name.", usage=USAGE["help"])
+        raise GrammarError(texts.HELP_ONE_ACTION, usage=USAGE["help"])
     spec = _spec_or_none(rest[0])
     if spec is None:
-        raise GrammarError(f"There is no action called `{rest[0]}`.", usage=USAGE["help"])
+        raise GrammarError(texts.NO_SUCH_ACTION.format(word=rest[0]), usage=USAGE["help"])
     return Help(cluster, spec.action)
 
 
@@ -200,20 +191,18 @@ def _audit(cluster: str, rest: list[str]) -> Audit:
         return Audit(cluster, limit=_limit(rest[0], usage))
     kind = rest[0].lower()
     if kind not in _AUDIT_FILTERS:
-        raise GrammarError(
-            f"`audit` filters by region, store, ticket or proposal, not `{rest[0]}`.", usage=usage
-        )
+        raise GrammarError(texts.AUDIT_FILTER.format(word=rest[0]), usage=usage)
     if len(rest) not in (2, 3):
-        raise GrammarError(f"`audit {kind}` needs one {kind} id (and optionally a row count).", usage=usage)
-    ident = _number(rest[1], f"The {kind} id", usage)
+        raise GrammarError(texts.AUDIT_NEEDS_ID.format(kind=kind), usage=usage)
+    ident = _number(rest[1], texts.AUDIT_ID.format(kind=kind), usage)
     limit = _limit(rest[2], usage) if len(rest) == 3 else DEFAULT_AUDIT_ROWS
     return Audit(cluster, limit=limit, **{f"{kind}_id": ident})
 
 
 def _limit(word: str, usage: str) -> int:
-    limit = _number(word, "The number of rows", usage)
+    limit = _number(word, texts.AUDIT_ROWS, usage)
     if not 1 <= limit <= MAX_AUDIT_ROWS:
-        raise GrammarError(f"Ask for between 1 and {MAX_AUDIT_ROWS} audit rows, not {limit}.", usage=usage)
+        raise GrammarError(texts.AUDIT_RANGE.format(most=MAX_AUDIT_ROWS, limit=limit), usage=usage)
     return limit
 
 
@@ -225,9 +214,9 @@ def _action(cluster: str, words: list[str], *, dry_run: bool) -> RunAction:
         if spec is not None:
             usage = action_usage(spec)
         elif exc.usage is not None:
-            usage = f"/tikv {exc.usage}"
+            usage = texts.PREFIXED_USAGE.format(usage=exc.usage)
         else:
-            usage = "/tikv help  — lists every command"
+            usage = USAGE["any"]
         raise GrammarError(str(exc), usage=usage) from None
     return RunAction(cluster, action, dict(params), dry_run=dry_run)
 
@@ -241,4 +230,4 @@ def _spec_or_none(word: str) -> ActionSpec | None:
 
 def action_usage(spec: ActionSpec) -> str:
     """``/tikv transfer-leader REGION STORE  — e.g. /tikv transfer-leader 12 3``."""
-    return f"/tikv {spec.usage()}  — e.g. /tikv {spec.example}"
+    return texts.ACTION_USAGE.format(usage=spec.usage(), example=spec.example)

@@ -12,9 +12,10 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from actions.models import CheckResult, CheckStatus, PreflightReport
+from bot import texts
 from bot.render.kit import clip, compact_json, escape, section, sections_of_lines
 
-ICON = {CheckStatus.PASS: "✅", CheckStatus.WARN: "⚠️", CheckStatus.FAIL: "❌"}
+ICON = {status: texts.CHECK_ICON[status.value] for status in CheckStatus}
 _ORDER = {CheckStatus.FAIL: 0, CheckStatus.WARN: 1, CheckStatus.PASS: 2}
 _DATA_CHARS = 300
 _LINE_CHARS = 700
@@ -33,21 +34,23 @@ def check_line(check: CheckResult) -> str:
 
 def summary(checks: Sequence[CheckResult]) -> str:
     counts = {status: sum(1 for c in checks if c.status is status) for status in CheckStatus}
-    parts = [f"{ICON[CheckStatus.PASS]} {counts[CheckStatus.PASS]} passed"]
+    parts = [texts.CHECKS_PASSED.format(icon=ICON[CheckStatus.PASS], count=counts[CheckStatus.PASS])]
     warnings = counts[CheckStatus.WARN]
     if warnings:
-        parts.append(f"{ICON[CheckStatus.WARN]} {warnings} warning{'s' * (warnings != 1)}")
+        parts.append(
+            texts.CHECKS_WARNINGS.format(icon=ICON[CheckStatus.WARN], count=warnings, s="s" * (warnings != 1))
+        )
     if counts[CheckStatus.FAIL]:
-        parts.append(f"{ICON[CheckStatus.FAIL]} {counts[CheckStatus.FAIL]} failed")
+        parts.append(texts.CHECKS_FAILED.format(icon=ICON[CheckStatus.FAIL], count=counts[CheckStatus.FAIL]))
     return " · ".join(parts)
 
 
 def check_blocks(
-    report: PreflightReport | None, *, budget: int = 5500, title: str = "Preflight"
+    report: PreflightReport | None, *, budget: int = 5500, title: str = texts.CHECKS_TITLE
 ) -> list[Block]:
     """The checks of ``report`` in at most ``budget`` characters of section text."""
     if report is None or not report.checks:
-        return [section(f"*{title}:* no checks were run")]
+        return [section(texts.CHECKS_NONE.format(title=title))]
     ordered = sorted(report.checks, key=lambda c: _ORDER[c.status])
     lines: list[str] = []
     used = 0
@@ -55,9 +58,9 @@ def check_blocks(
         line = check_line(check)
         remaining = len(ordered) - index
         if used + len(line) + 1 > budget - 80:
-            lines.append(f"_… and {remaining} more check{'s' * (remaining != 1)} not shown_")
+            lines.append(texts.CHECKS_NOT_SHOWN.format(count=remaining, s="s" * (remaining != 1)))
             break
         lines.append(line)
         used += len(line) + 1
-    head = section(f"*{title}:* {summary(report.checks)}")
+    head = section(texts.CHECKS_HEAD.format(title=title, summary=summary(report.checks)))
     return [head, *sections_of_lines(lines)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 
 from actions.catalog import CATALOG
-from actions.models import DryRunReport, PreflightReport
+from actions.models import DryRunReport
+from bot import texts
 from bot.render.checks import check_blocks, summary
 from bot.render.kit import Message, code, context, escape, fields, header, inline, section
 
@@ -13,34 +14,23 @@ from bot.render.kit import Message, code, context, escape, fields, header, inlin
 def dry_run_message(report: DryRunReport) -> Message:
     spec = CATALOG[report.request.action]
     described = spec.describe(report.request.params)
-    verdict = (
-        "❌ It would be refused: a check fails."
-        if report.preflight.blocked
-        else "✅ It would be accepted now. Nothing was sent to PD."
-    )
+    verdict = texts.DRY_RUN_WOULD_FAIL if report.preflight.blocked else texts.DRY_RUN_WOULD_PASS
     blocks: list[Block] = [
-        header(f"Dry-run: {report.request.action.value}"),
+        header(texts.DRY_RUN_TITLE.format(action=report.request.action.value)),
         section(f"*{escape(described)}*\n{verdict}"),
         fields(
             [
-                ("Tier", report.tier.value),
-                ("Approvals it would need", str(report.approvals_required)),
-                ("Cluster", escape(report.request.cluster)),
-                ("Checks", summary(report.preflight.checks)),
+                (texts.LABEL_TIER, report.tier.value),
+                (texts.DRY_RUN_APPROVALS, str(report.approvals_required)),
+                (texts.LABEL_CLUSTER, escape(report.request.cluster)),
+                (texts.DRY_RUN_CHECKS, summary(report.preflight.checks)),
             ]
         ),
-        section("*PD request it would send*\n" + code(report.pd_request.describe(), 2000)),
-        section("*pd-ctl equivalent* " + inline(report.pd_ctl)),
-        *check_blocks(report.preflight, budget=6000, title="Checks against live PD"),
+        section(f"{texts.DRY_RUN_REQUEST}\n{code(report.pd_request.describe(), 2000)}"),
+        section(f"{texts.DRY_RUN_PD_CTL} {inline(report.pd_ctl)}"),
+        *check_blocks(report.preflight, budget=6000, title=texts.DRY_RUN_CHECKS_TITLE),
     ]
     if report.audit_id is not None:
-        blocks.append(context(f"Recorded in the audit log as row {report.audit_id} (dry run)."))
-    return Message(text=f"Dry-run of {described}: {summary(report.preflight.checks)}", blocks=tuple(blocks))
-
-
-def refused_message(described: str, message: str, report: PreflightReport | None) -> Message:
-    """A proposal that failed its checks and was not created: why, with every check."""
-    blocks: list[Block] = [section(f"❌ {escape(message)}")]
-    if report is not None:
-        blocks.extend(check_blocks(report, budget=6000, title=f"Checks of {described}"))
-    return Message(text=message, blocks=tuple(blocks))
+        blocks.append(context(texts.DRY_RUN_AUDITED.format(id=report.audit_id)))
+    text = texts.DRY_RUN_TEXT.format(what=described, summary=summary(report.preflight.checks))
+    return Message(text=text, blocks=tuple(blocks))

@@ -20,17 +20,20 @@ def help_message(may_request: Callable[[ActionType], bool]) -> Message:
     blocks: list[Block] = [header(texts.HELP_HEADER)]
     blocks.extend(sections_of_lines(f"{inline(USAGE[name], 300)}" for name in _READS))
     rows = [
-        f"*{e.action.value}* ({e.tier.value}) — {escape(e.summary)}\n      {inline('/tikv ' + e.usage, 200)}"
-        f" e.g. {inline('/tikv ' + e.example, 200)}"
+        texts.HELP_ACTION_ROW.format(
+            action=e.action.value,
+            tier=e.tier.value,
+            summary=escape(e.summary),
+            usage=inline(f"{texts.COMMAND} {e.usage}", 200),
+            example=inline(f"{texts.COMMAND} {e.example}", 200),
+        )
         for e in help_entries()
         if may_request(e.action)
     ]
     if rows:
-        blocks.append(
-            section("*Actions* — prefix any of them with `dry-run` to check it without proposing it")
-        )
+        blocks.append(section(texts.HELP_ACTIONS))
         blocks.extend(sections_of_lines(rows))
-    blocks.append(context("`-c CLUSTER` picks a cluster · `/tikv help ACTION` explains one action"))
+    blocks.append(context(texts.HELP_FOOTER))
     return Message(text=texts.HELP_HEADER, blocks=tuple(blocks))
 
 
@@ -38,14 +41,11 @@ def action_help(action: ActionType) -> Message:
     """One action: what it does, its parameters, its tier, its usage with an example."""
     spec = CATALOG[action]
     blocks: list[Block] = [
-        header(f"/tikv {spec.word}"),
-        section(f"{escape(spec.summary)}\n*Usage:* {inline(action_usage(spec), 500)}"),
-        fields([(p.label or p.name, escape(p.help) or p.metavar) for p in spec.params]),
-        context(
-            f"Tier: {spec.tier.value}"
-            + (f" · also typed as {', '.join(spec.words[1:])}" if len(spec.words) > 1 else "")
-        ),
+        header(f"{texts.COMMAND} {spec.word}"),
+        section(texts.HELP_USAGE.format(summary=escape(spec.summary), usage=inline(action_usage(spec), 500))),
     ]
-    if not spec.params:
-        blocks.pop(2)
-    return Message(text=f"/tikv {spec.usage()}", blocks=tuple(blocks))
+    if spec.params:
+        blocks.append(fields([(p.label or p.name, escape(p.help) or p.metavar) for p in spec.params]))
+    aliases = texts.HELP_ALIASES.format(aliases=", ".join(spec.words[1:])) if len(spec.words) > 1 else ""
+    blocks.append(context(texts.HELP_TIER.format(tier=spec.tier.value) + aliases))
+    return Message(text=f"{texts.COMMAND} {spec.usage()}", blocks=tuple(blocks))

@@ -31,7 +31,7 @@ class Listing:
     title: str
     rows: tuple[str, ...]
     intro: tuple[str, ...] = ()
-    empty: str = "Nothing to show."
+    empty: str = texts.NOTHING_TO_SHOW
     code: bool = False
     footer: str = ""
     extra: tuple[Block, ...] = field(default=())  # blocks after the intro on the first page only
@@ -100,7 +100,8 @@ def listing_page(listing: Listing, *, page: int = 1, command: str = "") -> Messa
         blocks.extend(sections_of_lines(rows, as_code=listing.code))
     else:
         blocks.append(section(listing.empty))
-    where = f"Page {page} of {pages} · {len(listing.rows)} row{'s' * (len(listing.rows) != 1)}"
+    count = len(listing.rows)
+    where = texts.PAGE_FOOTER.format(page=page, pages=pages, rows=count, s="s" * (count != 1))
     blocks.append(context(f"{where} · {listing.footer}" if listing.footer else where))
     nav = _nav(command, page, pages) if command else None
     if nav is not None:

@@ -17,16 +17,17 @@ def note(text: str) -> Message:
 
 
 def usage(message: str, usage_line: str | None) -> Message:
-    blocks: list[Block] = [section(f"⚠️ {escape(message)}")]
+    blocks: list[Block] = [section(texts.WARNING.format(message=escape(message)))]
     if usage_line:
-        blocks.append(section("*Usage:* " + inline(usage_line, 2900)))
-    blocks.append(context("`/tikv help` lists every command; `/tikv help ACTION` explains one action."))
-    return Message(text=f"{message} Usage: {usage_line}" if usage_line else message, blocks=tuple(blocks))
+        blocks.append(section(texts.USAGE_LINE.format(usage=inline(usage_line, 2900))))
+    blocks.append(context(texts.USAGE_HINT))
+    text = texts.USAGE_TEXT.format(message=message, usage=usage_line) if usage_line else message
+    return Message(text=text, blocks=tuple(blocks))
 
 
 def refusal(message: str, *, report: PreflightReport | None = None) -> Message:
     """A refusal written for the person who asked, with the checks behind it when there are some."""
-    blocks: list[Block] = [section(f"🚫 {escape(message)}")]
+    blocks: list[Block] = [section(texts.REFUSAL.format(message=escape(message)))]
     if report is not None:
         blocks.extend(check_blocks(report, budget=6000))
     return Message(text=message, blocks=tuple(blocks))

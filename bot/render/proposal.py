@@ -13,7 +13,6 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     DividerBlock,
-    MarkdownTextObject,
     PlainTextObject,
 )
 
@@ -49,17 +48,9 @@ from bot.render.kit import (
 
 CONFIRMED_TIERS = frozenset({Tier.STRUCTURAL, Tier.IRREVERSIBLE})
 
-STATE_LINE = {
-    ProposalState.PENDING: "⏳ Waiting for approval",
-    ProposalState.APPROVED: "👍 Approved — sending it to PD",
-    ProposalState.EXECUTING: "⚙️ Executing — PD is working on it",
-    ProposalState.SUCCEEDED: "✅ Succeeded",
-    ProposalState.FAILED: "❌ Failed",
-    ProposalState.UNKNOWN: "❓ Outcome unknown",
-    ProposalState.REJECTED: "🚫 Rejected",
-    ProposalState.EXPIRED: "⌛ Expired — nobody decided in time",
-    ProposalState.SUPERSEDED: "↪️ Superseded — the cluster changed and it no longer passes its checks",
-}
+FINISHED_STATES = (ProposalState.SUCCEEDED, ProposalState.FAILED, ProposalState.UNKNOWN)
+APPROVED_STATES = (ProposalState.APPROVED, ProposalState.EXECUTING, *FINISHED_STATES)
+MAX_EVIDENCE = 15
 
 
 def button_value(proposal: Proposal) -> str:
@@ -79,17 +70,17 @@ def what(proposal: Proposal) -> str:
 
 
 def _title(proposal: Proposal) -> str:
-    return f"Proposal #{proposal.id}: {proposal.request.action.value}"
+    return texts.CARD_TITLE.format(id=proposal.id, action=proposal.request.action.value)
 
 
 def _requester(proposal: Proposal) -> str:
     who = user(proposal.requester)
-    return f"{who} (the agent)" if proposal.request.source is Source.AGENT else who
+    return texts.BY_THE_AGENT.format(who=who) if proposal.request.source is Source.AGENT else who
 
 
 def _approvals(proposal: Proposal) -> str:
     approvers = sorted(set(proposal.approvers))
-    received = f"{len(approvers)} of {proposal.approvals_required}"
+    received = texts.APPROVALS_RECEIVED.format(received=len(approvers), required=proposal.approvals_required)
     return f"{received}: {', '.join(user(a) for a in approvers)}" if approvers else received
 
 
@@ -130,31 +121,18 @@ def _buttons(proposal: Proposal) -> ActionsBlock:
 
 def outcome_line(proposal: Proposal) -> str:
     """The state in words and who decided it, for the rewritten card."""
-    line = STATE_LINE[proposal.state]
+    line = texts.STATE_LINE[proposal.state.value]
     approvers = sorted(set(proposal.approvers))
     rejections = [a for a in proposal.approvals if a.decision is Decision.REJECT]
     if proposal.state is ProposalState.REJECTED and rejections:
         last = rejections[-1]
-        reason = f": “{escape(clip(last.reason, 500))}”" if last.reason else ""
-        line += f" by {user(last.approver)} · {when(last.decided_at)}{reason}"
-    elif (
-        proposal.state
-        in (
-            ProposalState.APPROVED,
-            ProposalState.EXECUTING,
-            ProposalState.SUCCEEDED,
-            ProposalState.FAILED,
-            ProposalState.UNKNOWN,
-        )
-        and approvers
-    ):
-        line += f" · approved by {', '.join(user(a) for a in approvers)}"
-    if proposal.result is not None and proposal.state in (
-        ProposalState.SUCCEEDED,
-        ProposalState.FAILED,
-        ProposalState.UNKNOWN,
-    ):
-        line += f"\n{escape(clip(proposal.result.message, 1500))}"
+        line += texts.DECIDED_BY.format(who=user(last.approver), when=when(last.decided_at))
+        if last.reason:
+            line += texts.REASON.format(reason=escape(clip(last.reason, 500)))
+    elif proposal.state in APPROVED_STATES and approvers:
+        line += texts.APPROVED_BY.format(who=", ".join(user(a) for a in approvers))
+    if proposal.result is not None and proposal.state in FINISHED_STATES:
+        line += "\n" + escape(clip(proposal.result.message, 1500))
     return line
 
 
@@ -168,25 +146,27 @@ def proposal_card(proposal: Proposal) -> Message:
         section(f"*{escape(what(proposal))}*", block_id=f"what:{proposal.id}:{proposal.revision}"),
         fields(
             [
-                ("Requested by", _requester(proposal)),
-                ("Tier", proposal.tier.value),
-                ("Approvals", _approvals(proposal)),
-                ("Expires", when(proposal.expires_at)),
-                ("Cluster", escape(proposal.request.cluster)),
-                ("Revision", str(proposal.revision)),
+                (texts.LABEL_REQUESTED_BY, _requester(proposal)),
+                (texts.LABEL_TIER, proposal.tier.value),
+                (texts.LABEL_APPROVALS, _approvals(proposal)),
+                (texts.LABEL_EXPIRES, when(proposal.expires_at)),
+                (texts.LABEL_CLUSTER, escape(proposal.request.cluster)),
+                (texts.LABEL_REVISION, str(proposal.revision)),
             ]
         ),
         section(
-            "*PD request*\n" + code(pd_request.describe(), 1800) + "\n*pd-ctl* " + inline(spec.pd_ctl(params))
+            f"*{texts.LABEL_PD_REQUEST}*\n{code(pd_request.describe(), 1800)}\n"
+            f"*{texts.LABEL_PD_CTL}* {inline(spec.pd_ctl(params))}"
         ),
     ]
     if proposal.request.rationale or proposal.request.evidence:
-        lines = [f"*Why:* {escape(proposal.request.rationale)}" if proposal.request.rationale else "*Why:*"]
-        for item in proposal.request.evidence[:15]:
+        rationale = proposal.request.rationale
+        lines = [f"{texts.WHY} {escape(rationale)}" if rationale else texts.WHY]
+        for item in proposal.request.evidence[:MAX_EVIDENCE]:
             source = f" _({escape(item.source)})_" if item.source else ""
             lines.append(f"• {escape(item.label)}: {escape(item.value)}{source}")
-        if len(proposal.request.evidence) > 15:
-            lines.append(f"_… and {len(proposal.request.evidence) - 15} more facts_")
+        if len(proposal.request.evidence) > MAX_EVIDENCE:
+            lines.append(texts.MORE_FACTS.format(count=len(proposal.request.evidence) - MAX_EVIDENCE))
         blocks.append(section("\n".join(lines)))
     blocks.extend(check_blocks(proposal.preflight, budget=4000))
     blocks.append(DividerBlock())
@@ -196,52 +176,47 @@ def proposal_card(proposal: Proposal) -> Message:
         blocks.append(
             section(outcome_line(proposal), block_id=f"outcome:{proposal.id}:{proposal.state.value}")
         )
-    footer = [f"Proposal #{proposal.id} · revision {proposal.revision}"]
+    footer = [texts.FOOTER_PROPOSAL.format(id=proposal.id, revision=proposal.revision)]
     if proposal.undo_of is not None:
-        footer.append(f"undoes #{proposal.undo_of}")
+        footer.append(texts.FOOTER_UNDOES.format(id=proposal.undo_of))
     if proposal.request.ticket_id is not None:
-        footer.append(f"ticket #{proposal.request.ticket_id}")
+        footer.append(texts.FOOTER_TICKET.format(id=proposal.request.ticket_id))
     if proposal.request.source is Source.AGENT and proposal.request.confidence is not None:
-        footer.append(f"agent confidence {proposal.request.confidence:.0%}")
+        footer.append(texts.FOOTER_CONFIDENCE.format(confidence=proposal.request.confidence))
     blocks.append(context(" · ".join(footer)))
-    text = f"Proposal #{proposal.id} ({proposal.state.value}): {what(proposal)}"
+    text = texts.CARD_TEXT.format(id=proposal.id, state=proposal.state.value, what=what(proposal))
     return Message(text=text, blocks=tuple(blocks))
 
 
 def progress_message(proposal: Proposal, text: str) -> Message:
     """The one thread message that shows the operator's progress (edited in place)."""
-    body = f"⚙️ *Progress of #{proposal.id}:* {escape(text)}"
+    body = texts.PROGRESS.format(id=proposal.id, text=escape(text))
     return Message(text=clip(body, 500), blocks=(section(body),))
 
 
 def result_message(proposal: Proposal, result: ActionResult) -> Message:
     """The outcome in the card's thread: what PD said, the operator's end and the check afterwards."""
-    icon = {
-        ProposalState.SUCCEEDED: "✅",
-        ProposalState.FAILED: "❌",
-        ProposalState.UNKNOWN: "❓",
-    }.get(result.state, "ℹ️")
+    icon = texts.RESULT_ICON.get(result.state.value, "ℹ️")
+    state = result.state.value
     blocks: list[Block] = [
-        section(f"{icon} *#{proposal.id} {result.state.value}:* {escape(result.message)}"),
+        section(
+            texts.RESULT_LINE.format(icon=icon, id=proposal.id, state=state, message=escape(result.message))
+        ),
     ]
-    facts = [("PD request", inline(result.pd_request.describe(), 1500))]
+    facts = [(texts.LABEL_PD_REQUEST, inline(result.pd_request.describe(), 1500))]
     if result.pd_status is not None:
-        facts.append(("PD answered", f"HTTP {result.pd_status}"))
+        facts.append((texts.LABEL_PD_ANSWERED, texts.HTTP_STATUS.format(status=result.pd_status)))
     if result.operator is not OperatorOutcome.NONE:
-        facts.append(("Operator", result.operator.value))
+        facts.append((texts.LABEL_OPERATOR, result.operator.value))
     if result.caller_id:
-        facts.append(("X-Caller-ID", inline(result.caller_id)))
+        facts.append((texts.LABEL_CALLER_ID, inline(result.caller_id)))
     blocks.append(fields(facts))
     if result.verification is not None:
-        blocks.append(section(f"*Verification:* {check_line(result.verification)}"))
-    stamps = [f"started {when(result.started_at)}"]
+        blocks.append(section(texts.VERIFICATION.format(line=check_line(result.verification))))
+    stamps = [texts.STARTED.format(when=when(result.started_at))]
     if result.finished_at is not None:
-        stamps.append(f"finished {when(result.finished_at)}")
+        stamps.append(texts.FINISHED.format(when=when(result.finished_at)))
     blocks.append(context(" · ".join(stamps)))
-    status = f"{ICON.get(result.verification.status) if result.verification else icon}"
-    text = f"{status} #{proposal.id} {result.state.value}: {result.message}"
+    shown = ICON[result.verification.status] if result.verification else icon
+    text = texts.RESULT_TEXT.format(icon=shown, id=proposal.id, state=state, message=result.message)
     return Message(text=text, blocks=tuple(blocks))
-
-
-def decision_context(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=clip(text, 3000))

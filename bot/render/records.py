@@ -15,11 +15,18 @@ from bot.render.proposal import what
 
 def pending_listing(proposals: Sequence[Proposal]) -> Listing:
     rows = tuple(
-        f"*#{p.id}* {escape(what(p))} · {p.tier.value} · by {user(p.requester)} · "
-        f"{len(set(p.approvers))} of {p.approvals_required} approvals · expires {when(p.expires_at)}"
+        texts.PENDING_ROW.format(
+            id=p.id,
+            what=escape(what(p)),
+            tier=p.tier.value,
+            who=user(p.requester),
+            received=len(set(p.approvers)),
+            required=p.approvals_required,
+            when=when(p.expires_at),
+        )
         for p in proposals
     )
-    return Listing(title="Waiting for approval", rows=rows, empty=texts.NOTHING_PENDING)
+    return Listing(title=texts.PENDING_TITLE, rows=rows, empty=texts.NOTHING_PENDING)
 
 
 def _params(request: dict[str, Any]) -> str:
@@ -32,14 +39,14 @@ def _params(request: dict[str, Any]) -> str:
 def _outcome(entry: AuditEntry) -> str:
     result = entry.result_json
     if not result:
-        return "about to call PD" if entry.caller_id else ""
+        return texts.AUDIT_INTENT if entry.caller_id else ""
     for key in ("state", "refused", "reconciled", "outcome"):
         if key in result:
             value = result[key]
             message = result.get("message") or result.get("found") or ""
             return f"{key}: {value}" + (f" — {message}" if message else "")
     if "blocked" in result:
-        return "would be refused" if result["blocked"] else "would pass"
+        return texts.AUDIT_WOULD_FAIL if result["blocked"] else texts.AUDIT_WOULD_PASS
     return clip(compact_json(result), 150)
 
 
@@ -56,7 +63,7 @@ def audit_row(entry: AuditEntry) -> str:
     if entry.proposal_id is not None:
         parts.append(f"#{entry.proposal_id}")
     if entry.dry_run:
-        parts.append("_dry run_")
+        parts.append(texts.AUDIT_DRY_RUN)
     outcome = _outcome(entry)
     if outcome:
         parts.append(escape(clip(outcome, 160)))
@@ -71,8 +78,8 @@ def audit_title(query: AuditQuery) -> str:
         ("proposal", query.proposal_id),
     ):
         if value is not None:
-            return f"Audit log: {label} {value}"
-    return "Audit log"
+            return texts.AUDIT_TITLE_FOR.format(what=label, id=value)
+    return texts.AUDIT_TITLE
 
 
 def audit_listing(query: AuditQuery, entries: Sequence[AuditEntry]) -> Listing:
@@ -80,5 +87,5 @@ def audit_listing(query: AuditQuery, entries: Sequence[AuditEntry]) -> Listing:
         title=audit_title(query),
         rows=tuple(audit_row(e) for e in entries),
         empty=texts.NO_AUDIT_ROWS,
-        footer=f"newest first, at most {query.limit}",
+        footer=texts.AUDIT_FOOTER.format(limit=query.limit),
     )
