@@ -30,6 +30,10 @@ def free_port() -> int:
         return port
 
 
+# Where Slack-style replies go; the benchmark points it at its fake Slack (BENCH_RESPONSE_URL).
+RESPONSE_URL = os.environ.get("BENCH_RESPONSE_URL", "http://127.0.0.1:9/response")
+
+
 def signed_headers(
     secret: str, body: bytes, content_type: str = "application/x-www-form-urlencoded"
 ) -> dict[str, str]:
@@ -44,7 +48,7 @@ def signed_headers(
 
 
 def slash_command_body(
-    text: str, *, user_id: str = "U0ALICE", channel_id: str = "C0OPS", n: int = 0
+    text: str, *, user_id: str = "U0ALICE", channel_id: str = "C0OPS", n: int = 0, response_url: str = ""
 ) -> bytes:
     return urlencode(
         {
@@ -59,7 +63,7 @@ def slash_command_body(
             "text": text,
             "api_app_id": "A0BENCH",
             "is_enterprise_install": "false",
-            "response_url": "http://127.0.0.1:9/response",
+            "response_url": response_url or RESPONSE_URL,
             "trigger_id": f"{n}.1.bench",
         }
     ).encode()
@@ -72,6 +76,7 @@ def button_click_body(
     user_id: str = "U0BOB",
     channel_id: str = "C0OPS",
     message_ts: str = "1.000100",
+    response_url: str = "",
 ) -> bytes:
     payload = {
         "type": "block_actions",
@@ -90,7 +95,7 @@ def button_click_body(
         "channel": {"id": channel_id, "name": "ops"},
         "message": {"type": "message", "ts": message_ts, "text": "card", "blocks": []},
         "state": {"values": {}},
-        "response_url": "http://127.0.0.1:9/response",
+        "response_url": response_url or RESPONSE_URL,
         "actions": [
             {
                 "action_id": action_id,
@@ -169,9 +174,22 @@ async def measure(
         return summarize(samples, errors)
 
 
-def start_server(module: str, *args: str, ready_url: str, timeout: float = 60.0) -> subprocess.Popen[bytes]:
-    """Start ``python -m module args`` and wait until ``ready_url`` answers."""
-    proc = subprocess.Popen([sys.executable, "-m", module, *args], env={**os.environ, "PYTHONHASHSEED": "0"})
+def start_server(
+    module: str,
+    *args: str,
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    log: str = os.devnull,
+    timeout: float = 60.0,
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m module args`` (extra ``env`` on top of ours) and wait until ``ready_url`` answers."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
