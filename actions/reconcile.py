@@ -98,7 +98,7 @@ class Reconciler:
             )
             return settled
         for proposal in leftovers:
-            if self._executor.is_busy(proposal.id) or now - proposal.updated_at < older_than:
+            if self._executor.is_busy(proposal.id) or (older_than and now - proposal.updated_at < older_than):
                 continue
             try:
                 result = await self._reconcile_one(proposal)
@@ -273,7 +273,7 @@ class Reconciler:
         handled = []
         now = self._clock()
         for proposal in await self._store.list_proposals(states=[ProposalState.APPROVED], limit=_SCAN_LIMIT):
-            if self._executor.is_busy(proposal.id) or now - proposal.updated_at < older_than:
+            if self._executor.is_busy(proposal.id) or (older_than and now - proposal.updated_at < older_than):
                 continue
             report = await run_preflight(proposal.request, self._cluster)
             if report.blocked or report.fingerprint != proposal.fingerprint:
