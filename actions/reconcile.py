@@ -310,16 +310,31 @@ class Reconciler:
         return expired
 
     async def revert_due(self, now: datetime) -> list[Proposal]:
-        """Revert every temporary change whose time has come, once; returns the revert proposals."""
+        """Revert every temporary change whose time has come, once; returns the revert proposals.
+
+        A change counts as reverted once any proposal names it in ``undo_of`` (a revert, or a
+        person's Undo). Those are always newer than the change, so the newest proposals are scanned
+        down to it; a change older than the scan window is left alone and logged rather than risk
+        reverting it twice.
+        """
         async with self._revert_lock:
             succeeded = await self._store.list_proposals(states=[ProposalState.SUCCEEDED], limit=_SCAN_LIMIT)
-            due = [p for p in succeeded if p.revert_at is not None and self._due_at(p) <= now]
+            due = [p for p in succeeded if (at := self._due_at(p)) is not None and at <= now]
             if not due:
                 return []
-            reverted = {p.undo_of for p in await self._store.list_proposals(limit=_SCAN_LIMIT) if p.undo_of}
+            recent = await self._store.list_proposals(limit=_SCAN_LIMIT)
+            reverted = {p.undo_of for p in recent if p.undo_of is not None}
+            complete_above = min(p.id for p in recent) if len(recent) >= _SCAN_LIMIT else 0
             done = []
-            for proposal in due:
+            for proposal in sorted(due, key=lambda p: p.id):
                 if proposal.id in reverted:
+                    continue
+                if proposal.id < complete_above:
+                    logger.warning(
+                        "proposal %s is due for a revert, but too many proposals followed it to tell "
+                        "whether it was reverted already; revert it by hand if needed",
+                        proposal.id,
+                    )
                     continue
                 try:
                     revert = await self._revert(proposal, now)
@@ -331,9 +346,14 @@ class Reconciler:
             return done
 
     @staticmethod
-    def _due_at(proposal: Proposal) -> datetime:
-        """``revert_at``, pushed back when the change ran late: it was asked to last that long."""
-        assert proposal.revert_at is not None
+    def _due_at(proposal: Proposal) -> datetime | None:
+        """When a temporary change is due for its revert (``None``: never).
+
+        ``revert_at`` was set when it was proposed; if it ran later than that, the change still lasts
+        the ``revert_after_seconds`` it asked for, counted from the moment it was sent.
+        """
+        if proposal.revert_at is None:
+            return None
         seconds = proposal.request.revert_after_seconds
         if proposal.result is None or not seconds:
             return proposal.revert_at

@@ -236,3 +236,17 @@ async def test_run_background_expires_and_stops_when_asked() -> None:
         assert (await env.ops.get(proposal.id)).state is ProposalState.EXPIRED
         stop.set()
         await asyncio.wait_for(loop, timeout=5)
+
+
+async def test_a_temporary_change_approved_late_still_lasts_as_long_as_asked() -> None:
+    """Approved 50 minutes after it was proposed, a 10-minute eviction is reverted 10 minutes after it ran."""
+    async with ops_env() as env:
+        store_id = sorted(env.model.stores)[0]
+        proposed_at = env.clock.now
+        proposal = await env.ops.propose(_evict(store_id, revert_after=600), actor=REQUESTER)
+        env.clock.advance(timedelta(minutes=50))
+        await env.ops.approve(proposal.id, actor=ALICE)
+        await env.executor.drain()
+        assert await env.reconciler.revert_due(proposed_at + timedelta(minutes=59)) == []
+        [revert] = await env.reconciler.revert_due(proposed_at + timedelta(minutes=61))
+        assert revert.undo_of == proposal.id
