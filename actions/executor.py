@@ -117,15 +117,18 @@ class Executor:
                 logger.info("proposal %s was claimed by another executor", proposal.id)
                 return None
             self.signals.notify(proposal.id)
-            await tell(self._notifier.update, await self._reload(proposal, ProposalState.EXECUTING))
+            # Nothing slow (the card) between the claim and the write: the card follows the result.
             result = await self._send(proposal, pd_request, creates_operator=spec.creates_operator)
-            if not await self._store.finish_execution(
+            recorded = await self._store.finish_execution(
                 proposal.id, log_id=log_id, result=result, now=self._clock()
-            ):
-                logger.warning("proposal %s left executing before its result was recorded", proposal.id)
+            )
         finally:
             self._executing.discard(proposal.id)
         self.signals.notify(proposal.id)
+        if not recorded:
+            # Someone else (a reconciler elsewhere) settled it meanwhile; theirs is the record.
+            logger.warning("proposal %s left executing before its result was recorded", proposal.id)
+            return result
         finished = await self._reload(proposal, result.state)
         if result.state is ProposalState.FAILED:
             await tell(self._notifier.update, finished)

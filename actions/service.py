@@ -242,7 +242,7 @@ class Operations:
                 "It runs when someone else approves too.",
             )
         self.signals.notify(proposal_id)
-        await tell(self._notifier.update, stored)
+        # The executor rewrites the card once PD answered; telling Slack first would delay the write.
         result = await self._executor.execute(stored, actor=actor.user_id)
         final = await self.get(proposal_id)
         if result is None:
