@@ -235,11 +235,12 @@ class Operations:
         if outcome is ApprovalOutcome.RECORDED:
             await tell(self._notifier.update, stored)
             count = len(set(stored.approvers))
+            needed = stored.approvals_required - count
+            who = "another person approves" if needed == 1 else f"{needed} more people approve"
             return ApproveResult(
                 ApproveOutcome.RECORDED,
                 stored,
-                f"Approval recorded: {count} of {stored.approvals_required}. "
-                "It runs when someone else approves too.",
+                f"Approval recorded: {count} of {stored.approvals_required}. It runs once {who}.",
             )
         self.signals.notify(proposal_id)
         # The executor rewrites the card once PD answered; telling Slack first would delay the write.
@@ -247,7 +248,7 @@ class Operations:
         final = await self.get(proposal_id)
         if result is None:
             return ApproveResult(ApproveOutcome.CLAIMED, final, "Approved; another worker is running it.")
-        return ApproveResult(ApproveOutcome.EXECUTED, final, f"Approved and sent. {result.message}", result)
+        return ApproveResult(ApproveOutcome.EXECUTED, final, f"Approved. {result.message}", result)
 
     async def reject(
         self, proposal_id: int, *, actor: Actor, reason: str = "", revision: int | None = None

@@ -112,7 +112,7 @@ async def test_irreversible_actions_need_two_distinct_approvers() -> None:
         assert proposal.approvals_required == 2
         first = await env.ops.approve(proposal.id, actor=ALICE)
         assert first.outcome is ApproveOutcome.RECORDED
-        assert first.message.startswith("Approval recorded: 1 of 2.")
+        assert first.message == "Approval recorded: 1 of 2. It runs once another person approves."
         with pytest.raises(PolicyRefusal, match="You already approved this"):
             await env.ops.approve(proposal.id, actor=ALICE)
         assert env.cluster.sent == []
