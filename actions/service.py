@@ -248,7 +248,9 @@ class Operations:
         final = await self.get(proposal_id)
         if result is None:
             return ApproveResult(ApproveOutcome.CLAIMED, final, "Approved; another worker is running it.")
-        return ApproveResult(ApproveOutcome.EXECUTED, final, f"Approved. {result.message}", result)
+        # "sent" only when the write left: a refusal or an outage's message says what happened instead.
+        lead = "Approved." if result.state is ProposalState.FAILED else "Approved and sent."
+        return ApproveResult(ApproveOutcome.EXECUTED, final, f"{lead} {result.message}", result)
 
     async def reject(
         self, proposal_id: int, *, actor: Actor, reason: str = "", revision: int | None = None
