@@ -263,7 +263,9 @@ class ProposalStore(Protocol):
 
     async def query_audit(self, query: AuditQuery) -> list[AuditEntry]: ...
 
-    async def open_ticket(self, *, key: str, title: str, detail: dict[str, Any], now: datetime) -> tuple[Ticket, bool]:
+    async def open_ticket(
+        self, *, key: str, title: str, detail: dict[str, Any], now: datetime
+    ) -> tuple[Ticket, bool]:
         """The open ticket for ``key``, creating it if none is open; the bool says it was created."""
         ...
 
