@@ -103,7 +103,7 @@ class CommandHandler:
             )
             return
         actor = await services.identity.actor(str(body["user_id"]))
-        channel = body.get("channel_id")
+        channel = str(body["channel_id"]) if body.get("channel_id") else None
         if isinstance(command, grammar.Help):
             await _ephemeral(respond, self._help(command, actor))
         elif isinstance(command, grammar.RunAction):
@@ -133,13 +133,13 @@ class CommandHandler:
         request: ActionRequest,
         actor: Actor,
         text: str,
-        channel: object,
+        channel: str | None,
         respond: AsyncRespond,
         client: AsyncWebClient,
     ) -> None:
         report = await self._services.operations.dry_run(request, actor=actor)
         message = dry_run_message(report)
-        if self._services.dry_run_ephemeral or not isinstance(channel, str):
+        if self._services.dry_run_ephemeral or channel is None:
             await _ephemeral(respond, message)
             return
         try:

@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import ALICE, BOB, CAROL, CHANNEL, E2E, SECRET, eventually
+from conftest import ALICE, BOB, CAROL, CHANNEL, E2E, SECRET, PDTap, eventually, settings_for
 
 from actions.models import ProposalState
 from actions.ports import AuditQuery
 from bot import texts
+from bot.main import running
+from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import Message
+from bot.playground.relay import BotRelay
 from bot.playground.signing import Actor, sign_request, slash_command_body
+from pd.simulator import ClusterModel, SimulatorServer
 
 
 def _has_buttons(blocks: list[dict[str, object]]) -> bool:
@@ -194,3 +199,26 @@ async def test_a_double_click_writes_to_pd_once(e2e: E2E, clickers: tuple[str, s
     told = e2e.ephemeral_texts(clickers[0]) + e2e.ephemeral_texts(clickers[1])
     assert any("already" in t for t in told), told
     assert len([r for r in e2e.replies(card) if "succeeded" in r.text]) == 1
+
+
+async def test_dry_run_answers_only_the_caller_when_configured(tmp_path: Path) -> None:
+    """DRY_RUN_EPHEMERAL=true: the report goes to the caller alone; the channel sees nothing."""
+    model = ClusterModel.generate(stores=3, regions=10, seed=2, step_delay=0.05)
+    async with FakeSlack() as fake, SimulatorServer(model, tick_interval=0.05) as sim:
+        tap = PDTap(target=sim.url)
+        await tap.start()
+        try:
+            settings = settings_for(fake, tap, tmp_path / "x.db", DRY_RUN_EPHEMERAL="true")
+            async with (
+                running(settings) as bot,
+                BotRelay(fake, bot_url=bot.url, signing_secret=SECRET) as relay,
+            ):
+                region = min(model.regions)
+                assert (await relay.command(ALICE, f"dry-run scatter-region {region}")).ok
+                [report] = await fake.wait_for(lambda: fake.ephemerals(user=ALICE))
+                assert report.text.startswith("Dry-run of") and "POST /pd/api/v1/operators" in str(
+                    report.blocks
+                )
+                assert fake.messages(CHANNEL) == [] and tap.writes() == []
+        finally:
+            await tap.stop()
