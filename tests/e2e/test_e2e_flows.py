@@ -222,3 +222,16 @@ async def test_dry_run_answers_only_the_caller_when_configured(tmp_path: Path) -
                 assert fake.messages(CHANNEL) == [] and tap.writes() == []
         finally:
             await tap.stop()
+
+
+async def test_undo_proposes_the_inverse_as_a_new_card(e2e: E2E) -> None:
+    """After a transfer-leader succeeds, `/tikv undo N` posts a card moving the leader back."""
+    region, leader, followers = e2e.region_with_followers()
+    card = await e2e.propose(ALICE, f"transfer-leader {region} {followers[0]}")
+    proposal = await e2e.proposal(card)
+    await e2e.click(BOB, card, texts.ActionId.APPROVE)
+    await e2e.fake.wait_for(lambda: [r for r in e2e.replies(card) if "succeeded" in r.text], timeout=10)
+    undo = await e2e.propose(BOB, f"undo {proposal.id}")
+    shown = _text(undo.blocks)
+    assert f"undoes #{proposal.id}" in shown and f"to store {leader}" in undo.text
+    await e2e.fake.wait_for(lambda: [t for t in e2e.ephemeral_texts(BOB) if t.startswith("Proposed #2")])
