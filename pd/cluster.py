@@ -19,23 +19,19 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from actions.errors import ClusterError, ClusterRejected, ClusterUnavailable
 from actions.models import OperatorOutcome, PDRequest
 from actions.ports import ClusterHealth, OperatorSnapshot, RegionSnapshot, StoreSnapshot
 from pd.client import PDClient
+from pd.convert import region_snapshot, store_snapshot, translate
 from pd.errors import (
     PDError,
     PDGone,
     PDNoLeader,
-    PDNotFound,
     PDOperatorNotFound,
     PDRegionNotFound,
-    PDRequestError,
     PDStoreNotFound,
-    PDUnavailable,
 )
 from pd.models import OperatorStatus, OperatorStatusKind
-from pd.observer import region_snapshot, store_snapshot
 
 T = TypeVar("T")
 
@@ -48,17 +44,6 @@ _OUTCOMES = {
     OperatorStatusKind.CANCEL: OperatorOutcome.CANCEL,
     OperatorStatusKind.REPLACE: OperatorOutcome.REPLACE,
 }
-
-
-def translate(exc: PDError) -> ClusterError:
-    """The domain error for a PD failure. Refusals carry PD's own message; outages say what failed."""
-    if isinstance(exc, PDUnavailable):
-        return ClusterUnavailable(str(exc), status=exc.status, maybe_sent=exc.maybe_sent)
-    if isinstance(exc, PDRequestError):
-        return ClusterRejected(
-            exc.message or str(exc), status=exc.status, not_found=isinstance(exc, PDNotFound)
-        )
-    return ClusterUnavailable(f"PD's answer could not be read: {exc}", status=exc.status)
 
 
 def operator_snapshot(region_id: int, status: OperatorStatus) -> OperatorSnapshot:

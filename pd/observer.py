@@ -11,54 +11,17 @@ import asyncio
 from collections.abc import Awaitable, Iterable
 from typing import TypeVar
 
-from actions.errors import ClusterError, ClusterRejected, ClusterUnavailable
 from actions.observe import HotKind, HotRegion, RegionCheck, SchedulerState, ScheduleSettings
-from actions.ports import PeerSnapshot, RegionSnapshot, StoreSnapshot
+from actions.ports import RegionSnapshot, StoreSnapshot
 from pd import paths
 from pd.client import PDClient
-from pd.errors import PDError, PDNotFound, PDRequestError, PDUnavailable
-from pd.models import HotPeerStat, RegionInfo, StoreHotPeersInfos, StoreInfo
+from pd.convert import region_snapshot, store_snapshot, translate
+from pd.errors import PDError
+from pd.models import HotPeerStat, StoreHotPeersInfos
 
 T = TypeVar("T")
 
 AGENT_CALLER_ID = "tikv-chatops/agent"
-
-
-def store_snapshot(info: StoreInfo) -> StoreSnapshot:
-    """PD's ``StoreInfo`` as the domain's ``StoreSnapshot``."""
-    status = info.status
-    return StoreSnapshot(
-        id=info.store.id,
-        address=info.store.address,
-        state_name=info.store.state_name,
-        labels=info.store.label_map,
-        capacity_bytes=status.capacity_bytes,
-        available_bytes=status.available_bytes,
-        leader_count=status.leader_count,
-        region_count=status.region_count,
-        region_size_mib=status.region_size,
-    )
-
-
-def region_snapshot(info: RegionInfo) -> RegionSnapshot:
-    """PD's ``RegionInfo`` as the domain's ``RegionSnapshot``."""
-    return RegionSnapshot(
-        id=info.id,
-        start_key=info.start_key,
-        end_key=info.end_key,
-        conf_ver=info.epoch.conf_ver,
-        version=info.epoch.version,
-        peers=tuple(
-            PeerSnapshot(id=p.id, store_id=p.store_id, role=p.role_name or "Voter") for p in info.peers
-        ),
-        leader_store_id=info.leader_store_id,
-        down_peer_store_ids=tuple(d.peer.store_id for d in info.down_peers),
-        pending_peer_store_ids=tuple(p.store_id for p in info.pending_peers),
-        approximate_size_mib=info.approximate_size,
-        approximate_keys=info.approximate_keys,
-        written_bytes=info.written_bytes,
-        read_bytes=info.read_bytes,
-    )
 
 
 def hot_regions(infos: StoreHotPeersInfos) -> list[HotRegion]:
@@ -94,20 +57,6 @@ def hot_regions(infos: StoreHotPeersInfos) -> list[HotRegion]:
     return sorted(regions, key=lambda h: (-h.flow_bytes, h.region_id))
 
 
-def cluster_error(exc: PDError) -> ClusterError:
-    """The domain error for a PD failure, mapped as ``pd.cluster.translate`` maps it.
-
-    (Kept here rather than imported: ``pd.cluster`` imports the snapshot converters above.)
-    """
-    if isinstance(exc, PDUnavailable):
-        return ClusterUnavailable(str(exc), status=exc.status)
-    if isinstance(exc, PDRequestError):
-        return ClusterRejected(
-            exc.message or str(exc), status=exc.status, not_found=isinstance(exc, PDNotFound)
-        )
-    return ClusterUnavailable(f"PD's answer could not be read: {exc}", status=exc.status)
-
-
 class PDObserver:
     """Bounded reads of PD for the agent; implements ``actions.observe.ClusterObserver``."""
 
@@ -126,7 +75,7 @@ class PDObserver:
         try:
             return await call
         except PDError as exc:
-            raise cluster_error(exc) from exc
+            raise translate(exc) from exc
 
     async def stores(self) -> list[StoreSnapshot]:
         info = await self._call(self._client.get_stores(caller_id=self._caller_id))
