@@ -17,7 +17,7 @@ import logging
 import secrets
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,8 @@ from actions.models import ProposalState
 from actions.policy import Policy
 from actions.reconcile import Reconciler
 from actions.service import Operations
+from agent.advisor import make_advisor
+from agent.proposer import AgentLoop, AgentSettings
 from bot.app import build_app, build_web_client
 from bot.health import Health
 from bot.identity import SlackIdentity
@@ -45,9 +47,11 @@ from bot.pdmetrics import pd_transport
 from bot.reads import ClusterReads
 from bot.services import Services
 from bot.settings import Settings
+from bot.tickets import StoreTickets
 from bot.web import EVENTS_PATH, build_web_app
 from pd.client import PDClient, build_http_client
 from pd.cluster import PDCluster
+from pd.observer import PDObserver
 from store.sqlite import SqliteProposalStore, open_store
 
 logger = logging.getLogger("bot")
@@ -69,6 +73,7 @@ class RunningBot:
     metrics: Metrics
     app: AsyncApp
     playground: Any = None  # bot.playground.Playground when it stands in for Slack
+    agent: AgentLoop | None = None  # None when AGENT_ENABLED is false
 
 
 def load_policy(path: Path | None) -> Policy:
@@ -89,6 +94,23 @@ def _listen(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.setblocking(False)
     return sock
+
+
+async def _in_background(
+    stack: AsyncExitStack, name: str, run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+) -> None:
+    """Run ``run(stop)`` as a task the stack owns: on the way out ``stop`` is set, the task cancelled
+    and awaited, so nothing outlives the resources it uses."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(stop), name=name)
+
+    async def finish() -> None:
+        stop.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(finish)
 
 
 def _local_url(host: str, port: int) -> str:
@@ -151,7 +173,9 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         stack.push_async_callback(session.close)
         client = build_web_client(token, base_url=api_url, session=session)
 
-        notifier = SlackNotifier(client, default_channel=settings.proposal_channel)
+        notifier = SlackNotifier(
+            client, default_channel=settings.proposal_channel, tickets=StoreTickets(store)
+        )
         executor = Executor(
             cluster,
             store,
@@ -190,18 +214,9 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
 
         # What a crash left open is settled before anyone can click.
         await reconciler.startup()
-        stop_sweeping = asyncio.Event()
-        sweeper = asyncio.create_task(
-            reconciler.run_background(stop_sweeping, settings.sweep_seconds), name="reconcile-sweeper"
+        await _in_background(
+            stack, "reconcile-sweeper", lambda stop: reconciler.run_background(stop, settings.sweep_seconds)
         )
-
-        async def stop_sweeper() -> None:
-            stop_sweeping.set()
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-
-        stack.push_async_callback(stop_sweeper)
 
         runner = web.AppRunner(web_app, shutdown_timeout=1.0)
         await runner.setup()
@@ -215,6 +230,12 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             )
             await handler.connect_async()  # type: ignore[no-untyped-call]
             stack.push_async_callback(handler.close_async)
+
+        agent = None
+        if settings.agent_enabled:
+            # Started last, so its first cycle (at once: the playground shows its cards within seconds)
+            # posts cards people can already click.
+            agent = await _start_agent(stack, settings, pd, store, operations, policy, playground)
 
         logger.info(
             "tikv-chatops on %s (PD %s, Slack %s%s)",
@@ -235,7 +256,46 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             metrics=metrics,
             app=bolt,
             playground=playground,
+            agent=agent,
         )
+
+
+async def _start_agent(
+    stack: AsyncExitStack,
+    settings: Settings,
+    pd: PDClient,
+    store: SqliteProposalStore,
+    operations: Operations,
+    policy: Policy,
+    playground: Any,
+) -> AgentLoop:
+    """The agent loop as a task the stack owns; cards go to PROPOSAL_CHANNEL (or the playground's)."""
+    api_key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
+    advisor = make_advisor(api_key, settings.anthropic_model)
+    if advisor is not None:
+        stack.push_async_callback(advisor.aclose)
+    channel = settings.proposal_channel
+    if channel is None and playground is not None:
+        from bot.playground.model import PLAYGROUND_CHANNEL
+
+        channel = PLAYGROUND_CHANNEL.id
+    agent = AgentLoop(
+        PDObserver(pd),
+        store,
+        operations,
+        policy,
+        channel=channel,
+        advisor=advisor,
+        settings=AgentSettings(interval=settings.agent_interval),
+    )
+    await _in_background(stack, "agent", agent.run)
+    logger.info(
+        "agent: every %gs, cards in %s%s",
+        settings.agent_interval,
+        channel or "the proposal's own channel (none set: PROPOSAL_CHANNEL)",
+        f", advised by {advisor.model}" if advisor is not None else ", rules only",
+    )
+    return agent
 
 
 async def serve(settings: Settings) -> None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions.models import ActionResult, Proposal
+from actions.models import ActionResult, Proposal, Ticket
 from actions.ports import CardRef
 from bot.render.kit import Message
 from bot.render.proposal import progress_message, proposal_card, result_message
@@ -30,12 +30,21 @@ logger = logging.getLogger(__name__)
 SLACK_FAILURES = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
+class Tickets(Protocol):
+    """Where a card finds the ticket (the agent's finding) its proposal answers."""
+
+    async def ticket(self, ticket_id: int) -> Ticket | None: ...
+
+
 class SlackNotifier:
     """Posts and rewrites proposal cards and their threads."""
 
-    def __init__(self, client: AsyncWebClient, *, default_channel: str | None = None) -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, default_channel: str | None = None, tickets: Tickets | None = None
+    ) -> None:
         self._client = client
         self._default_channel = default_channel
+        self._tickets = tickets
         self._progress: dict[int, tuple[str, str]] = {}  # proposal id -> (channel, ts) of its progress line
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -46,9 +55,8 @@ class SlackNotifier:
                 "proposal %s has no channel to post its card in (set PROPOSAL_CHANNEL)", proposal.id
             )
             return None
-        response = await self._call(
-            "chat_postMessage", proposal, channel=target, **proposal_card(proposal).payload()
-        )
+        card = await self._card(proposal)
+        response = await self._call("chat_postMessage", proposal, channel=target, **card.payload())
         if response is None:
             return None
         return CardRef(channel=str(response.get("channel") or target), message_ts=str(response["ts"]))
@@ -61,8 +69,15 @@ class SlackNotifier:
             proposal,
             channel=proposal.channel,
             ts=proposal.message_ts,
-            **proposal_card(proposal).payload(),
+            **(await self._card(proposal)).payload(),
         )
+
+    async def _card(self, proposal: Proposal) -> Message:
+        ticket_id = proposal.request.ticket_id
+        finding = None
+        if ticket_id is not None and self._tickets is not None:
+            finding = await self._tickets.ticket(ticket_id)
+        return proposal_card(proposal, finding=finding)
 
     async def progress(self, proposal: Proposal, text: str) -> None:
         if proposal.channel is None or proposal.message_ts is None:

@@ -14,6 +14,7 @@ from typing import TypeVar
 from actions.errors import ClusterUnavailable
 from actions.models import Ticket
 from actions.ports import ProposalStore
+from agent.findings import open_findings
 from pd.client import PDClient
 from pd.errors import PDError, PDNotFound
 from pd.models import HealthInfo, MembersInfo, OperatorObject, RegionInfo, StoreInfo
@@ -30,7 +31,7 @@ class StatusView:
     members: MembersInfo | None
     operators: tuple[OperatorObject, ...] | None
     schedulers: tuple[str, ...] | None
-    tickets: tuple[Ticket, ...] | None
+    tickets: tuple[Ticket, ...] | None  # the agent's open findings, most severe first
     errors: tuple[str, ...] = field(default=())
 
 
@@ -75,7 +76,7 @@ class ClusterReads:
         )
         tickets: list[Ticket] | None
         try:
-            tickets = await self._store.list_open_tickets()
+            tickets = await open_findings(self._store)
         except Exception as exc:
             errors.append(f"tickets: the database could not be read ({type(exc).__name__})")
             tickets = None

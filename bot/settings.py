@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     tikv_chatops_policy: Path | None = None
     tikv_chatops_cluster: str = "default"  # the name `-c CLUSTER` selects
 
-    anthropic_api_key: SecretStr | None = None
+    # The agent: observes PD every AGENT_INTERVAL seconds and posts proposals for what it finds.
+    agent_enabled: bool = True
+    agent_interval: float = Field(default=60.0, gt=0)
+    anthropic_api_key: SecretStr | None = None  # set: Claude ranks and explains the agent's findings
     anthropic_model: str | None = None
 
     proposal_channel: str | None = None

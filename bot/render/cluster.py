@@ -26,8 +26,14 @@ def store_row(info: StoreInfo) -> str:
     )
 
 
+# Findings named in the status summary; the rest are in the rows.
+_SUMMARY_FINDINGS = 3
+
+
 def _ticket_row(ticket: Ticket) -> str:
-    return texts.STATUS_TICKET.format(id=ticket.id, title=escape(ticket.title), when=when(ticket.created_at))
+    return texts.STATUS_TICKET.format(
+        id=ticket.id, title=escape(ticket.title), key=escape(ticket.key), when=when(ticket.created_at)
+    )
 
 
 def _summary(view: StatusView) -> list[str]:
@@ -52,6 +58,15 @@ def _summary(view: StatusView) -> list[str]:
     if view.schedulers is not None:
         names = ", ".join(f"`{escape(s)}`" for s in view.schedulers) or texts.STATUS_NONE
         intro.append(texts.STATUS_SCHEDULERS.format(names=names))
+    if view.tickets:
+        # Up front, so a long store list cannot push what the agent found onto a later page.
+        titles = "; ".join(escape(t.title) for t in view.tickets[:_SUMMARY_FINDINGS])
+        more = len(view.tickets) - _SUMMARY_FINDINGS
+        intro.append(
+            texts.STATUS_FINDINGS.format(
+                count=len(view.tickets), titles=titles + (f"; +{more}" if more > 0 else "")
+            )
+        )
     intro.extend(texts.STATUS_PROBLEM.format(problem=escape(e)) for e in view.errors)
     return intro
 

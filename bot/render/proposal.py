@@ -24,6 +24,7 @@ from actions.models import (
     Proposal,
     ProposalState,
     Source,
+    Ticket,
     Tier,
 )
 from bot import texts
@@ -136,8 +137,19 @@ def outcome_line(proposal: Proposal) -> str:
     return line
 
 
-def proposal_card(proposal: Proposal) -> Message:
-    """The card for ``proposal`` in its current state (post it, or rewrite it with chat.update)."""
+def _finding(ticket: Ticket) -> str:
+    return texts.FINDING.format(
+        title=escape(clip(ticket.title, 300)),
+        key=escape(clip(ticket.key, 200)),
+        id=ticket.id,
+    )
+
+
+def proposal_card(proposal: Proposal, *, finding: Ticket | None = None) -> Message:
+    """The card for ``proposal`` in its current state (post it, or rewrite it with chat.update).
+
+    ``finding`` is the ticket of an agent's proposal: which open finding it answers.
+    """
     spec = CATALOG[proposal.request.action]
     params = proposal.request.params
     pd_request = spec.pd_request(params)
@@ -159,6 +171,8 @@ def proposal_card(proposal: Proposal) -> Message:
             f"*{texts.LABEL_PD_CTL}* {inline(spec.pd_ctl(params))}"
         ),
     ]
+    if finding is not None:
+        blocks.append(section(_finding(finding)))
     if proposal.request.rationale or proposal.request.evidence:
         rationale = proposal.request.rationale
         lines = [f"{texts.WHY} {escape(rationale)}" if rationale else texts.WHY]

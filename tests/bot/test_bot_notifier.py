@@ -8,10 +8,11 @@ import bot_samples as samples
 import pytest
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
-from actions.models import ProposalState
+from actions.models import ProposalState, Source, Ticket
 from bot.app import build_web_client
 from bot.notifier import SlackNotifier
 from bot.playground.fake_slack import FakeSlack
+from bot.tickets import StoreTickets
 
 CHANNEL = "C0OPS"
 
@@ -103,3 +104,56 @@ async def test_a_rate_limit_is_retried_after_retry_after(fake: FakeSlack) -> Non
         isinstance(h, AsyncRateLimitErrorRetryHandler)
         for h in build_web_client("x", base_url="http://x/").retry_handlers
     )
+
+
+class _Tickets:
+    """The store's ticket reads, counted; ``fail`` makes the next read raise."""
+
+    def __init__(self, *tickets: Ticket) -> None:
+        self.open = list(tickets)
+        self.reads = 0
+        self.fail = False
+
+    async def list_open_tickets(self) -> list[Ticket]:
+        self.reads += 1
+        if self.fail:
+            raise OSError("disk I/O error")
+        return list(self.open)
+
+
+async def test_an_agent_card_names_its_finding_read_once_from_the_store(fake: FakeSlack) -> None:
+    """The card of a ticketed proposal shows the finding; the ticket is read once, and still shown on
+    the rewrite after it closed."""
+    store = _Tickets(Ticket(id=3, key="store-down:5", title="Store 5 is Down", created_at=samples.NOW))
+    notifier = SlackNotifier(
+        build_web_client(fake.token, base_url=fake.api_url),
+        default_channel=CHANNEL,
+        tickets=StoreTickets(store),  # type: ignore[arg-type]
+    )
+    base = samples.proposal("evict-leader 5", source=Source.AGENT, channel=None, message_ts=None)
+    proposal = base.model_copy(update={"request": base.request.model_copy(update={"ticket_id": 3})})
+    card = await notifier.publish(proposal)
+    assert card is not None
+    assert "store-down:5" in str(fake.message(CHANNEL, card.message_ts).blocks)
+    store.open.clear()  # the finding is gone; the card is rewritten after the decision
+    decided = proposal.model_copy(
+        update={"state": ProposalState.REJECTED, "channel": card.channel, "message_ts": card.message_ts}
+    )
+    await notifier.update(decided)
+    assert "Store 5 is Down" in str(fake.message(CHANNEL, card.message_ts).blocks)
+    assert store.reads == 1
+
+
+async def test_a_card_whose_ticket_cannot_be_read_is_posted_without_it(fake: FakeSlack) -> None:
+    """The store failing to list tickets costs the finding line, never the card."""
+    store = _Tickets()
+    store.fail = True
+    notifier = SlackNotifier(
+        build_web_client(fake.token, base_url=fake.api_url),
+        default_channel=CHANNEL,
+        tickets=StoreTickets(store),  # type: ignore[arg-type]
+    )
+    base = samples.proposal(channel=None, message_ts=None)
+    proposal = base.model_copy(update={"request": base.request.model_copy(update={"ticket_id": 9})})
+    card = await notifier.publish(proposal)
+    assert card is not None and "Finding:" not in str(fake.message(CHANNEL, card.message_ts).blocks)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import bot_samples as samples
 import pytest
 
 from actions.catalog import CATALOG
-from actions.models import ActionType, CheckStatus, Decision, Evidence, ProposalState, Source
+from actions.models import ActionType, CheckStatus, Decision, Evidence, ProposalState, Source, Ticket
 from actions.ports import AuditQuery
 from bot import texts
 from bot.playground.limits import check_blocks, check_view
@@ -140,6 +141,20 @@ def test_the_card_shows_rationale_evidence_requester_tier_and_approvals() -> Non
     assert "reversible" in shown
 
 
+def _ticket(ticket_id: int, key: str, title: str) -> Ticket:
+    return Ticket(id=ticket_id, key=key, title=title, created_at=samples.NOW)
+
+
+def test_an_agent_card_names_the_finding_it_answers() -> None:
+    """The card of an agent's proposal shows its ticket: the finding's title, key and number."""
+    proposal = samples.proposal("evict-leader 5", source=Source.AGENT, rationale="Store 5 is down.")
+    finding = _ticket(3, "store-down:5", "Store 5 is Down")
+    shown = _all_text(assert_sendable(proposal_card(proposal, finding=finding)))
+    assert "Finding:" in shown and "Store 5 is Down" in shown and "store-down:5" in shown
+    assert "ticket #3" in shown
+    assert "Finding:" not in _all_text(assert_sendable(proposal_card(proposal)))
+
+
 def test_a_hundred_check_preflight_stays_within_one_card() -> None:
     """100 checks with long messages: failures first, the rest summarised, never over Slack's limits."""
     report = samples.checks(100, fail=2, warn=3)
@@ -268,6 +283,27 @@ def test_status_of_a_big_cluster_pages_its_stores() -> None:
     for page in range(1, page_count(listing) + 1):
         shown = _all_text(assert_sendable(listing_page(listing, page=page, command="status")))
         assert "PD:" in shown and "evict-leader-scheduler" in shown and "did not answer" in shown
+
+
+def test_status_names_the_open_findings_up_front_most_severe_first() -> None:
+    """The open findings are counted and named in the summary on every page, and listed as rows."""
+    findings = (
+        _ticket(4, "store-down:5", "Store 5 is Down"),
+        _ticket(2, "down-peer:5", "Down peers on store 5"),
+        _ticket(1, "leader-imbalance:cluster", "Leaders unbalanced"),
+        _ticket(9, "hot-write:12", "Region 12 is write-hot"),
+    )
+    listing = status_listing(replace(_status(), tickets=findings))
+    pages = [
+        _all_text(assert_sendable(listing_page(listing, page=n, command="status")))
+        for n in range(1, page_count(listing) + 1)
+    ]
+    for shown in pages:
+        assert "Open findings:* 4" in shown and "Store 5 is Down; Down peers on store 5" in shown
+        assert "+1" in shown
+    assert "`hot-write:12`" in pages[-1] and "ticket 9" in pages[-1]
+    calm = status_listing(_status())
+    assert "No open findings" in _all_text(assert_sendable(listing_page(calm, page=page_count(calm))))
 
 
 def test_region_and_store_views_show_json_in_pages() -> None:

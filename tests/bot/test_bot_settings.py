@@ -28,6 +28,7 @@ def test_defaults_need_no_environment() -> None:
     assert not settings.socket_mode
     assert settings.tikv_chatops_db == "tikv-chatops.db"
     assert settings.tikv_chatops_policy is None
+    assert settings.agent_enabled is True and settings.agent_interval == 60.0
 
 
 def test_reads_every_documented_name() -> None:
@@ -45,6 +46,8 @@ def test_reads_every_documented_name() -> None:
             "PD_TIMEOUT": "2.5",
             "PD_CACERT": "/tls/ca.pem",
             "DRY_RUN_EPHEMERAL": "true",
+            "AGENT_ENABLED": "false",
+            "AGENT_INTERVAL": "15",
         }
     )
     assert settings.pd_endpoints == ("http://pd-0:2379", "http://pd-1:2379")
@@ -57,6 +60,7 @@ def test_reads_every_documented_name() -> None:
     assert settings.pd_timeout == 2.5
     assert settings.pd_cacert == Path("/tls/ca.pem")
     assert settings.dry_run_ephemeral is True
+    assert settings.agent_enabled is False and settings.agent_interval == 15.0
     assert settings.socket_mode and settings.has_slack_credentials
     assert settings.slack_bot_token is not None
     assert settings.slack_bot_token.get_secret_value() == "xoxb-very-secret-token"
