@@ -1,17 +1,25 @@
 """``build_app``: the Bolt ``AsyncApp`` with its listeners, for HTTP or Socket Mode.
 
-Bolt's default mode (``process_before_response`` off): each listener runs as a task and its ack is
-answered as soon as it is made, so listeners ack first and then do the slow work in the same
-function. There is no custom middleware: anything there would run before every listener's ack.
+``process_before_response=True``: Bolt answers a request as soon as its ack function returns, and
+starts the listener's lazy functions after it (``bot.listeners.acks``). In Bolt's default mode the
+runner instead polls for the ack every 10 ms, so even an ack-only listener answers in 10+ ms, and an
+exception right after ``ack()`` can lose the ack (reference/slack-contract.md §1.3).
+
+The one middleware (``ShareClient``) only puts the process's client in the request's context: Bolt
+makes a client per request over the same aiohttp session and then deep-copies the request for the
+lazy listeners, which fails (or, worse, copies the session) on a client with a live session.
+Anything else in a middleware would run before every ack.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -37,13 +45,46 @@ def retry_handlers() -> list[AsyncRetryHandler]:
     ]
 
 
+class SharedWebClient(AsyncWebClient):
+    """The process's one Web API client, shared rather than copied.
+
+    Bolt deep-copies each request (its context holds the client) for the lazy listeners; a client with
+    an aiohttp session cannot be copied reliably (the session holds futures and sockets), and a copy
+    would open sessions nobody closes. The client keeps no per-request state, so its copy is itself.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SharedWebClient:
+        return self
+
+
 def build_web_client(
     token: str, *, base_url: str, session: aiohttp.ClientSession | None = None, timeout: int = 30
 ) -> AsyncWebClient:
     """The one Web API client of the process, pointed at ``base_url`` (Slack, or a stand-in)."""
-    return AsyncWebClient(
+    return SharedWebClient(
         token=token, base_url=base_url, session=session, timeout=timeout, retry_handlers=retry_handlers()
     )
+
+
+class ShareClient(AsyncMiddleware):
+    """Puts the process's one (deep-copy-safe) client in each request's context (see the docstring).
+
+    A class rather than a function: Bolt builds a function middleware's arguments, ``say`` among them,
+    from the context's client before the function runs, and those would still hold Bolt's own client.
+    """
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],  # Bolt passes it by this name
+    ) -> BoltResponse | None:
+        req.context["client"] = self._client
+        return await next()
 
 
 def request_kind(body: dict[str, Any]) -> str:
@@ -57,9 +98,9 @@ def request_kind(body: dict[str, Any]) -> str:
 class TimedApp(AsyncApp):
     """An AsyncApp that records how long each request takes to be answered (that is, acked).
 
-    Bolt answers a request as soon as its listener acks, so the time ``async_dispatch`` takes is the
-    ack latency Slack sees, in HTTP and in Socket Mode alike (a middleware could not see it: Bolt
-    runs listeners after the middleware chain has returned).
+    ``async_dispatch`` returns once the ack function has returned, so its duration is the ack
+    latency Slack sees, in HTTP and in Socket Mode alike (a middleware could not see it: Bolt runs
+    listeners after the middleware chain has returned).
     """
 
     def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
@@ -87,6 +128,8 @@ def build_app(settings: Settings, services: Services, *, client: AsyncWebClient)
         client=client,
         signing_secret=secret,
         request_verification_enabled=not settings.socket_mode,
+        process_before_response=True,
     )
+    app.middleware(ShareClient(app.client))
     register_listeners(app, services)
     return app

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 import yaml
 from aiohttp import web
 from pydantic import SecretStr
@@ -49,6 +50,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.tickets import StoreTickets
 from bot.web import EVENTS_PATH, build_web_app
+from bot.work import WorkLimiter
 from pd.client import PDClient, build_http_client
 from pd.cluster import PDCluster
 from pd.observer import PDObserver
@@ -58,6 +60,10 @@ logger = logging.getLogger("bot")
 
 # Counting proposals per state for /metrics scans at most this many rows per state.
 _GAUGE_SCAN = 10_000
+# A PD request waits at most this long for a pooled connection. The work limiter and the pool's size
+# keep that wait at zero in normal operation; a longer wait means the pool is stuck, and failing fast
+# (PoolTimeout: nothing was sent) beats queueing behind it.
+_PD_POOL_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class RunningBot:
     executor: Executor
     metrics: Metrics
     app: AsyncApp
+    work: WorkLimiter
     playground: Any = None  # bot.playground.Playground when it stands in for Slack
     agent: AgentLoop | None = None  # None when AGENT_ENABLED is false
 
@@ -136,9 +143,18 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         http = build_http_client(
             timeout=settings.pd_timeout,
             transport=pd_transport(
-                metrics, ca_path=settings.pd_cacert, cert_path=settings.pd_cert, key_path=settings.pd_key
+                metrics,
+                ca_path=settings.pd_cacert,
+                cert_path=settings.pd_cert,
+                key_path=settings.pd_key,
+                limits=httpx.Limits(
+                    max_connections=settings.pd_max_connections,
+                    max_keepalive_connections=settings.pd_max_connections,
+                    keepalive_expiry=30.0,
+                ),
             ),
         )
+        http.timeout = httpx.Timeout(settings.pd_timeout, pool=min(settings.pd_timeout, _PD_POOL_TIMEOUT))
         stack.push_async_callback(http.aclose)
         pd = PDClient(http, endpoints)
         cluster = PDCluster(pd)
@@ -187,6 +203,9 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         stack.push_async_callback(executor.aclose)
         operations = Operations(cluster, store, notifier, policy, executor, clock)
         reconciler = Reconciler(cluster, store, notifier, executor, policy, clock)
+        work = WorkLimiter(concurrency=settings.work_concurrency, queue=settings.work_queue)
+        stack.push_async_callback(work.aclose)  # before the clients its jobs use are closed
+        metrics.work_depth.set_function(lambda: work.depth)
 
         services = Services(
             operations=operations,
@@ -195,6 +214,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
                 client, groups=policy.approvers.groups, ttl=settings.identity_cache_seconds
             ),
             metrics=metrics,
+            work=work,
             cluster_name=settings.tikv_chatops_cluster,
             dry_run_ephemeral=settings.dry_run_ephemeral,
         )
@@ -255,6 +275,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             executor=executor,
             metrics=metrics,
             app=bolt,
+            work=work,
             playground=playground,
             agent=agent,
         )

@@ -3,6 +3,8 @@
 tikv_chatops_commands_total{command}        /tikv commands, by kind (help, status, propose …)
 tikv_chatops_clicks_total{action}           button clicks and modal submissions, by action_id
 tikv_chatops_ack_seconds{kind}              time from the request reaching Bolt to its ack
+tikv_chatops_busy_total{kind}               requests answered "busy" (the work limiter was full)
+tikv_chatops_work_depth                     jobs admitted and not finished (running or waiting)
 tikv_chatops_pd_errors_total{kind}          PD requests that failed (unavailable, rejected, status)
 tikv_chatops_proposals{state}               proposals in each state, read from the store at scrape
 """
@@ -38,6 +40,15 @@ class Metrics:
             ["kind"],
             buckets=ACK_BUCKETS,
             registry=self.registry,
+        )
+        self.busy = Counter(
+            "tikv_chatops_busy",
+            "Requests answered 'busy' because the work limiter was full, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.work_depth = Gauge(
+            "tikv_chatops_work_depth", "Jobs admitted and not finished", registry=self.registry
         )
         self.pd_errors = Counter(
             "tikv_chatops_pd_errors", "PD requests that failed, by kind", ["kind"], registry=self.registry

@@ -41,11 +41,13 @@ def pd_transport(
     ca_path: Path | None = None,
     cert_path: Path | None = None,
     key_path: Path | None = None,
+    limits: httpx.Limits | None = None,
 ) -> CountingTransport:
     """The counting transport over httpx's own, trusting PD's CA and presenting a client certificate.
 
-    A transport handed to ``httpx.AsyncClient`` carries its own TLS settings (the client's ``verify``
-    is then unused), so PD's TLS files are applied here (pd-ctl's ``--cacert --cert --key``).
+    A transport handed to ``httpx.AsyncClient`` carries its own TLS settings and connection pool (the
+    client's ``verify`` and ``limits`` are then unused), so PD's TLS files (pd-ctl's ``--cacert --cert
+    --key``) and the pool's ``limits`` are applied here.
     """
     verify: ssl.SSLContext | bool = True
     if ca_path or cert_path:
@@ -53,4 +55,5 @@ def pd_transport(
         if cert_path:
             context.load_cert_chain(certfile=str(cert_path), keyfile=str(key_path) if key_path else None)
         verify = context
-    return CountingTransport(httpx.AsyncHTTPTransport(verify=verify), metrics)
+    pool = limits if limits is not None else httpx.Limits()
+    return CountingTransport(httpx.AsyncHTTPTransport(verify=verify, limits=pool), metrics)

@@ -9,6 +9,7 @@ from actions.models import Actor
 from actions.service import Operations
 from bot.metrics import Metrics
 from bot.reads import ClusterReads
+from bot.work import WorkLimiter
 
 
 class Identity(Protocol):
@@ -19,11 +20,12 @@ class Identity(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The domain facade, the read views, identity and metrics, plus the few edge settings."""
+    """The domain facade, the read views, identity, metrics, the work limiter and a few edge settings."""
 
     operations: Operations
     reads: ClusterReads
     identity: Identity
     metrics: Metrics
+    work: WorkLimiter
     cluster_name: str = "default"
     dry_run_ephemeral: bool = False

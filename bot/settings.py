@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     operator_poll_seconds: float = Field(default=1.0, gt=0)  # how often a running operator is read
     operator_follow_seconds: float = Field(default=1200.0, gt=0)  # then the bot stops following it
     sweep_seconds: float = Field(default=30.0, gt=0)  # expiry and revert sweeps
+    # The work listeners do after their ack: this many jobs at once, this many more admitted to wait;
+    # beyond that a request is answered "busy" at once.
+    work_concurrency: int = Field(default=8, ge=1)
+    work_queue: int = Field(default=32, ge=0)
+    # PD connections of the one HTTP client: enough for every job's concurrent reads plus the agent,
+    # the executor and health checks, so a read never waits for a connection in normal operation.
+    pd_max_connections: int = Field(default=64, ge=1)
 
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535)

@@ -36,11 +36,24 @@ Refresh = Callable[[], Awaitable[None]]
 """Brings gauges read from elsewhere (the store) up to date before a scrape."""
 
 
+class SlackRequest(AsyncBoltRequest):
+    """A Bolt request whose copy for the lazy listeners keeps the body as parsed here.
+
+    Bolt's own copy parses the raw body again, which would undo ``slack_request``'s fix: the lazy
+    listener of ``/tikv help payload`` would see an empty body.
+    """
+
+    def to_copyable(self) -> AsyncBoltRequest:
+        copied = super().to_copyable()
+        copied.body = self.body  # Bolt deep-copies the request after this
+        return copied
+
+
 def slack_request(
     raw_body: str, *, query: str, headers: Mapping[str, str | Sequence[str]]
 ) -> AsyncBoltRequest:
     """A Bolt request for ``raw_body``, parsing a slash command that mentions "payload" correctly."""
-    request = AsyncBoltRequest(body=raw_body, query=query, headers=dict(headers))
+    request = SlackRequest(body=raw_body, query=query, headers=dict(headers))
     if request.body or "payload" not in raw_body or raw_body.lstrip().startswith("{"):
         return request
     form = dict(parse_qsl(raw_body, keep_blank_values=True))

@@ -1,24 +1,27 @@
 """Clicks on a proposal card (Approve, Reject, Edit) and on a listing's Prev/Next.
 
-Approve decides at once (``Operations.approve``; the card and its thread are rewritten by the
-notifier) and tells the approver what their click did. Reject and Edit open a modal straight after
-the ack, while the click's trigger id is still fresh; the decision comes with the submission.
+Every click is acked at once by a pure ack function; the work runs in a lazy listener. Approve
+decides (``Operations.approve``; the card and its thread are rewritten by the notifier) and tells the
+approver what their click did. Reject and Edit open a modal straight after the ack, while the click's
+trigger id is still fresh; the decision comes with the submission.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.models import ProposalState
 from bot import grammar, texts
 from bot.errors import GrammarError
-from bot.listeners.acks import ack_first
+from bot.listeners.acks import TRIGGER_START_WITHIN, ack_click, busy_by_respond, run_lazy
 from bot.listeners.commands import read_listing
 from bot.render.kit import validated_view
 from bot.render.listing import PageRef, listing_page
@@ -43,15 +46,24 @@ def _card_location(body: dict[str, Any]) -> tuple[str | None, str | None]:
 def register(app: AsyncApp, services: Services) -> None:
     operations = services.operations
 
+    async def click_ack(ack: AsyncAck, context: AsyncBoltContext) -> None:
+        await ack_click(ack, services, context)
+
     async def approve(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
-        await ack_first(ack)
-        services.metrics.clicks.labels(texts.ActionId.APPROVE.value).inc()
-        proposal_id, revision = parse_button_value(str(action.get("value", "")))
-        actor = await services.identity.actor(str(body["user"]["id"]))
-        result = await operations.approve(proposal_id, actor=actor, revision=revision)
-        await _tell(respond, result.message)
+        async def job() -> None:
+            services.metrics.clicks.labels(texts.ActionId.APPROVE.value).inc()
+            proposal_id, revision = parse_button_value(str(action.get("value", "")))
+            actor = await services.identity.actor(str(body["user"]["id"]))
+            result = await operations.approve(proposal_id, actor=actor, revision=revision)
+            await _tell(respond, result.message)
+
+        await run_lazy(services, context, body, respond, client, job, busy=busy_by_respond(respond))
 
     async def open_modal(
         kind: texts.ActionId,
@@ -75,46 +87,55 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         await client.views_open(trigger_id=body["trigger_id"], view=validated_view(view))
 
-    async def reject(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-    ) -> None:
-        await ack_first(ack)
-        await open_modal(texts.ActionId.REJECT, body, action, respond, client)
+    def modal_opener(kind: texts.ActionId) -> Callable[..., Awaitable[None]]:
+        async def open_it(
+            body: dict[str, Any],
+            action: dict[str, Any],
+            respond: AsyncRespond,
+            client: AsyncWebClient,
+            context: AsyncBoltContext,
+        ) -> None:
+            await run_lazy(
+                services,
+                context,
+                body,
+                respond,
+                client,
+                lambda: open_modal(kind, body, action, respond, client),
+                busy=busy_by_respond(respond),
+                start_within=TRIGGER_START_WITHIN,
+            )
 
-    async def edit(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-    ) -> None:
-        await ack_first(ack)
-        await open_modal(texts.ActionId.EDIT, body, action, respond, client)
+        # Bolt tells lazy listeners apart by name.
+        open_it.__name__ = open_it.__qualname__ = f"open_{kind.name.lower()}_modal"
+        return open_it
 
     async def page(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
-        await ack_first(ack)
-        services.metrics.clicks.labels(texts.ActionId.PAGE.value).inc()
-        ref = PageRef.decode(str(action.get("value", "")))
-        try:
-            command = grammar.parse(ref.command, default_cluster=services.cluster_name)
-        except GrammarError:
-            await _tell(respond, texts.CARD_UNREADABLE)
-            return
-        if isinstance(command, grammar.Help | grammar.RunAction | grammar.Undo):
-            await _tell(respond, texts.CARD_UNREADABLE)
-            return
-        await services.identity.actor(str(body["user"]["id"]))
-        listing = await read_listing(services, command)
-        message = listing_page(listing, page=ref.page, command=ref.command)
-        await respond(replace_original=True, **message.payload())
+        async def job() -> None:
+            services.metrics.clicks.labels(texts.ActionId.PAGE.value).inc()
+            ref = PageRef.decode(str(action.get("value", "")))
+            try:
+                command = grammar.parse(ref.command, default_cluster=services.cluster_name)
+            except GrammarError:
+                await _tell(respond, texts.CARD_UNREADABLE)
+                return
+            if isinstance(command, grammar.Help | grammar.RunAction | grammar.Undo):
+                await _tell(respond, texts.CARD_UNREADABLE)
+                return
+            await services.identity.actor(str(body["user"]["id"]))
+            listing = await read_listing(services, command)
+            message = listing_page(listing, page=ref.page, command=ref.command)
+            await respond(replace_original=True, **message.payload())
 
-    app.action(texts.ActionId.APPROVE.value)(approve)
-    app.action(texts.ActionId.REJECT.value)(reject)
-    app.action(texts.ActionId.EDIT.value)(edit)
-    app.action(PAGE_ACTION)(page)
+        await run_lazy(services, context, body, respond, client, job, busy=busy_by_respond(respond))
+
+    app.action(texts.ActionId.APPROVE.value)(ack=click_ack, lazy=[approve])
+    app.action(texts.ActionId.REJECT.value)(ack=click_ack, lazy=[modal_opener(texts.ActionId.REJECT)])
+    app.action(texts.ActionId.EDIT.value)(ack=click_ack, lazy=[modal_opener(texts.ActionId.EDIT)])
+    app.action(PAGE_ACTION)(ack=click_ack, lazy=[page])

@@ -1,4 +1,5 @@
-"""``/tikv``: ack, parse the text, call one domain function, answer.
+"""``/tikv``: ack (a pure ack function), then — in a lazy listener — parse the text, call one domain
+function, answer.
 
 Reads (help, status, region, store, pending, audit) answer the caller ephemerally, long ones in pages;
 a dry-run answers in a thread under a short channel message (or ephemerally, by setting); a proposal
@@ -13,6 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -20,7 +22,7 @@ from actions.models import ActionRequest, Actor, Proposal
 from actions.ports import AuditQuery
 from bot import grammar, texts
 from bot.errors import GrammarError
-from bot.listeners.acks import ack_first
+from bot.listeners.acks import ack_command, run_lazy
 from bot.notifier import SLACK_FAILURES
 from bot.render.cluster import region_listing, status_listing, store_listing
 from bot.render.dryrun import dry_run_message
@@ -161,10 +163,13 @@ async def _ephemeral(respond: AsyncRespond, message: Message) -> None:
 def register(app: AsyncApp, services: Services) -> None:
     handler = CommandHandler(services)
 
-    async def tikv_command(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack_first(ack)
-        await handler.handle(body, respond, client)
+    async def tikv_ack(ack: AsyncAck, context: AsyncBoltContext) -> None:
+        await ack_command(ack, services, context)
 
-    app.command(texts.COMMAND)(tikv_command)
+    async def tikv_command(
+        body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        job = lambda: handler.handle(body, respond, client)  # noqa: E731
+        await run_lazy(services, context, body, respond, client, job)
+
+    app.command(texts.COMMAND)(ack=tikv_ack, lazy=[tikv_command])

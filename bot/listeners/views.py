@@ -1,8 +1,9 @@
 """Modal submissions: Reject (a reason) and Edit (new parameters, a new revision).
 
-Only pure checks run before the ack, because their errors must travel in it
+The ack function runs only pure checks, because their errors must travel in the ack
 (``response_action: errors`` keyed by the input's block_id): a reason was given; the new parameters
-pass the catalog's validation. Everything that reads PD or the store runs after the ack.
+pass the catalog's validation. Everything that reads PD or the store runs in the lazy listener, after
+the ack (which reads the submission again: reading is pure and cheap).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.catalog import validate_params
 from actions.errors import InvalidRequest
 from actions.params import InvalidParams
 from bot import texts
-from bot.listeners.acks import ack_first
+from bot.listeners.acks import admit, run_lazy
 from bot.render.modals import ModalContext, edit_errors, edit_params, input_values
 from bot.render.notices import note
 from bot.services import Services
@@ -66,6 +68,30 @@ def read_edit(view: dict[str, Any]) -> Submission:
     return Submission(context, params, {})
 
 
+def busy_errors(view: dict[str, Any]) -> dict[str, str]:
+    """Pure: "busy" under the modal's first input, so the person can submit again (the modal stays)."""
+    values = (view.get("state") or {}).get("values") or {}
+    first = next(iter(values), None) if isinstance(values, dict) else None
+    return {str(first): texts.BUSY} if first is not None else {}
+
+
+async def ack_submission(
+    ack: AsyncAck, services: Services, context: AsyncBoltContext, submission: Submission, view: dict[str, Any]
+) -> None:
+    """A submission's ack: inline errors, or — when the bot is busy — "busy" inline, or empty."""
+    if submission.errors:
+        await ack(response_action="errors", errors=submission.errors)
+        return
+    if admit(services, context, "submission"):
+        await ack()
+        return
+    errors = busy_errors(view)
+    if errors:
+        await ack(response_action="errors", errors=errors)
+    else:
+        await ack()  # nowhere to show it inline; the lazy listener does nothing
+
+
 async def _tell(client: AsyncWebClient, context: ModalContext, user_id: str, text: str) -> None:
     if context.channel is None:
         return
@@ -75,41 +101,44 @@ async def _tell(client: AsyncWebClient, context: ModalContext, user_id: str, tex
 def register(app: AsyncApp, services: Services) -> None:
     operations = services.operations
 
+    async def reject_ack(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
+        await ack_submission(ack, services, context, read_reject(view), view)
+
     async def reject_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
-        submission = read_reject(view)
-        if submission.errors:
-            await ack(response_action="errors", errors=submission.errors)
-            return
-        await ack_first(ack)
-        services.metrics.clicks.labels(texts.CallbackId.REJECT.value).inc()
-        if submission.context is None:
-            raise ValueError("unreadable reject submission")  # logged and answered by the error handler
-        actor = await services.identity.actor(str(body["user"]["id"]))
-        context = submission.context
-        proposal = await operations.reject(
-            context.proposal_id, actor=actor, reason=submission.values["reason"], revision=context.revision
-        )
-        await _tell(client, context, actor.user_id, texts.REJECTED_ACK.format(id=proposal.id))
+        async def job() -> None:
+            submission = read_reject(view)
+            services.metrics.clicks.labels(texts.CallbackId.REJECT.value).inc()
+            if submission.context is None:
+                raise ValueError("unreadable reject submission")  # logged and answered by report_error
+            actor = await services.identity.actor(str(body["user"]["id"]))
+            modal = submission.context
+            proposal = await operations.reject(
+                modal.proposal_id, actor=actor, reason=submission.values["reason"], revision=modal.revision
+            )
+            await _tell(client, modal, actor.user_id, texts.REJECTED_ACK.format(id=proposal.id))
+
+        await run_lazy(services, context, body, None, client, job)
+
+    async def edit_ack(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
+        await ack_submission(ack, services, context, read_edit(view), view)
 
     async def edit_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
-        submission = read_edit(view)
-        if submission.errors:
-            await ack(response_action="errors", errors=submission.errors)
-            return
-        await ack_first(ack)
-        services.metrics.clicks.labels(texts.CallbackId.EDIT.value).inc()
-        if submission.context is None:
-            raise ValueError("unreadable edit submission")
-        actor = await services.identity.actor(str(body["user"]["id"]))
-        context = submission.context
-        revised = await operations.edit(context.proposal_id, actor=actor, params=submission.values)
-        await _tell(
-            client, context, actor.user_id, texts.EDITED_ACK.format(id=revised.id, revision=revised.revision)
-        )
+        async def job() -> None:
+            submission = read_edit(view)
+            services.metrics.clicks.labels(texts.CallbackId.EDIT.value).inc()
+            if submission.context is None:
+                raise ValueError("unreadable edit submission")
+            actor = await services.identity.actor(str(body["user"]["id"]))
+            modal = submission.context
+            revised = await operations.edit(modal.proposal_id, actor=actor, params=submission.values)
+            edited = texts.EDITED_ACK.format(id=revised.id, revision=revised.revision)
+            await _tell(client, modal, actor.user_id, edited)
 
-    app.view(texts.CallbackId.REJECT.value)(reject_submitted)
-    app.view(texts.CallbackId.EDIT.value)(edit_submitted)
+        await run_lazy(services, context, body, None, client, job)
+
+    app.view(texts.CallbackId.REJECT.value)(ack=reject_ack, lazy=[reject_submitted])
+    app.view(texts.CallbackId.EDIT.value)(ack=edit_ack, lazy=[edit_submitted])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,19 +197,26 @@ def settings_for(fake: FakeSlack, tap: PDTap, db: Path, **extra: str) -> Setting
     )
 
 
-@pytest.fixture
-async def e2e(tmp_path: Path) -> AsyncIterator[E2E]:
-    """A fresh fake Slack, simulator (small steps), recording tap and bot for one scenario."""
-    model = ClusterModel.generate(stores=5, regions=60, seed=7, step_delay=0.05)
+@asynccontextmanager
+async def open_e2e(tmp_path: Path, *, model: ClusterModel | None = None, **extra: str) -> AsyncIterator[E2E]:
+    """A fake Slack, a simulator (small steps), a recording tap and the bot (``extra`` settings on top)."""
+    model = model or ClusterModel.generate(stores=5, regions=60, seed=7, step_delay=0.05)
     async with FakeSlack() as fake, SimulatorServer(model, tick_interval=0.02) as sim:
         tap = PDTap(target=sim.url)
         await tap.start()
         try:
-            async with running(settings_for(fake, tap, tmp_path / "chatops.db")) as bot:
+            async with running(settings_for(fake, tap, tmp_path / "chatops.db", **extra)) as bot:
                 async with BotRelay(fake, bot_url=bot.url, signing_secret=SECRET) as relay:
                     yield E2E(fake, sim, tap, bot, relay)
         finally:
             await tap.stop()
+
+
+@pytest.fixture
+async def e2e(tmp_path: Path) -> AsyncIterator[E2E]:
+    """A fresh fake Slack, simulator (small steps), recording tap and bot for one scenario."""
+    async with open_e2e(tmp_path) as env:
+        yield env
 
 
 async def eventually(check: Any, limit: float = 5.0) -> Any:

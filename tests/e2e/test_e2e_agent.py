@@ -6,17 +6,15 @@ import asyncio
 import json
 from pathlib import Path
 
-from conftest import ALICE, BOB, CHANNEL, SECRET, PDTap, eventually, settings_for
+from conftest import ALICE, BOB, CHANNEL, eventually, open_e2e
 
 from actions.models import ActionType, Proposal, ProposalState, Source
 from bot import texts
 from bot.embedded import DOWN_STORE, IMBALANCED_STORE, seeded_model
-from bot.main import running
 from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import Ephemeral, Message
-from bot.playground.relay import BotRelay
 from pd.observer import AGENT_CALLER_ID
-from pd.simulator import ClusterModel, SimulatorServer
+from pd.simulator import ClusterModel
 
 
 def _shown(message: Message | Ephemeral) -> str:
@@ -38,69 +36,52 @@ async def test_the_agents_cards_for_the_seeded_problems_appear_and_can_be_approv
     """Store 1's leader imbalance and store 5 being down become agent cards with their finding and evidence;
     Bob approves the leader transfer and PD carries it out; /tikv status lists the open findings."""
     model = seeded_model(step_delay=0.05)
-    async with FakeSlack() as fake, SimulatorServer(model, tick_interval=0.02) as sim:
-        tap = PDTap(target=sim.url)
-        await tap.start()
-        try:
-            settings = settings_for(
-                fake, tap, tmp_path / "chatops.db", AGENT_ENABLED="true", AGENT_INTERVAL="3600"
-            )
-            async with (
-                running(settings) as bot,
-                BotRelay(fake, bot_url=bot.url, signing_secret=SECRET) as relay,
-            ):
-                assert bot.agent is not None
-                cards = await fake.wait_for(
-                    lambda: c if len(c := _agent_cards(fake)) >= 2 else None, timeout=10
-                )
+    async with open_e2e(tmp_path, model=model, AGENT_ENABLED="true", AGENT_INTERVAL="3600") as e2e:
+        bot, fake, relay, tap = e2e.bot, e2e.fake, e2e.relay, e2e.tap
+        assert bot.agent is not None
+        cards = await fake.wait_for(lambda: c if len(c := _agent_cards(fake)) >= 2 else None, timeout=10)
 
-                async def carded() -> list[Proposal] | None:
-                    # The store learns a card's ts just after Slack does.
-                    found = await bot.store.list_proposals(limit=50)
-                    return found if all(p.message_ts for p in found) else None
+        async def carded() -> list[Proposal] | None:
+            # The store learns a card's ts just after Slack does.
+            found = await bot.store.list_proposals(limit=50)
+            return found if all(p.message_ts for p in found) else None
 
-                proposals = {p.request.action: p for p in await eventually(carded)}
-                assert {ActionType.TRANSFER_LEADER, ActionType.EVICT_LEADER} <= set(proposals)
-                assert all(
-                    p.request.source is Source.AGENT and p.channel == CHANNEL for p in proposals.values()
-                )
+        proposals = {p.request.action: p for p in await eventually(carded)}
+        assert {ActionType.TRANSFER_LEADER, ActionType.EVICT_LEADER} <= set(proposals)
+        assert all(p.request.source is Source.AGENT and p.channel == CHANNEL for p in proposals.values())
 
-                evict = proposals[ActionType.EVICT_LEADER]
-                assert evict.request.params == {"store_id": DOWN_STORE}
-                transfer = proposals[ActionType.TRANSFER_LEADER]
-                region, target = transfer.request.params["region_id"], transfer.request.params["to_store_id"]
-                assert isinstance(region, int) and isinstance(target, int)
-                assert _leader(model, region) == IMBALANCED_STORE
+        evict = proposals[ActionType.EVICT_LEADER]
+        assert evict.request.params == {"store_id": DOWN_STORE}
+        transfer = proposals[ActionType.TRANSFER_LEADER]
+        region, target = transfer.request.params["region_id"], transfer.request.params["to_store_id"]
+        assert isinstance(region, int) and isinstance(target, int)
+        assert _leader(model, region) == IMBALANCED_STORE
 
-                card = next(c for c in cards if c.ts == transfer.message_ts)
-                shown = _shown(card)
-                assert "Finding:" in shown and "leader-imbalance:cluster" in shown
-                assert "Why:" in shown and "•" in shown  # the rationale and its evidence, fact by fact
-                assert any(b.get("type") == "actions" for b in card.blocks)  # Approve / Reject / Edit
-                assert f"store-down:{DOWN_STORE}" in _shown(
-                    next(c for c in cards if c.ts == evict.message_ts)
-                )
-                # The agent read PD under its own caller id and wrote nothing.
-                assert any(s.caller_id == AGENT_CALLER_ID for s in tap.seen)
-                assert tap.writes() == []
+        card = next(c for c in cards if c.ts == transfer.message_ts)
+        shown = _shown(card)
+        assert "Finding:" in shown and "leader-imbalance:cluster" in shown
+        assert "Why:" in shown and "•" in shown  # the rationale and its evidence, fact by fact
+        assert any(b.get("type") == "actions" for b in card.blocks)  # Approve / Reject / Edit
+        assert f"store-down:{DOWN_STORE}" in _shown(next(c for c in cards if c.ts == evict.message_ts))
+        # The agent read PD under its own caller id and wrote nothing.
+        assert any(s.caller_id == AGENT_CALLER_ID for s in tap.seen)
+        assert tap.writes() == []
 
-                delivery = await relay.click(
-                    BOB, action_id=texts.ActionId.APPROVE, channel_id=CHANNEL, message_ts=card.ts
-                )
-                assert delivery.ok
-                await eventually(lambda: _leader(model, region) == target, limit=10)
+        delivery = await relay.click(
+            BOB, action_id=texts.ActionId.APPROVE, channel_id=CHANNEL, message_ts=card.ts
+        )
+        assert delivery.ok
+        await eventually(lambda: _leader(model, region) == target, limit=10)
 
-                async def succeeded() -> Proposal | None:
-                    proposal = await bot.operations.get(transfer.id)
-                    return proposal if proposal.state is ProposalState.SUCCEEDED else None
+        async def succeeded() -> Proposal | None:
+            proposal = await bot.operations.get(transfer.id)
+            return proposal if proposal.state is ProposalState.SUCCEEDED else None
 
-                await eventually(succeeded, limit=10)
-                await eventually(lambda: "Succeeded" in _shown(fake.message(CHANNEL, card.ts)))
+        await eventually(succeeded, limit=10)
+        await eventually(lambda: "Succeeded" in _shown(fake.message(CHANNEL, card.ts)))
 
-                assert (await relay.command(ALICE, "status")).ok
-                [status] = await fake.wait_for(lambda: fake.ephemerals(user=ALICE))
-                shown = _shown(status)
-                assert "Open findings" in shown and f"Store {DOWN_STORE} is Down" in shown
-        finally:
-            await tap.stop()
+        assert (await relay.command(ALICE, "status")).ok
+        [status] = await fake.wait_for(lambda: fake.ephemerals(user=ALICE))
+        shown = _shown(status)
+        assert "Open findings" in shown and f"Store {DOWN_STORE} is Down" in shown
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "agent"]  # stopped with the bot

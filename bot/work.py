@@ -1,0 +1,126 @@
+"""``WorkLimiter``: the one bound on the slow work listeners hand off after their ack.
+
+Every ack function asks ``admit()`` first. It is pure, never waits and never raises: it either reserves a
+place (a ticket number the ack function leaves in Bolt's context) or says no, and then the ack itself
+tells the person the bot is busy. The lazy listener hands its ticket and its job to ``run``, which waits
+for one of ``concurrency`` slots and runs the job there::
+
+    ack function            lazy listener (Bolt starts it once the ack is sent)
+    ────────────            ───────────────────────────────────────────────────
+    admit() -> ticket  ──▶  run(ticket, job): claim the ticket, wait for a slot, run, release
+    admit() -> None         ("busy" was already answered; run(None, …) runs nothing)
+
+At most ``concurrency + queue`` jobs are admitted at a time (running, waiting for a slot, or admitted
+and not yet started), so a burst of requests costs a bounded amount of PD traffic and memory; what is
+over the bound is refused at once instead of being answered minutes later. A ticket whose lazy
+listener never claims it lapses after ``claim_within`` seconds so it cannot hold a place for ever.
+
+``aclose`` (the composition root's exit stack calls it) refuses new work and cancels what runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+logger = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None]]
+
+
+class Outcome(enum.Enum):
+    """What ``run`` did with a job."""
+
+    DONE = "done"  # the job ran (and returned or raised: ``run`` re-raises)
+    NOT_ADMITTED = "not admitted"  # no valid ticket: refused by the ack, lapsed, or shutting down
+    TOO_LATE = "too late"  # no slot within ``start_within``: the job was not started
+
+
+class WorkLimiter:
+    """Admission (``admit``) and a bounded number of concurrent jobs (``run``)."""
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 8,
+        queue: int = 64,
+        claim_within: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if concurrency < 1 or queue < 0:
+            raise ValueError("concurrency must be at least 1 and queue at least 0")
+        self.concurrency = concurrency
+        self.capacity = concurrency + queue
+        self._claim_within = claim_within
+        self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._numbers = itertools.count(1)
+        self._reserved: dict[int, float] = {}  # ticket -> when it was admitted
+        self._started = 0  # jobs claimed: waiting for a slot or running
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._closed = False
+
+    @property
+    def depth(self) -> int:
+        """Jobs admitted and not finished: reserved, waiting for a slot, or running."""
+        return len(self._reserved) + self._started
+
+    def admit(self) -> int | None:
+        """A ticket for one job, or None when ``capacity`` jobs are already admitted. Never raises."""
+        if self._closed:
+            return None
+        if len(self._reserved) + self._started >= self.capacity:
+            self._drop_lapsed()
+            if len(self._reserved) + self._started >= self.capacity:
+                return None
+        ticket = next(self._numbers)
+        self._reserved[ticket] = self._clock()
+        return ticket
+
+    def _drop_lapsed(self) -> None:
+        deadline = self._clock() - self._claim_within
+        for ticket in [t for t, at in self._reserved.items() if at < deadline]:
+            del self._reserved[ticket]
+            logger.warning("work ticket %d was never claimed; its place is given back", ticket)
+
+    async def run(self, ticket: int | None, job: Job, *, start_within: float | None = None) -> Outcome:
+        """Run ``job`` in a slot if ``ticket`` was admitted; its exceptions propagate to the caller.
+
+        ``start_within`` (seconds): give up if no slot is free by then, e.g. when the job needs a
+        Slack trigger id that expires.
+        """
+        if ticket is None or self._reserved.pop(ticket, None) is None or self._closed:
+            return Outcome.NOT_ADMITTED
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        self._started += 1
+        try:
+            try:
+                async with asyncio.timeout(start_within):
+                    await self._slots.acquire()
+            except TimeoutError:
+                return Outcome.TOO_LATE
+            try:
+                await job()
+            finally:
+                self._slots.release()
+            return Outcome.DONE
+        finally:
+            self._started -= 1
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def aclose(self) -> None:
+        """Admit nothing more; cancel the jobs that are waiting or running and wait until they end."""
+        self._closed = True
+        self._reserved.clear()
+        tasks = [t for t in self._tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
