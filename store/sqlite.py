@@ -3,8 +3,8 @@
 Open it with ``await open_store(path)`` (``":memory:"`` works) and close it with ``aclose()``, or use
 ``async with connect_store(path) as store``. Opening sets WAL, ``synchronous=FULL``, foreign keys and
 a busy timeout, and applies pending migrations. Each method is one transaction run whole on the
-connection's thread (``store.connection``); the SQL lives in ``store.proposals``, ``store.audit``
-and ``store.tickets``.
+connection's thread (``store.connection``); the SQL lives in ``store.proposals``, ``store.audit``,
+``store.tickets`` and ``store.outbox`` (what Slack still has to be told).
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from actions.models import (
     Tier,
 )
 from actions.ports import ApprovalOutcome, AuditQuery, ProposalEvent
-from store import audit, proposals, tickets
+from store import audit, outbox, proposals, tickets
 from store.connection import DEFAULT_BUSY_TIMEOUT, Database
 from store.migrate import load_migrations
+from store.outbox import SlackDebt, SlackDebtKind
 
 if TYPE_CHECKING:
     from actions.ports import ProposalStore
@@ -282,6 +283,72 @@ class SqliteProposalStore:
     async def close_ticket(self, ticket_id: int, *, now: datetime) -> None:
         """Close the ticket; closing a closed or unknown ticket changes nothing."""
         await self._db.run(f"close ticket {ticket_id}", tickets.close_ticket, ticket_id, now=now)
+
+    # --- the Slack outbox ------------------------------------------------------------------------
+
+    async def owe_slack(
+        self, proposal_id: int, kind: SlackDebtKind, *, channel: str | None, error: str, now: datetime
+    ) -> SlackDebt:
+        """Record that Slack still has to be told ``kind`` about the proposal (once per kind)."""
+        return await self._db.run(
+            f"record that Slack is owed proposal {proposal_id}'s {kind}",
+            outbox.owe,
+            proposal_id,
+            kind,
+            channel=channel,
+            error=error,
+            now=now,
+        )
+
+    async def slack_owed(self, *, limit: int = 100, proposal_id: int | None = None) -> list[SlackDebt]:
+        """What Slack is owed: oldest proposal first, and per proposal card, update, result."""
+        _require_positive("limit", limit)
+        return await self._db.run("read the Slack outbox", outbox.owed, limit=limit, proposal_id=proposal_id)
+
+    async def claim_slack(
+        self, proposal_id: int, kind: SlackDebtKind, *, now: datetime, stale_before: datetime
+    ) -> SlackDebt | None:
+        """Claim a debt before telling Slack; None when it is gone or claimed since ``stale_before``.
+        A ``claimed_at`` on the debt returned means an earlier claim was abandoned mid-call."""
+        return await self._db.run(
+            f"claim proposal {proposal_id}'s Slack {kind}",
+            outbox.claim,
+            proposal_id,
+            kind,
+            now=now,
+            stale_before=stale_before,
+        )
+
+    async def release_slack(
+        self, proposal_id: int, kind: SlackDebtKind, *, error: str, now: datetime
+    ) -> None:
+        """Slack failed again: unclaim the debt and count the attempt."""
+        await self._db.run(
+            f"release proposal {proposal_id}'s Slack {kind}",
+            outbox.release,
+            proposal_id,
+            kind,
+            error=error,
+            now=now,
+        )
+
+    async def settle_slack(self, proposal_id: int, kind: SlackDebtKind, *, generation: int) -> bool:
+        """Slack accepted it: delete the debt unless it was owed again since ``generation``."""
+        return await self._db.run(
+            f"settle proposal {proposal_id}'s Slack {kind}",
+            outbox.settle,
+            proposal_id,
+            kind,
+            generation=generation,
+        )
+
+    async def forget_slack(self, proposal_id: int, kind: SlackDebtKind) -> None:
+        """Drop a debt that is not to be paid (nothing left to tell, or a card that may be posted)."""
+        await self._db.run(f"drop proposal {proposal_id}'s Slack {kind}", outbox.forget, proposal_id, kind)
+
+    async def slack_owed_counts(self) -> dict[SlackDebtKind, int]:
+        """How many Slack deliveries of each kind are owed."""
+        return await self._db.run("count the Slack outbox", outbox.counts)
 
 
 def _require_positive(name: str, value: int) -> None:

@@ -31,7 +31,8 @@ def _versions(conn: sqlite3.Connection) -> list[int]:
 
 
 async def test_reopening_a_database_applies_nothing_twice(db_path: str) -> None:
-    """The first open applies 0001 and records it; later opens leave schema_migrations untouched."""
+    """The first open applies every migration and records it; later opens leave schema_migrations
+    untouched."""
     first = await open_store(db_path)
     await first.aclose()
     with closing(_raw(db_path)) as conn:
@@ -47,17 +48,25 @@ async def test_reopening_a_database_applies_nothing_twice(db_path: str) -> None:
             == recorded
         )
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert [r[:2] for r in recorded] == [(1, "initial")]
-    assert {"tickets", "proposals", "approvals", "events", "action_log", "schema_migrations"} <= tables
+    assert [r[:2] for r in recorded] == [(1, "initial"), (2, "slack_outbox")]
+    assert {
+        "tickets",
+        "proposals",
+        "approvals",
+        "events",
+        "action_log",
+        "slack_outbox",
+        "schema_migrations",
+    } <= tables
 
 
 async def test_two_processes_opening_a_new_database_migrate_it_once(db_path: str) -> None:
-    """Concurrent first opens (two connections) both succeed and 0001 is recorded once."""
+    """Concurrent first opens (two connections) both succeed and each migration is recorded once."""
     stores = await asyncio.gather(open_store(db_path), open_store(db_path))
     for opened in stores:
         await opened.aclose()
     with closing(_raw(db_path)) as conn:
-        assert _versions(conn) == [1]
+        assert _versions(conn) == [1, 2]
 
 
 def test_migrations_apply_in_order_and_only_the_new_ones(tmp_path: Path) -> None:
@@ -145,7 +154,7 @@ def test_malformed_migration_sets_are_refused(tmp_path: Path, files: dict[str, s
 
 def test_statements_keep_triggers_whole() -> None:
     """Splitting 0001 yields each CREATE as one statement, triggers with their BEGIN … END bodies."""
-    (initial,) = load_migrations()
+    initial = load_migrations()[0]
     parts = list(statements(initial.sql))
     triggers = [p for p in parts if "CREATE TRIGGER" in p]
     assert len(triggers) == 4
