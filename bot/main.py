@@ -190,7 +190,12 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         client = build_web_client(token, base_url=api_url, session=session)
 
         notifier = SlackNotifier(
-            client, default_channel=settings.proposal_channel, tickets=StoreTickets(store)
+            client,
+            default_channel=settings.proposal_channel,
+            tickets=StoreTickets(store),
+            ledger=store,  # what Slack missed is kept in the store's outbox and told when it is back
+            clock=clock,
+            metrics=metrics,
         )
         executor = Executor(
             cluster,
@@ -224,6 +229,8 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             for state in ProposalState:
                 found = await store.list_proposals(states=[state], limit=_GAUGE_SCAN)
                 metrics.proposals.labels(state.value).set(len(found))
+            for kind, owed in (await store.slack_owed_counts()).items():
+                metrics.slack_owed.labels(kind.value).set(owed)
 
         web_app = build_web_app(
             None if settings.socket_mode else bolt,
@@ -236,6 +243,13 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         await reconciler.startup()
         await _in_background(
             stack, "reconcile-sweeper", lambda stop: reconciler.run_background(stop, settings.sweep_seconds)
+        )
+
+        # What Slack missed (before a restart, too) is told once it answers again.
+        await _in_background(
+            stack,
+            "slack-catch-up",
+            lambda stop: notifier.run_catch_up(stop, settings.slack_catch_up_seconds),
         )
 
         runner = web.AppRunner(web_app, shutdown_timeout=1.0)

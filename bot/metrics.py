@@ -7,6 +7,11 @@ tikv_chatops_busy_total{kind}               requests answered "busy" (the work l
 tikv_chatops_work_depth                     jobs admitted and not finished (running or waiting)
 tikv_chatops_pd_errors_total{kind}          PD requests that failed (unavailable, rejected, status)
 tikv_chatops_proposals{state}               proposals in each state, read from the store at scrape
+tikv_chatops_slack_owed{kind}               Slack deliveries owed after a failure (card, update, result),
+                                            read from the store's outbox at scrape
+tikv_chatops_slack_caught_up_total{kind}    owed deliveries Slack accepted once it was back
+tikv_chatops_slack_cards_in_doubt_total     cards whose post failed in a way that may have posted them;
+                                            not posted again (look in the channel)
 """
 
 from __future__ import annotations
@@ -55,6 +60,23 @@ class Metrics:
         )
         self.proposals = Gauge(
             "tikv_chatops_proposals", "Proposals in each state", ["state"], registry=self.registry
+        )
+        self.slack_owed = Gauge(
+            "tikv_chatops_slack_owed",
+            "Slack deliveries owed after a failure, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.slack_caught_up = Counter(
+            "tikv_chatops_slack_caught_up",
+            "Owed Slack deliveries that Slack accepted once it was back, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.slack_cards_in_doubt = Counter(
+            "tikv_chatops_slack_cards_in_doubt",
+            "Cards whose post failed in a way that may have posted them (not posted again)",
+            registry=self.registry,
         )
 
     def exposition(self) -> bytes:

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     operator_poll_seconds: float = Field(default=1.0, gt=0)  # how often a running operator is read
     operator_follow_seconds: float = Field(default=1200.0, gt=0)  # then the bot stops following it
     sweep_seconds: float = Field(default=30.0, gt=0)  # expiry and revert sweeps
+    # How often what Slack missed during a failure is told again (sooner once a call to Slack succeeds).
+    slack_catch_up_seconds: float = Field(default=15.0, gt=0)
     # The work listeners do after their ack: this many jobs at once, this many more admitted to wait;
     # beyond that a request is answered "busy" at once.
     work_concurrency: int = Field(default=8, ge=1)

@@ -1,20 +1,52 @@
-"""SlackNotifier: the card posted and rewritten in place, one progress line, the result in the thread."""
+"""SlackNotifier: the card posted and rewritten in place, one progress line, the result in the thread, and
+what Slack missed while it failed told once it is back (the store's Slack outbox and ``catch_up``)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import bot_samples as samples
 import pytest
+from slack_sdk.http_retry import builtin_async_handlers, jitter
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
-from actions.models import ProposalState, Source, Ticket
+from actions.audit import intent_entry
+from actions.catalog import CATALOG
+from actions.clock import utc_now
+from actions.models import (
+    ActionApproval,
+    ActionResult,
+    Decision,
+    Proposal,
+    ProposalState,
+    Source,
+    Ticket,
+    Tier,
+)
+from actions.ports import ApprovalOutcome
 from bot.app import build_web_client
-from bot.notifier import SlackNotifier
+from bot.metrics import Metrics
+from bot.notifier import CLAIM_TIMEOUT, SlackNotifier
 from bot.playground.fake_slack import FakeSlack
 from bot.tickets import StoreTickets
+from store.outbox import SlackDebtKind
+from store.sqlite import SqliteProposalStore, open_store
 
 CHANNEL = "C0OPS"
+
+
+@pytest.fixture(autouse=True)
+def no_retry_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """slack_sdk adds up to a second of random wait to each retry; pinned to none, so the failures these
+    tests queue cost no time."""
+    still = SimpleNamespace(random=lambda: 0.0)
+    monkeypatch.setattr(builtin_async_handlers, "random", still)
+    monkeypatch.setattr(jitter, "random", still)
 
 
 @pytest.fixture
@@ -157,3 +189,232 @@ async def test_a_card_whose_ticket_cannot_be_read_is_posted_without_it(fake: Fak
     proposal = base.model_copy(update={"request": base.request.model_copy(update={"ticket_id": 9})})
     card = await notifier.publish(proposal)
     assert card is not None and "Finding:" not in str(fake.message(CHANNEL, card.message_ts).blocks)
+
+
+# --- what Slack missed: the outbox and the catch-up --------------------------------------------------
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[SqliteProposalStore]:
+    opened = await open_store(":memory:")
+    yield opened
+    await opened.aclose()
+
+
+def _keeping(fake: FakeSlack, store: SqliteProposalStore, metrics: Metrics | None = None) -> SlackNotifier:
+    """A notifier that records what Slack missed in ``store`` and tells it in ``catch_up``."""
+    return SlackNotifier(
+        build_web_client(fake.token, base_url=fake.api_url),
+        default_channel=CHANNEL,
+        ledger=store,
+        metrics=metrics,
+    )
+
+
+async def _stored(store: SqliteProposalStore, text: str = "transfer-leader 12 3") -> Proposal:
+    return await store.create_proposal(
+        request=samples.request(text),
+        tier=Tier.REVERSIBLE,
+        approvals_required=1,
+        preflight=samples.checks(4),
+        expires_at=samples.NOW + timedelta(days=3650),
+        now=samples.NOW,
+        channel=CHANNEL,
+    )
+
+
+async def _with_card(store: SqliteProposalStore, notifier: SlackNotifier) -> Proposal:
+    """A stored proposal whose card was posted (and stored, as Operations does)."""
+    proposal = await _stored(store)
+    card = await notifier.publish(proposal)
+    assert card is not None
+    await store.set_card(proposal.id, channel=card.channel, message_ts=card.message_ts)
+    return await _current(store, proposal.id)
+
+
+async def _current(store: SqliteProposalStore, proposal_id: int) -> Proposal:
+    found = await store.get_proposal(proposal_id)
+    assert found is not None
+    return found
+
+
+def _cards(fake: FakeSlack) -> list[Any]:
+    return [m for m in fake.messages(CHANNEL) if m.text.startswith("Proposal #")]
+
+
+async def test_a_card_refused_with_429_is_owed_and_posted_once_when_slack_is_back(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """chat.postMessage answers 429 past the retries: nothing is posted and the card is owed; the
+    catch-up posts it once, stores where it is, and a second pass posts nothing."""
+    metrics = Metrics()
+    notifier = _keeping(fake, store, metrics)
+    proposal = await _stored(store)
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=3)
+    assert await notifier.publish(proposal) is None
+    assert _cards(fake) == []
+    [owed] = await store.slack_owed()
+    assert (owed.proposal_id, owed.kind, owed.channel) == (proposal.id, SlackDebtKind.CARD, CHANNEL)
+
+    assert await notifier.catch_up() == 1
+    [card] = _cards(fake)
+    assert any(b["type"] == "actions" for b in card.blocks)
+    assert (await _current(store, proposal.id)).message_ts == card.ts
+    assert await store.slack_owed() == []
+    assert await notifier.catch_up() == 0 and len(_cards(fake)) == 1
+    assert metrics.registry.get_sample_value("tikv_chatops_slack_caught_up_total", {"kind": "card"}) == 1
+
+
+@pytest.mark.parametrize(("status", "error"), [(500, "internal_error"), (503, "fatal_error")])
+async def test_a_card_post_that_may_have_reached_slack_is_not_posted_again(
+    fake: FakeSlack, store: SqliteProposalStore, caplog: pytest.LogCaptureFixture, status: int, error: str
+) -> None:
+    """A 5xx does not prove Slack did not post the card, so it is not owed: no catch-up can post it a
+    second time; the error log and the in-doubt counter say so."""
+    metrics = Metrics()
+    notifier = _keeping(fake, store, metrics)
+    proposal = await _stored(store)
+    fake.fail_next("chat.postMessage", error=error, status=status, retry_after=0, times=3)
+    assert await notifier.publish(proposal) is None
+    assert await store.slack_owed() == []
+    assert await notifier.catch_up() == 0
+    assert len(fake.calls("chat.postMessage")) == 3  # the client's three attempts, and nothing after
+    assert metrics.registry.get_sample_value("tikv_chatops_slack_cards_in_doubt_total") == 1
+    assert f"the card of proposal {proposal.id} may or may not have been posted" in caplog.text
+
+
+async def test_a_missed_update_is_rendered_from_the_state_the_proposal_has_when_slack_is_back(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """The rewrite after an approval fails; by the time Slack answers, the proposal was rejected: the
+    card shows the rejection, not the state the failed call carried."""
+    notifier = _keeping(fake, store)
+    proposal = await _with_card(store, notifier)
+    fake.fail_next("chat.update", status=503, error="fatal_error", retry_after=0, times=3)
+    await notifier.update(proposal)
+    assert [d.kind for d in await store.slack_owed()] == [SlackDebtKind.UPDATE]
+    assert await store.reject(
+        ActionApproval(
+            proposal_id=proposal.id,
+            revision=proposal.revision,
+            approver="U0BOB",
+            decision=Decision.REJECT,
+            decided_at=samples.NOW,
+        )
+    )
+
+    assert await notifier.catch_up() == 1
+    [card] = _cards(fake)
+    assert "(rejected)" in card.text and not any(b["type"] == "actions" for b in card.blocks)
+    assert await store.slack_owed() == []
+
+
+async def test_a_result_owed_before_its_card_is_told_in_the_card_s_thread_after_it(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """The card could not be posted and the action finished meanwhile (an automatic revert): once Slack
+    is back the card is posted, showing the outcome, and the result follows in its thread."""
+    notifier = _keeping(fake, store)
+    proposal = await _stored(store)
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=3)
+    assert await notifier.publish(proposal) is None
+    result = await _run(store, proposal)
+    await notifier.finished(await _current(store, proposal.id), result)  # no card: nothing sent yet
+    assert [d.kind for d in await store.slack_owed()] == [SlackDebtKind.CARD, SlackDebtKind.RESULT]
+
+    assert await notifier.catch_up() == 2
+    [card] = _cards(fake)
+    assert "(succeeded)" in card.text
+    [reply] = fake.thread(CHANNEL, card.ts)[1:]
+    assert reply.text.startswith(f"✅ #{proposal.id} succeeded")
+
+
+async def _run(store: SqliteProposalStore, proposal: Proposal) -> ActionResult:
+    """Approve, claim and finish ``proposal`` in the store, as the executor does; returns the result."""
+    outcome = await store.add_approval(samples.approval("U0BOB", pid=proposal.id), required=1)
+    assert outcome is ApprovalOutcome.APPROVED
+    spec = CATALOG[proposal.request.action]
+    intent = intent_entry(
+        proposal,
+        actor="U0BOB",
+        pd_request=spec.pd_request(proposal.request.params),
+        pd_ctl=spec.pd_ctl(proposal.request.params),
+        now=samples.NOW,
+    )
+    log_id = await store.claim_for_execution(proposal.id, intent=intent, now=samples.NOW)
+    assert log_id is not None
+    result = samples.result(proposal)
+    assert await store.finish_execution(proposal.id, log_id=log_id, result=result, now=samples.NOW)
+    return result
+
+
+async def test_a_pass_stops_at_the_first_call_slack_still_fails(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """Slack still failing: the pass tries the oldest debt once (no client retries) and leaves the rest
+    for later, all still owed; Retry-After from Slack is noted."""
+    notifier = _keeping(fake, store)
+    first, second = await _with_card(store, notifier), await _with_card(store, notifier)
+    fake.fail_next("chat.update", status=429, retry_after=0, times=6)
+    await notifier.update(first)
+    await notifier.update(second)
+    fake.fail_next("chat.update", status=429, retry_after=0, times=1)
+    calls = len(fake.calls("chat.update"))
+    assert await notifier.catch_up() == 0
+    assert len(fake.calls("chat.update")) == calls + 1
+    owed = await store.slack_owed()
+    assert [(d.proposal_id, d.attempts) for d in owed] == [(first.id, 1), (second.id, 0)]
+    assert all(d.claimed_at is None for d in owed)
+    assert await notifier.catch_up() == 2 and await store.slack_owed() == []
+
+
+async def test_a_card_whose_post_was_interrupted_is_never_posted_again(
+    fake: FakeSlack, store: SqliteProposalStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A claim left on a card debt (a bot stopped mid-post) means Slack may have the card: once the
+    claim is stale the debt is dropped, with an error log, and nothing is posted."""
+    notifier = _keeping(fake, store)
+    proposal = await _stored(store)
+    await store.owe_slack(proposal.id, SlackDebtKind.CARD, channel=CHANNEL, error="HTTP 429", now=samples.NOW)
+    long_ago = utc_now() - CLAIM_TIMEOUT - timedelta(minutes=1)
+    assert await store.claim_slack(proposal.id, SlackDebtKind.CARD, now=long_ago, stale_before=long_ago)
+    assert await notifier.catch_up() == 0
+    assert fake.calls("chat.postMessage") == [] and await store.slack_owed() == []
+    assert "may or may not have been posted" in caplog.text
+
+
+async def test_a_success_wakes_the_catch_up_before_its_interval(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """With an hour between passes, a call Slack accepts (Slack is back) starts a pass at once."""
+    notifier = _keeping(fake, store)
+    proposal = await _with_card(store, notifier)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(notifier.run_catch_up(stop, 3600))
+    try:
+        await asyncio.sleep(0.1)  # the first pass, at start, finds nothing
+        fake.fail_next("chat.update", status=429, retry_after=0, times=3)
+        await notifier.update(proposal)
+        assert len(await store.slack_owed()) == 1
+        updates = len(fake.calls("chat.update"))
+        await notifier.progress(proposal, "admin-transfer-leader on region 12: RUNNING")  # Slack answers
+        for _ in range(150):
+            if not await store.slack_owed():
+                break
+            await asyncio.sleep(0.02)
+        assert await store.slack_owed() == []
+        assert [c.status for c in fake.calls("chat.update")[updates:]] == [200]
+    finally:
+        stop.set()
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+
+
+async def test_without_a_ledger_failures_are_only_logged(fake: FakeSlack) -> None:
+    """A notifier built without the store (tools, tests) keeps the old behaviour: nothing is owed and a
+    catch-up does nothing."""
+    notifier = _notifier(fake)
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=3)
+    assert await notifier.publish(samples.proposal(channel=None, message_ts=None)) is None
+    assert await notifier.catch_up() == 0

@@ -2,8 +2,9 @@
 
 A failure that clears is retried by the Web API client the bot is built with (after Retry-After for a
 429, with backoff for a 500/503) and nobody notices. A failure that outlasts the retries never changes
-what happened: the action runs, its outcome is in the store and the audit log. What Slack missed
-should be told once Slack is back — the bot has no way to do that yet (see the xfail tests).
+what happened: the action runs, its outcome is in the store and the audit log. What Slack missed is
+kept in the store's Slack outbox and told once Slack is back, from the proposal's state by then: the
+card rewritten, the result posted in its thread, and a card that was never posted posted once.
 """
 
 from __future__ import annotations
@@ -16,19 +17,35 @@ from types import SimpleNamespace
 
 import aiohttp
 import pytest
-from faults_support import ALICE, BOB, FaultEnv, eventually, fault_env, healthy_regions
+from faults_support import (
+    ALICE,
+    BOB,
+    CHANNEL,
+    SECRET,
+    FaultEnv,
+    HoldingTap,
+    eventually,
+    fault_env,
+    healthy_regions,
+    model_for_faults,
+    settings_for,
+)
 from slack_sdk.http_retry import builtin_async_handlers, jitter
 
 from actions.models import ProposalState
 from actions.ports import AuditQuery
 from bot import texts
+from bot.main import RunningBot, running
 from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import Message
+from bot.playground.relay import BotRelay
+from pd.simulator import SimulatorServer
 
 RETRY_AFTER = 1  # seconds; Slack sends whole seconds
 # A Slack outage outlasting the client's retries (1 attempt + 2 retries per call, for every call the
 # bot makes while it lasts); Retry-After 0 keeps each retry's wait under a second.
 OUTAGE_ANSWERS = 60
+CATCH_UP = "0.2"  # seconds between the bot's passes over what Slack missed
 
 
 @pytest.fixture(autouse=True)
@@ -70,15 +87,15 @@ async def clocked(fake: FakeSlack, method: str) -> AsyncIterator[CallClock]:
         clock.sync()
 
 
-async def drain_faults(fake: FakeSlack, method: str) -> None:
+async def drain_faults(fake: FakeSlack, method: str, *, answers: int = OUTAGE_ANSWERS) -> None:
     """Slack recovers: use up the fault answers still queued for ``method`` with unauthenticated calls
     (the fake answers a queued fault before it checks the token, and ``not_authed`` once none is left)."""
     async with aiohttp.ClientSession() as session:
-        for _ in range(OUTAGE_ANSWERS + 1):
+        for _ in range(answers + 1):
             async with session.post(fake.api_url + method) as answer:
                 if answer.status == 200:
                     return
-    raise AssertionError(f"{method} still failing after {OUTAGE_ANSWERS} answers")
+    raise AssertionError(f"{method} still failing after {answers} answers")
 
 
 def _statuses(fake: FakeSlack, method: str) -> list[int]:
@@ -180,14 +197,9 @@ async def test_an_outcome_is_recorded_while_slack_keeps_failing(tmp_path: Path) 
         assert any(e.text.startswith("Approved and sent") for e in env.fake.ephemerals(user=BOB))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: SlackNotifier swallows a call that failed after its retries and nothing re-tells "
-    "Slack, so the card keeps its Approve button and the thread never gets the result",
-)
 async def test_what_slack_missed_is_told_once_slack_recovers(tmp_path: Path) -> None:
     """After an outage that outlasted the retries, the card and the thread catch up with the outcome."""
-    async with fault_env(tmp_path, SWEEP_SECONDS="0.2") as env:
+    async with fault_env(tmp_path, SLACK_CATCH_UP_SECONDS=CATCH_UP) as env:
         region, _leader, followers = healthy_regions(env.model)[0]
         card = await env.propose(ALICE, f"transfer-leader {region} {followers[0]}")
         proposal = await env.proposal(card)
@@ -198,17 +210,21 @@ async def test_what_slack_missed_is_told_once_slack_recovers(tmp_path: Path) -> 
         await drain_faults(env.fake, "chat.postMessage")
         await drain_faults(env.fake, "chat.update")
         await env.fake.wait_for(lambda: _card_with(env, card, "succeeded"), timeout=2)
-        assert any(r.text.startswith(f"✅ #{proposal.id} succeeded") for r in env.replies(card))
+        await env.fake.wait_for(
+            lambda: [r for r in env.replies(card) if r.text.startswith(f"✅ #{proposal.id} succeeded")],
+            timeout=2,
+        )
+        assert not any(b.get("type") == "actions" for b in env.card(card).blocks)
+        # Told once: no second result and no second card, and nothing is owed any more.
+        await asyncio.sleep(0.5)
+        results = [r for r in env.replies(card) if r.text.startswith(f"✅ #{proposal.id}")]
+        assert len(results) == 1 and len(env.cards()) == 1
+        assert await env.bot.store.slack_owed() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: a card whose chat.postMessage failed after the retries is never posted again "
-    "(the requester is told 'the card could not be posted yet'), so nobody can approve the proposal",
-)
 async def test_a_card_lost_to_an_outage_is_posted_once_slack_recovers(tmp_path: Path) -> None:
     """The card could not be posted while Slack failed; once Slack is back it appears, with its buttons."""
-    async with fault_env(tmp_path, SWEEP_SECONDS="0.2") as env:
+    async with fault_env(tmp_path, SLACK_CATCH_UP_SECONDS=CATCH_UP) as env:
         region, _leader, followers = healthy_regions(env.model)[0]
         await _outage(env, "chat.postMessage")
         assert (await env.relay.command(ALICE, f"transfer-leader {region} {followers[0]}")).ok
@@ -223,3 +239,47 @@ async def test_a_card_lost_to_an_outage_is_posted_once_slack_recovers(tmp_path: 
         await drain_faults(env.fake, "chat.postMessage")
         cards = await env.fake.wait_for(env.cards, timeout=2)
         assert len(cards) == 1 and any(b.get("type") == "actions" for b in cards[0].blocks)
+        # Stored as a card posted at once is, so its Approve button works and the card follows.
+        assert (await env.proposal(cards[0])).id == pending.id
+        await env.click(BOB, cards[0], texts.ActionId.APPROVE)
+        await env.fake.wait_for(lambda: _card_with(env, cards[0], "succeeded"), timeout=10)
+        assert len(env.cards()) == 1 and await env.bot.store.slack_owed() == []
+
+
+async def test_a_card_still_owed_at_a_restart_is_posted_once_after_it(tmp_path: Path) -> None:
+    """The bot stops while the card it owes Slack is still unposted; the debt is in the database, so the
+    next start posts the card once Slack answers, and a third start posts nothing more."""
+    model = model_for_faults()
+    async with FakeSlack() as fake, SimulatorServer(model, tick_interval=0.02) as sim:
+        tap = HoldingTap(target=sim.url)
+        await tap.start()
+        try:
+            settings = settings_for(fake, tap, tmp_path / "chatops.db", SLACK_CATCH_UP_SECONDS=CATCH_UP)
+            region, _leader, followers = healthy_regions(model)[0]
+            async with (
+                running(settings) as bot,
+                BotRelay(fake, bot_url=bot.url, signing_secret=SECRET) as relay,
+            ):
+                fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=0, times=600)
+                assert (await relay.command(ALICE, f"transfer-leader {region} {followers[0]}")).ok
+                [owed] = await eventually(bot.store.slack_owed, limit=10)
+                assert owed.kind == "card"
+            await drain_faults(fake, "chat.postMessage", answers=600)
+            assert _cards(fake) == []
+
+            for _ in range(2):
+                async with running(settings) as bot:
+                    [card] = await fake.wait_for(lambda: _cards(fake) or None, timeout=5)
+
+                    async def stored(bot: RunningBot = bot, card: Message = card) -> bool:
+                        [pending] = await bot.operations.pending()  # the store learns the ts just after Slack
+                        return pending.message_ts == card.ts and await bot.store.slack_owed() == []
+
+                    await eventually(stored)
+            assert len(_cards(fake)) == 1
+        finally:
+            await tap.stop()
+
+
+def _cards(fake: FakeSlack) -> list[Message]:
+    return [m for m in fake.messages(CHANNEL) if m.text.startswith("Proposal #")]
