@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from actions.audit import SYSTEM_ACTOR, caller_id, intent_entry
@@ -46,6 +47,14 @@ EXECUTOR_ACTOR = f"{SYSTEM_ACTOR}/executor"
 
 # An operator PD never shows is given this many polls before the bot reads the cluster instead.
 _MISSING_POLLS = 3
+
+# Seconds between attempts to record a result the database refused, at most (it starts at the poll).
+_RECORD_RETRY_CAP = 30.0
+
+NOT_RECORDED_YET = (
+    "The bot's database could not record this yet; the bot keeps following it and records what PD did "
+    "once the database has room again. Nothing will be sent to PD a second time."
+)
 
 
 def change_visible(verification: CheckResult | None) -> bool | None:
@@ -119,9 +128,19 @@ class Executor:
             self.signals.notify(proposal.id)
             # Nothing slow (the card) between the claim and the write: the card follows the result.
             result = await self._send(proposal, pd_request, creates_operator=spec.creates_operator)
-            recorded = await self._store.finish_execution(
-                proposal.id, log_id=log_id, result=result, now=self._clock()
-            )
+            try:
+                recorded = await self._store.finish_execution(
+                    proposal.id, log_id=log_id, result=result, now=self._clock()
+                )
+            except Exception:
+                # PD has answered, so whatever the database says the write is done: raising here would
+                # tell the approver "nothing was done". Follow it anyway and record it once the
+                # database takes it (before ``_executing`` is left, so the reconciler never races it).
+                logger.exception(
+                    "proposal %s: PD answered but the result could not be recorded; retrying", proposal.id
+                )
+                self._follow_task(proposal, self._unrecorded(proposal, log_id, result))
+                return result.model_copy(update={"message": f"{result.message} {NOT_RECORDED_YET}"})
         finally:
             self._executing.discard(proposal.id)
         self.signals.notify(proposal.id)
@@ -141,9 +160,10 @@ class Executor:
         """Follow a sent proposal in the background until PD says how it ended (idempotent)."""
         if proposal.id in self._followers:
             return
-        task = asyncio.create_task(
-            self._follow(proposal, log_id, result), name=f"follow-proposal-{proposal.id}"
-        )
+        self._follow_task(proposal, self._follow(proposal, log_id, result))
+
+    def _follow_task(self, proposal: Proposal, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name=f"follow-proposal-{proposal.id}")
         self._followers[proposal.id] = task
         task.add_done_callback(lambda t: self._followed(proposal.id, t))
 
@@ -224,12 +244,62 @@ class Executor:
             logger.error("following proposal %s failed", proposal_id, exc_info=task.exception())
 
     async def _follow(self, proposal: Proposal, log_id: int, result: ActionResult) -> None:
+        final = await self._outcome(proposal, result)
+        await self.settle(proposal, log_id=log_id, result=final)
+
+    async def _outcome(self, proposal: Proposal, result: ActionResult) -> ActionResult:
+        """How a sent proposal ended, as PD reports it (following its operator when it made one)."""
         spec = CATALOG[proposal.request.action]
         if spec.creates_operator:
-            final = await self._follow_operator(proposal, result)
-        else:
-            final = await self._read_back(proposal, result)
-        await self.settle(proposal, log_id=log_id, result=final)
+            return await self._follow_operator(proposal, result)
+        return await self._read_back(proposal, result)
+
+    async def _unrecorded(self, proposal: Proposal, log_id: int, result: ActionResult) -> None:
+        """Follow a sent proposal whose result the database refused, recording it as soon as it can.
+
+        PD's answer to the write is recorded first (retried with backoff, alongside following the
+        operator), so the card and the store say what PD did as soon as there is room; the final outcome
+        is then settled as usual. The write itself is never sent again.
+        """
+        recording = asyncio.create_task(
+            self._record_answer(proposal, log_id, result), name=f"record-proposal-{proposal.id}"
+        )
+        try:
+            final = result if result.state is ProposalState.FAILED else await self._outcome(proposal, result)
+            # Not cancelled: a store call cut short may still commit, and then who recorded what is unknown.
+            recorded = await recording
+        finally:
+            if not recording.done():
+                recording.cancel()  # stopping: the reconciler settles it from PD at the next start
+        if recorded and final is not result:
+            await self.settle(proposal, log_id=log_id, result=final)
+
+    async def _record_answer(self, proposal: Proposal, log_id: int, result: ActionResult) -> bool:
+        """``finish_execution`` until the database takes it; False when someone else settled it first."""
+        delay = max(self._poll_interval, 0.05)
+        while True:
+            try:
+                recorded = await self._store.finish_execution(
+                    proposal.id, log_id=log_id, result=result, now=self._clock()
+                )
+                break
+            except Exception as exc:
+                # Only the bot's own database is retried here, never PD.
+                logger.warning(
+                    "recording proposal %s's result failed (%s); retrying in %gs", proposal.id, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RECORD_RETRY_CAP)
+        self.signals.notify(proposal.id)
+        if not recorded:
+            logger.warning("proposal %s left executing before its result was recorded", proposal.id)
+            return False
+        logger.info("proposal %s: the result PD gave is recorded after all", proposal.id)
+        recorded_proposal = await self._reload(proposal, result.state)
+        await tell(self._notifier.update, recorded_proposal)
+        if result.state is ProposalState.FAILED:
+            await tell(self._notifier.finished, recorded_proposal, result)
+        return True
 
     async def _follow_operator(self, proposal: Proposal, result: ActionResult) -> ActionResult:
         region = operator_region(proposal.request)

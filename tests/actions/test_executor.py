@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from actions_support import Env, RecordingNotifier, approved_proposal, ops_env, transfer_leader
 
-from actions.errors import ClusterUnavailable
-from actions.executor import Executor
+from actions.errors import ClusterUnavailable, StorageUnavailable
+from actions.executor import NOT_RECORDED_YET, Executor
 from actions.models import ActionRequest, ActionType, CheckStatus, OperatorOutcome, PDRequest, ProposalState
 from actions.ports import AuditQuery
 
@@ -173,3 +174,67 @@ async def test_aclose_stops_following_and_leaves_the_record_for_the_reconciler()
         left = await env.ops.get(proposal.id)
         assert left.state is ProposalState.SUCCEEDED
         assert left.result is not None and left.result.operator is OperatorOutcome.RUNNING
+
+
+def _refuse_results(env: Env, times: int) -> list[int]:
+    """The store refuses the next ``times`` results as a full disk would; returns the attempts made."""
+    attempts: list[int] = []
+    finish = env.store.finish_execution
+
+    async def flaky_finish(proposal_id: int, **kwargs: Any) -> bool:
+        attempts.append(proposal_id)
+        if len(attempts) <= times:
+            raise StorageUnavailable("could not record the result: the disk is full")
+        return await finish(proposal_id, **kwargs)
+
+    env.store.finish_execution = flaky_finish  # type: ignore[method-assign]
+    return attempts
+
+
+async def test_a_refusal_the_database_cannot_record_yet_is_told_and_recorded_once_it_can() -> None:
+    """PD refuses, the database refuses the result twice: the caller hears PD's refusal and that it is not
+    recorded yet; the result is recorded on the third try, people are told once, PD got one write."""
+    async with ops_env() as env:
+        region, _, _ = env.transfer_target()
+        stranger = env.store_without_peer(region)
+        proposal = await approved_proposal(env, transfer_leader(region, stranger))
+        attempts = _refuse_results(env, 2)
+        result = await env.executor.execute(proposal)
+        assert result is not None and result.state is ProposalState.FAILED
+        assert result.message.startswith("PD refused") and result.message.endswith(NOT_RECORDED_YET)
+        assert env.executor.is_busy(proposal.id)
+        assert (await env.ops.get(proposal.id)).state is ProposalState.EXECUTING
+        await asyncio.wait_for(env.executor.drain(), timeout=10)
+        failed = await env.ops.get(proposal.id)
+        assert failed.state is ProposalState.FAILED and failed.result is not None
+        assert (
+            failed.result.message.startswith("PD refused") and NOT_RECORDED_YET not in failed.result.message
+        )
+        assert attempts == [proposal.id] * 3 and len(env.cluster.sent) == 1
+        assert [p.id for p, _ in env.notifier.finished_results] == [proposal.id]
+        [intent] = await _intents(env, proposal.id)
+        assert intent is not None and intent["state"] == "failed"
+
+
+async def test_a_change_the_database_cannot_record_yet_is_settled_from_pd_without_resending() -> None:
+    """PD accepts an evict-leader, the database refuses the result once: the executor keeps going, records
+    PD's answer once it can and settles the proposal from what PD shows; PD got one write."""
+    async with ops_env() as env:
+        request = ActionRequest(
+            action=ActionType.EVICT_LEADER,
+            params={"store_id": sorted(env.model.stores)[0]},
+            requester="U0REQ",
+        )
+        proposal = await approved_proposal(env, request)
+        attempts = _refuse_results(env, 1)
+        result = await env.executor.execute(proposal)
+        assert result is not None and result.state is ProposalState.SUCCEEDED
+        assert "PD accepted" in result.message and result.message.endswith(NOT_RECORDED_YET)
+        await asyncio.wait_for(env.executor.drain(), timeout=10)
+        done = await env.ops.get(proposal.id)
+        assert done.state is ProposalState.SUCCEEDED and done.result is not None
+        assert done.result.message.startswith("PD shows the change")
+        assert len(attempts) == 2 and len(env.cluster.sent) == 1
+        assert [p.id for p, _ in env.notifier.finished_results] == [proposal.id]
+        moves = [(e.from_state, e.to_state) for e in await env.store.events(proposal.id)]
+        assert moves[-1] == ("executing", "succeeded")
