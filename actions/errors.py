@@ -6,6 +6,8 @@
      ├── StaleDecision           the proposal moved on (decided, edited, expired) before this decision
      ├── ProposalNotFound        no proposal with that id
      ├── PreflightFailed         a check against live PD failed; nothing was sent
+     ├── StorageUnavailable      the bot's own database could not be used (locked, full, failing);
+     │                           nothing of the operation was recorded (raised by ProposalStore adapters)
      └── ClusterError            PD could not be asked or refused (raised by Cluster adapters)
           ├── ClusterUnavailable PD unreachable, no leader, timed out; ``maybe_sent`` for writes
           └── ClusterRejected    PD answered and refused (status and PD's own message)
@@ -61,6 +63,14 @@ class ClusterRejected(ClusterError):
     def __init__(self, message: str, *, status: int | None = None, not_found: bool = False) -> None:
         super().__init__(message, status=status, maybe_sent=False)
         self.not_found = not_found
+
+
+class StorageUnavailable(ActionError):
+    """Raised by a ProposalStore adapter when its database cannot be used right now (locked past its busy
+    timeout, disk full, I/O error): the operation was rolled back whole, so trying again later is safe.
+
+    The message names the database's trouble for the log; people are told in a fixed sentence.
+    """
 
 
 class PreflightFailed(ActionError):

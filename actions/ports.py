@@ -175,7 +175,11 @@ class AuditQuery:
 
 class ProposalStore(Protocol):
     """Durable proposals, approvals, the action log and tickets. Every transition is one guarded
-    statement (``… WHERE id=? AND state=? AND revision=?``) committed with its ``events`` row."""
+    statement (``… WHERE id=? AND state=? AND revision=?``) committed with its ``events`` row.
+
+    Each call is one transaction: when it raises, nothing of it was written. A database that cannot be
+    used right now (locked, full, failing) raises ``actions.errors.StorageUnavailable``.
+    """
 
     async def create_proposal(
         self,

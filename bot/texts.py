@@ -48,6 +48,10 @@ UNEXPECTED_ERROR = (
     "Something went wrong on the bot's side; nothing more was done. "
     "The team can find the details in the bot's log."
 )
+STORAGE_UNAVAILABLE = (
+    "The bot's database is busy or cannot be written right now, so this was not recorded and nothing "
+    "more was done. Try again in a moment."
+)
 UNKNOWN_CLUSTER = "This bot operates the cluster `{known}`; there is no cluster `{asked}` here."
 CARD_UNREADABLE = "This button is from a card the bot cannot read any more; ask for /tikv pending."
 

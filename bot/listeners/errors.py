@@ -1,9 +1,11 @@
 """The one error handler: every exception a listener raises ends here.
 
 Refusals (``ActionError``: its messages are written for people; ``GrammarError``; ``IdentityRefused``)
-go to the person who typed or clicked, ephemerally, and are logged at info. Anything else is a bug or
-an outage: it is logged with its traceback and the person gets one fixed sentence — never a stack
-trace, never ``str()`` of an unexpected exception. Telling the person never raises.
+go to the person who typed or clicked, ephemerally, and are logged at info. The bot's database being
+unusable (``StorageUnavailable``) is an outage the domain expects: logged as a warning, and the person is
+told in a fixed sentence that nothing was recorded and to try again. Anything else is a bug or an
+outage: it is logged with its traceback and the person gets one fixed sentence — never a stack trace,
+never ``str()`` of an unexpected exception. Telling the person never raises.
 """
 
 from __future__ import annotations
@@ -16,19 +18,26 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions.errors import ActionError
+from actions.errors import ActionError, StorageUnavailable
+from bot import texts
 from bot.errors import GrammarError, IdentityRefused
 from bot.notifier import SLACK_FAILURES
 from bot.render.kit import Message
-from bot.render.notices import refusal_for, unexpected, usage
+from bot.render.notices import note, refusal_for, unexpected, usage
+from store.errors import StoreUnavailable
 
 logger = logging.getLogger("bot.errors")
 
 REFUSALS = (ActionError, GrammarError, IdentityRefused)
+# The store's own StoreUnavailable is listed until it subclasses actions.errors.StorageUnavailable, as
+# the ProposalStore port asks; then this is just StorageUnavailable.
+UNAVAILABLE = (StorageUnavailable, StoreUnavailable)
 
 
 def answer_for(error: BaseException) -> Message:
     """What the person sees for ``error``."""
+    if isinstance(error, UNAVAILABLE):
+        return note(texts.STORAGE_UNAVAILABLE)
     if isinstance(error, GrammarError):
         return usage(str(error), error.usage)
     if isinstance(error, REFUSALS):
@@ -55,7 +64,9 @@ async def report_error(
     client: AsyncWebClient | None,
 ) -> None:
     """Log ``error`` and tell the person who caused the request, as well as Slack allows."""
-    if isinstance(error, REFUSALS):
+    if isinstance(error, UNAVAILABLE):
+        logger.warning("the bot's database could not be used: %s", error)
+    elif isinstance(error, REFUSALS):
         logger.info("refused: %s", error)
     else:
         logger.exception("a listener failed", exc_info=error)

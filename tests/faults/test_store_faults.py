@@ -133,11 +133,6 @@ async def test_a_full_disk_refuses_proposals_and_approvals_whole_and_recovers(tm
         assert len((await env.propose(ALICE, f"transfer-leader {other} {other_followers[0]}")).ts) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: a StoreUnavailable reaches bot.listeners.errors as an unexpected error, so the "
-    "person sees the generic 'Something went wrong' instead of 'the database is busy, try again'",
-)
 async def test_the_message_for_a_locked_database_says_so_and_to_try_again(tmp_path: Path) -> None:
     """The approver is told the bot's database is busy, that the approval was not recorded, and to retry."""
     async with fault_env(tmp_path) as env:
@@ -148,12 +143,6 @@ async def test_the_message_for_a_locked_database_says_so_and_to_try_again(tmp_pa
         assert "database" in told.text and "try again" in told.text.lower(), told.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: when the result cannot be stored after PD accepted the write, Executor.execute "
-    "raises, the approver is told 'nothing more was done', the operator is not followed and the "
-    "proposal stays executing until a restart",
-)
 async def test_a_full_disk_after_the_pd_write_is_told_truthfully_and_settled_once_there_is_room(
     tmp_path: Path,
 ) -> None:
