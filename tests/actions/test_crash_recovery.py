@@ -54,11 +54,21 @@ async def _run_and_kill(env: Env, db_path: str, proposal_id: int, stage: str) ->
     assert child.returncode == -signal.SIGKILL
 
 
+async def _drained(executor: Executor) -> None:
+    """``drain`` with a deadline, so a stuck follower fails the test here, with every store still closed
+    by its context manager (a pytest-timeout would skip those and leave aiosqlite's threads running)."""
+    await asyncio.wait_for(executor.drain(), timeout=30)
+
+
 @asynccontextmanager
 async def _restarted(env: Env, db_path: str) -> AsyncIterator[tuple[Executor, Reconciler]]:
     """What the restarted bot builds: a fresh store connection, executor and reconciler."""
     store = await open_store(db_path)
-    executor = Executor(env.cluster, store, env.notifier, env.clock, poll_interval=0.01)
+    # Bounded like ops_env's executor: an operator PD never finishes must not hold drain() for the
+    # default 20 minutes.
+    executor = Executor(
+        env.cluster, store, env.notifier, env.clock, poll_interval=0.01, operator_timeout=10.0
+    )
     try:
         yield executor, Reconciler(env.cluster, store, env.notifier, executor, env.policy, env.clock)
     finally:
@@ -87,10 +97,11 @@ async def test_a_kill_after_the_write_is_settled_from_the_operator_and_not_sent_
 
         async with _restarted(env, db_path) as (executor, reconciler):
             await reconciler.startup()
-            await executor.drain()
+            await _drained(executor)
 
         done = await env.store.get_proposal(proposal.id)
-        assert done is not None and done.state is ProposalState.SUCCEEDED and done.result is not None
+        assert done is not None and done.result is not None, done
+        assert done.state is ProposalState.SUCCEEDED, (done.state, done.result.message)
         assert done.result.operator is OperatorOutcome.SUCCESS
         assert env.admin_operators == [("admin-transfer-leader", region)]
         assert env.cluster.sent == []
@@ -119,7 +130,7 @@ async def test_a_kill_before_the_write_is_settled_failed_and_never_sent(tmp_path
 
         async with _restarted(env, db_path) as (executor, reconciler):
             await reconciler.startup()
-            await executor.drain()
+            await _drained(executor)
 
         failed = await env.store.get_proposal(proposal.id)
         assert failed is not None and failed.state is ProposalState.FAILED and failed.result is not None
