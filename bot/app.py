@@ -14,11 +14,12 @@ Anything else in a middleware would run before every ack.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -28,12 +29,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.listeners import register_listeners
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
+from bot.work import WorkLimiter
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -66,8 +71,35 @@ def build_web_client(
     )
 
 
+class SharedRespond(AsyncRespond):
+    """``respond`` over the process's HTTP session.
+
+    Bolt's own opens an aiohttp session (a connector and a TCP connection) for every reply to a
+    response URL and closes it after: under load, most of the CPU the work after an ack costs.
+    """
+
+    def __init__(self, *, response_url: str | None, session: aiohttp.ClientSession | None) -> None:
+        super().__init__(response_url=response_url)
+        self._session = session
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SharedRespond:
+        return self  # Bolt deep-copies Socket Mode requests for lazy listeners; a session cannot be copied
+
+    async def __call__(  # type: ignore[override]  # the same keywords, passed through as a mapping
+        self, text: str | dict[str, Any] = "", **fields: Any
+    ) -> WebhookResponse:
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        message = dict(text) if isinstance(text, dict) else {"text": text, **fields}
+        if isinstance(message.get("blocks"), Sequence):
+            message["blocks"] = [b.to_dict() if isinstance(b, Block) else b for b in message["blocks"]]
+        client = AsyncWebhookClient(url=self.response_url, session=self._session)
+        return await client.send_dict({k: v for k, v in message.items() if v is not None})
+
+
 class ShareClient(AsyncMiddleware):
-    """Puts the process's one (deep-copy-safe) client in each request's context (see the docstring).
+    """Puts the process's one (deep-copy-safe) client in each request's context (see the docstring),
+    and a ``respond`` that replies over its HTTP session.
 
     A class rather than a function: Bolt builds a function middleware's arguments, ``say`` among them,
     from the context's client before the function runs, and those would still hold Bolt's own client.
@@ -84,6 +116,9 @@ class ShareClient(AsyncMiddleware):
         next: Callable[[], Awaitable[BoltResponse]],  # Bolt passes it by this name
     ) -> BoltResponse | None:
         req.context["client"] = self._client
+        req.context["respond"] = SharedRespond(
+            response_url=req.context.response_url, session=self._client.session
+        )
         return await next()
 
 
@@ -103,14 +138,16 @@ class TimedApp(AsyncApp):
     listeners after the middleware chain has returned).
     """
 
-    def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
+    def __init__(self, *, metrics: Metrics, work: WorkLimiter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._metrics = metrics
+        self._work = work
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         started = time.perf_counter()
         try:
-            return await super().async_dispatch(req)
+            with self._work.acking():
+                return await super().async_dispatch(req)
         finally:
             self._metrics.ack_seconds.labels(request_kind(req.body)).observe(time.perf_counter() - started)
 
@@ -124,6 +161,7 @@ def build_app(settings: Settings, services: Services, *, client: AsyncWebClient)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = TimedApp(
         metrics=services.metrics,
+        work=services.work,
         name="tikv-chatops",
         client=client,
         signing_secret=secret,

@@ -15,17 +15,24 @@ and not yet started), so a burst of requests costs a bounded amount of PD traffi
 over the bound is refused at once instead of being answered minutes later. A ticket whose lazy
 listener never claims it lapses after ``claim_within`` seconds so it cannot hold a place for ever.
 
+Acks come first: while an ack is being worked out (``acking``), a job waits before it starts, for
+at most ``defer_at_most`` seconds. Slack gives an ack 3 seconds and shows the person an error after
+that, while an answer through the response URL may come later; so under a burst the acks take the
+event loop and the work runs in the lulls (or once it has waited long enough). A job that must start
+soon (``start_within``: a modal's trigger id expires) does not wait.
+
 ``aclose`` (the composition root's exit stack calls it) refuses new work and cancels what runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +56,7 @@ class WorkLimiter:
         concurrency: int = 8,
         queue: int = 64,
         claim_within: float = 10.0,
+        defer_at_most: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if concurrency < 1 or queue < 0:
@@ -63,11 +71,33 @@ class WorkLimiter:
         self._started = 0  # jobs claimed: waiting for a slot or running
         self._tasks: set[asyncio.Task[object]] = set()
         self._closed = False
+        self._defer_at_most = defer_at_most
+        self._acks = 0  # acks being worked out right now
+        self._no_acks = asyncio.Event()
+        self._no_acks.set()
 
     @property
     def depth(self) -> int:
         """Jobs admitted and not finished: reserved, waiting for a slot, or running."""
         return len(self._reserved) + self._started
+
+    @contextlib.contextmanager
+    def acking(self) -> Iterator[None]:
+        """Marks an ack in progress (the HTTP handler and the app's dispatch wrap themselves in it)."""
+        self._acks += 1
+        self._no_acks.clear()
+        try:
+            yield
+        finally:
+            self._acks -= 1
+            if self._acks == 0:
+                self._no_acks.set()
+
+    async def _after_acks(self) -> None:
+        if self._acks and self._defer_at_most > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._defer_at_most):
+                    await self._no_acks.wait()
 
     def admit(self) -> int | None:
         """A ticket for one job, or None when ``capacity`` jobs are already admitted. Never raises."""
@@ -100,6 +130,8 @@ class WorkLimiter:
             self._tasks.add(task)
         self._started += 1
         try:
+            if start_within is None:
+                await self._after_acks()
             try:
                 async with asyncio.timeout(start_within):
                     await self._slots.acquire()

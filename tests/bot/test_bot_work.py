@@ -133,3 +133,42 @@ def test_nonsense_sizes_are_refused() -> None:
     """No slots at all is a configuration error."""
     with pytest.raises(ValueError, match="concurrency"):
         WorkLimiter(concurrency=0)
+
+
+async def test_a_job_waits_while_an_ack_is_worked_out_and_starts_when_it_is_done() -> None:
+    """Acks come first: an admitted job does not start during an ack, and starts as soon as it ends."""
+    work = WorkLimiter(concurrency=1, queue=0, defer_at_most=5.0)
+    ran = asyncio.Event()
+
+    async def job() -> None:
+        ran.set()
+
+    with work.acking():
+        task = asyncio.create_task(work.run(work.admit(), job))
+        await asyncio.sleep(0.05)
+        assert not ran.is_set()
+    assert await asyncio.wait_for(task, 1.0) is Outcome.DONE and ran.is_set()
+
+
+async def test_a_job_waits_for_acks_only_so_long() -> None:
+    """Under a stream of acks that never ends, a job still starts after defer_at_most."""
+    work = WorkLimiter(concurrency=1, queue=0, defer_at_most=0.05)
+
+    async def job() -> None:
+        pass
+
+    with work.acking():
+        assert await asyncio.wait_for(work.run(work.admit(), job), 1.0) is Outcome.DONE
+
+
+async def test_a_job_bound_to_a_trigger_does_not_wait_for_acks() -> None:
+    """A job with start_within (a modal to open) starts at once even during an ack."""
+    work = WorkLimiter(concurrency=1, queue=0, defer_at_most=5.0)
+    opened: list[str] = []
+
+    async def modal() -> None:
+        opened.append("opened")
+
+    with work.acking():
+        outcome = await asyncio.wait_for(work.run(work.admit(), modal, start_within=1.0), 0.5)
+    assert outcome is Outcome.DONE and opened == ["opened"]
