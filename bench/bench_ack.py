@@ -124,15 +124,24 @@ def _wait_until_idle(bot_url: str, timeout: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def _wait_for_proposal(db: Path, proposal_id: int, timeout: float = 30.0) -> None:
+def _latest_proposal(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM proposals").fetchone()
+    return int(row[0])
+
+
+def _wait_for_proposal(db: Path, after: int, timeout: float = 30.0) -> int:
+    """The id of the first pending proposal newer than ``after`` (the one the command just made)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            row = conn.execute("SELECT state FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
-        if row and row[0] == "pending":
-            return
+            row = conn.execute(
+                "SELECT id FROM proposals WHERE id > ? AND state = 'pending' ORDER BY id LIMIT 1", (after,)
+            ).fetchone()
+        if row:
+            return int(row[0])
         time.sleep(0.02)
-    raise RuntimeError(f"proposal {proposal_id} did not appear")
+    raise RuntimeError(f"no proposal after #{after} appeared")
 
 
 def _approve_to_write(bot_url: str, pd_url: str, db: Path) -> list[float]:
@@ -145,9 +154,10 @@ def _approve_to_write(bot_url: str, pd_url: str, db: Path) -> list[float]:
             body = loadgen.slash_command_body(
                 f"transfer-leader {region} {store}", user_id="U0ALICE", n=number
             )
+            latest = _latest_proposal(db)
             client.post(url, content=body, headers=loadgen.signed_headers(SECRET, body)).raise_for_status()
-            _wait_for_proposal(db, number)
-            click = loadgen.button_click_body("tikv_approve", f"{number}:1", user_id="U0BOB")
+            proposal_id = _wait_for_proposal(db, latest)
+            click = loadgen.button_click_body("tikv_approve", f"{proposal_id}:1", user_id="U0BOB")
             sent = time.time()
             client.post(url, content=click, headers=loadgen.signed_headers(SECRET, click)).raise_for_status()
             deadline = time.monotonic() + 10
@@ -161,38 +171,46 @@ def _approve_to_write(bot_url: str, pd_url: str, db: Path) -> list[float]:
     return delays
 
 
-def _table(bare: dict[tuple[str, int], loadgen.Latency], ours: dict[tuple[str, int], loadgen.Latency]) -> str:
+Results = dict[tuple[str, int], loadgen.Latency]
+
+
+def _table(bare: Results, bare_pbr: Results, ours: Results) -> str:
     lines = [
-        "| request | concurrent | bare Bolt p50 / p99 (ms) | tikv-chatops p50 / p99 (ms) "
-        "| p99 ratio | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| request | concurrent | bare Bolt, default mode p50 / p99 (ms) "
+        "| bare Bolt, process_before_response p50 / p99 (ms) | tikv-chatops p50 / p99 (ms) "
+        "| p99 ratio to the faster bare | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for (kind, concurrency), mine in ours.items():
-        base = bare[kind, concurrency]
+        slow, fast = bare[kind, concurrency], bare_pbr[kind, concurrency]
+        base = min(slow.p99_ms, fast.p99_ms)
         lines.append(
-            f"| {kind} | {concurrency} | {base.p50_ms:.1f} / {base.p99_ms:.1f} | "
-            f"{mine.p50_ms:.1f} / {mine.p99_ms:.1f} | {mine.p99_ms / base.p99_ms:.2f}x | {mine.errors} |"
+            f"| {kind} | {concurrency} | {slow.p50_ms:.1f} / {slow.p99_ms:.1f} "
+            f"| {fast.p50_ms:.1f} / {fast.p99_ms:.1f} "
+            f"| {mine.p50_ms:.1f} / {mine.p99_ms:.1f} | {mine.p99_ms / base:.2f}x | {mine.errors} |"
         )
     return "\n".join(lines)
 
 
+def _bare(port: int, *extra: str) -> Results:
+    with _process(
+        "bench.bare_bolt", "--port", str(port), "--secret", SECRET, *extra, ready_url=f"http://127.0.0.1:{port}"
+    ):
+        return _measure_all(f"http://127.0.0.1:{port}/slack/events")
+
+
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-ack-"))
-    pd_port, slack_port, bot_port, bare_port = (loadgen.free_port() for _ in range(4))
+    pd_port, slack_port, bot_port, bare_port, sink_port = (loadgen.free_port() for _ in range(5))
     pd_url = f"http://127.0.0.1:{pd_port}"
     bot_url = f"http://127.0.0.1:{bot_port}"
     db = workdir / "chatops.db"
-    loadgen.RESPONSE_URL = f"http://127.0.0.1:{slack_port}/response/bench"
+    # Replies to a response URL go to a sink that answers as Slack does (the load generator's
+    # requests carry no response URL the fake Slack issued).
+    loadgen.RESPONSE_URL = f"http://127.0.0.1:{sink_port}/response/bench"
 
-    with _process(
-        "bench.bare_bolt",
-        "--port",
-        str(bare_port),
-        "--secret",
-        SECRET,
-        ready_url=f"http://127.0.0.1:{bare_port}",
-    ):
-        bare = _measure_all(f"http://127.0.0.1:{bare_port}/slack/events")
+    bare = _bare(bare_port)
+    bare_pbr = _bare(bare_port, "--process-before-response")
 
     sim_args = (
         "--port",
@@ -214,9 +232,12 @@ def main() -> None:
         "PORT": str(bot_port),
         "HOST": "127.0.0.1",
         "TIKV_CHATOPS_DB": str(db),
+        # The agent's cycles would land at random points of the measurement; bench_agent measures them.
+        "AGENT_ENABLED": "false",
     }
     with (
         _process("pd.simulator", *sim_args, ready_url=pd_url),
+        _process("bench.sink", "--port", str(sink_port), ready_url=f"http://127.0.0.1:{sink_port}"),
         _process(
             "bot.playground",
             "--port",
@@ -241,10 +262,13 @@ def main() -> None:
     print(f"<!-- logs in {workdir} -->")
     print("## Ack latency: tikv-chatops beside a bare Bolt AsyncApp\n")
     print(
-        f"{REQUESTS} signed requests per row over loopback; both apps on aiohttp, default Bolt mode. "
+        f"{REQUESTS} signed requests per row over loopback, all apps on aiohttp. The bare apps only ack; "
+        "the bot acks the same way (process_before_response) and then does the request's work in a "
+        "lazy listener on the same event loop (status reads PD and answers; a stale Approve reads the "
+        "store and answers through the response URL). "
         "Targets: p99 <= 1.5x bare Bolt and < 50 ms at 50 concurrent.\n"
     )
-    print(_table(bare, ours))
+    print(_table(bare, bare_pbr, ours))
     print("\n## Approve -> PD write, and memory\n")
     print("| measure | value | target |")
     print("| --- | ---: | ---: |")
