@@ -37,7 +37,6 @@ from actions.models import ProposalState
 from actions.policy import Policy
 from actions.reconcile import Reconciler
 from actions.service import Operations
-from agent.advisor import make_advisor
 from agent.proposer import AgentLoop, AgentSettings
 from bot.app import build_app, build_web_client
 from bot.health import Health
@@ -305,8 +304,12 @@ async def _start_agent(
     playground: Any,
 ) -> AgentLoop:
     """The agent loop as a task the stack owns; cards go to PROPOSAL_CHANNEL (or the playground's)."""
-    api_key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
-    advisor = make_advisor(api_key, settings.anthropic_model)
+    advisor = None
+    if settings.anthropic_api_key is not None:
+        # Imported only when Claude is configured: the anthropic SDK costs ~3 s and ~40 MiB at start.
+        from agent.advisor import make_advisor
+
+        advisor = make_advisor(settings.anthropic_api_key.get_secret_value(), settings.anthropic_model)
     if advisor is not None:
         stack.push_async_callback(advisor.aclose)
     channel = settings.proposal_channel
