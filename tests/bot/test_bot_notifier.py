@@ -10,10 +10,13 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import bot_samples as samples
 import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import builtin_async_handlers, jitter
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from actions.audit import intent_entry
 from actions.catalog import CATALOG
@@ -31,7 +34,7 @@ from actions.models import (
 from actions.ports import ApprovalOutcome
 from bot.app import build_web_client
 from bot.metrics import Metrics
-from bot.notifier import CLAIM_TIMEOUT, SlackNotifier
+from bot.notifier import CLAIM_TIMEOUT, Failure, SlackNotifier
 from bot.playground.fake_slack import FakeSlack
 from bot.tickets import StoreTickets
 from store.outbox import SlackDebtKind
@@ -418,3 +421,54 @@ async def test_without_a_ledger_failures_are_only_logged(fake: FakeSlack) -> Non
     fake.fail_next("chat.postMessage", status=429, retry_after=0, times=3)
     assert await notifier.publish(samples.proposal(channel=None, message_ts=None)) is None
     assert await notifier.catch_up() == 0
+
+
+def _slack_error(status: int, error: str, **headers: str) -> SlackApiError:
+    answer = AsyncSlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="https://slack.com/api/chat.postMessage",
+        req_args={},
+        data={"ok": False, "error": error},
+        headers=headers,
+        status_code=status,
+    )
+    return SlackApiError(error, answer)
+
+
+_CONNECT = SimpleNamespace(host="slack.com", port=443, ssl=True)
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient", "unsent"),
+    [
+        (_slack_error(429, "ratelimited", **{"Retry-After": "7"}), True, True),
+        (_slack_error(200, "ratelimited"), True, True),
+        (_slack_error(500, "internal_error"), True, False),
+        (_slack_error(503, "fatal_error"), True, False),
+        (_slack_error(200, "channel_not_found"), False, False),
+        (aiohttp.ClientConnectorError(_CONNECT, OSError(111, "Connection refused")), True, True),  # type: ignore[arg-type]
+        (aiohttp.ServerDisconnectedError(), True, False),
+        (TimeoutError(), True, False),
+    ],
+    ids=[
+        "429",
+        "ok-false-ratelimited",
+        "500",
+        "503",
+        "channel_not_found",
+        "refused",
+        "disconnected",
+        "timeout",
+    ],
+)
+def test_which_failures_are_owed_and_which_prove_nothing_was_posted(
+    exc: BaseException, transient: bool, unsent: bool
+) -> None:
+    """Slack's and the network's failures are told again later; only a rate limit or a connection never
+    made proves Slack did not post (the rule that keeps a card from being posted twice); a refusal for
+    good (channel_not_found) is not retried; Retry-After is read from a 429."""
+    failure = Failure.of(exc)
+    assert (failure.transient, failure.unsent) == (transient, unsent)
+    if isinstance(exc, SlackApiError) and exc.response.status_code == 429:
+        assert failure.retry_after == 7.0
