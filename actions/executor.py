@@ -24,7 +24,7 @@ from typing import Any
 from actions.audit import SYSTEM_ACTOR, caller_id, intent_entry
 from actions.catalog import CATALOG
 from actions.clock import Clock
-from actions.errors import ClusterError, ClusterRejected
+from actions.errors import ClusterError, ClusterRejected, StorageUnavailable
 from actions.explain import explain_rejection, explain_unavailable, pd_text
 from actions.models import (
     ActionResult,
@@ -283,8 +283,8 @@ class Executor:
                     proposal.id, log_id=log_id, result=result, now=self._clock()
                 )
                 break
-            except Exception as exc:
-                # Only the bot's own database is retried here, never PD.
+            except StorageUnavailable as exc:
+                # Only the bot's own database, and only while it is unavailable, is retried here; never PD.
                 logger.warning(
                     "recording proposal %s's result failed (%s); retrying in %gs", proposal.id, exc, delay
                 )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from actions.errors import StorageUnavailable
+
 # SQLite's primary result codes (the low byte of an extended code), from sqlite3.h.
 _BUSY = 5
 _LOCKED = 6
@@ -32,9 +34,10 @@ class StoreError(Exception):
     """Raised when the database refuses an operation for a reason other than availability."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, StorageUnavailable):
     """Raised when the database is locked past the busy timeout, the disk is full or fails, or the
-    file cannot be opened; nothing of the operation was written."""
+    file cannot be opened; nothing of the operation was written. It is the domain's
+    ``StorageUnavailable``, as the ``ProposalStore`` port promises."""
 
 
 class MigrationError(StoreError):

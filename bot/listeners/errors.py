@@ -24,14 +24,11 @@ from bot.errors import GrammarError, IdentityRefused
 from bot.notifier import SLACK_FAILURES
 from bot.render.kit import Message
 from bot.render.notices import note, refusal_for, unexpected, usage
-from store.errors import StoreUnavailable
 
 logger = logging.getLogger("bot.errors")
 
 REFUSALS = (ActionError, GrammarError, IdentityRefused)
-# The store's own StoreUnavailable is listed until it subclasses actions.errors.StorageUnavailable, as
-# the ProposalStore port asks; then this is just StorageUnavailable.
-UNAVAILABLE = (StorageUnavailable, StoreUnavailable)
+UNAVAILABLE = StorageUnavailable
 
 
 def answer_for(error: BaseException) -> Message:
