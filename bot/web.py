@@ -5,10 +5,18 @@ ourselves because Bolt parses any form body containing the word "payload" as an 
 (slack_bolt/request/internals.py, reference/slack-contract.md §2.1): a slash command such as
 ``/tikv help payload`` would arrive as an empty body and be answered 404. ``slack_request`` parses
 such a body as the plain form it is, leaving the raw body (which the signature covers) untouched.
+
+Bolt also trusts the shape of what it is given: it parses the body before it checks the signature,
+reads the timestamp header with ``int()``, and its matchers index into a payload as Slack shapes it
+(``actions[0]["action_id"]``, ``view["type"]``…). A body that is not UTF-8, not JSON where JSON is
+due, or shaped otherwise would raise inside Bolt and be answered 500. ``events`` answers those itself:
+401 for a timestamp that is not a number (as Bolt answers any unverifiable request), 400 with the
+reason for a body Slack would never send.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -36,16 +44,33 @@ Refresh = Callable[[], Awaitable[None]]
 """Brings gauges read from elsewhere (the store) up to date before a scrape."""
 
 
-class SlackRequest(AsyncBoltRequest):
-    """A Bolt request whose copy for the lazy listeners keeps the body as parsed here.
+class _LazyRequestCopy(AsyncBoltRequest):
+    """A request already copied for a lazy listener; Bolt's deep copy of it is itself."""
 
-    Bolt's own copy parses the raw body again, which would undo ``slack_request``'s fix: the lazy
-    listener of ``/tikv help payload`` would see an empty body.
+    def __deepcopy__(self, memo: dict[int, Any]) -> _LazyRequestCopy:
+        return self
+
+
+class SlackRequest(AsyncBoltRequest):
+    """A Bolt request whose copy for the lazy listeners is cheap and keeps the body as parsed here.
+
+    Bolt's own copy parses the raw body again (undoing ``slack_request``'s fix: the lazy listener of
+    ``/tikv help payload`` would see an empty body) and then deep-copies the whole request, a
+    block_actions payload with its card included: together most of the CPU an ack costs. The copy
+    shares the parsed body instead; nothing writes to it once the ack function has returned.
     """
 
     def to_copyable(self) -> AsyncBoltRequest:
-        copied = super().to_copyable()
-        copied.body = self.body  # Bolt deep-copies the request after this
+        copied = _LazyRequestCopy(
+            body="",
+            query=self.query,
+            headers=self.headers,
+            context=self.context.to_copyable(),
+            mode=self.mode,
+        )
+        copied.raw_body = self.raw_body
+        copied.body = self.body
+        copied.context["is_enterprise_install"] = self.context.is_enterprise_install
         return copied
 
 
@@ -61,6 +86,78 @@ def slack_request(
         request.body = form
         request.context = build_async_context(AsyncBoltContext(), form)
     return request
+
+
+class MalformedRequest(Exception):
+    """A request body Bolt cannot take: answered 400 with this message."""
+
+
+def malformed(body: Any) -> str | None:
+    """Why Bolt cannot route ``body`` without raising, or None when it can.
+
+    Mirrors what Bolt's matchers and its log line for an unhandled request read from a payload
+    (slack_bolt.request.payload_utils, listener_matcher.builtins, logger.messages).
+    """
+    if not isinstance(body, dict):
+        return "the payload is not a JSON object"
+    kind = body.get("type")
+    if "command" in body and not isinstance(body["command"], str):
+        return "command is not a string"
+    if "event" in body and not isinstance(body["event"], dict):
+        return "event is not an object"
+    if "view" in body:
+        view = body["view"]
+        if not isinstance(view, dict):
+            return "view is not an object"
+        if kind in ("view_submission", "view_closed") and "callback_id" in view:
+            if not isinstance(view["callback_id"], str):
+                return "view.callback_id is not a string"
+            if kind == "view_submission" and "type" not in view:
+                return "view.type is missing"
+            if view.get("type") == "workflow_step" and "workflow_step" not in body:
+                return "workflow_step is missing"
+    if kind in ("block_actions", "interactive_message") and "actions" in body:
+        actions = body["actions"]
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return "actions is not a list of objects"
+        if kind == "block_actions" and not isinstance(actions[0].get("action_id"), str):
+            return "actions[0].action_id is not a string"
+    if kind == "workflow_step_edit" and "callback_id" in body and "workflow_step" not in body:
+        return "workflow_step is missing"
+    return None
+
+
+def parse_slack_request(
+    raw: bytes, *, query: str, headers: Mapping[str, str | Sequence[str]]
+) -> AsyncBoltRequest:
+    """``slack_request`` for a raw body; raises ``MalformedRequest`` for a body Bolt cannot take."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRequest("the body is not UTF-8") from None
+    try:
+        request = slack_request(text, query=query, headers=headers)
+    except json.JSONDecodeError:
+        raise MalformedRequest("the payload is not JSON") from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        # Bolt reads ids (team, user, channel…) out of the payload as it builds the request.
+        raise MalformedRequest("the payload is not shaped as Slack sends it") from None
+    problem = malformed(request.body)
+    if problem is not None:
+        raise MalformedRequest(problem)
+    return request
+
+
+def has_readable_timestamp(headers: Mapping[str, Sequence[str]]) -> bool:
+    """Whether Bolt can read the timestamp header: it calls ``int()`` on it, and a ValueError is a 500."""
+    values = headers.get("x-slack-request-timestamp")
+    if not values:
+        return True  # missing: Bolt treats it as 0 and refuses the signature itself
+    try:
+        int(values[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _headers(request: web.Request) -> dict[str, list[str]]:
@@ -82,8 +179,16 @@ def build_web_app(
 
     async def events(request: web.Request) -> web.Response:
         assert bolt is not None
-        raw = await request.text()
-        bolt_request = slack_request(raw, query=request.query_string, headers=_headers(request))
+        headers = _headers(request)
+        if not has_readable_timestamp(headers):
+            return web.json_response({"error": "invalid request"}, status=401)  # Bolt's own answer
+        raw = await request.read()
+        try:
+            bolt_request = parse_slack_request(raw, query=request.query_string, headers=headers)
+        except MalformedRequest as exc:
+            # Only the reason is logged: the body is whatever the caller sent.
+            logger.info("refused a malformed request to %s: %s", EVENTS_PATH, exc)
+            return web.json_response({"error": f"malformed request: {exc}"}, status=400)
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     async def healthz(_request: web.Request) -> web.Response:
