@@ -31,7 +31,7 @@ class Settings(BaseSettings):
 
     # PD. No PD_URL: the in-memory simulator, started in-process.
     pd_url: str = ""
-    pd_timeout: float = Field(default=5.0, gt=0)  # seconds per PD request
+    pd_timeout: float = Field(default=10.0, gt=0)  # seconds per PD request (PD's own client: 10 s)
     pd_cacert: Path | None = None
     pd_cert: Path | None = None
     pd_key: Path | None = None
