@@ -293,7 +293,8 @@ class Notifier(Protocol):
     """Tells people what happened. The Slack edge implements it; failures here never undo work."""
 
     async def publish(self, proposal: Proposal, *, channel: str | None = None) -> CardRef | None:
-        """Post a new proposal card; None when it could not be posted (it is retried later)."""
+        """Post a new proposal card; None when it could not be posted (posted later when the failure
+        proves Slack did not take it; a post that may have arrived is never repeated)."""
         ...
 
     async def update(self, proposal: Proposal) -> None:

@@ -98,7 +98,8 @@ PROPOSED = (
 )
 PROPOSED_NO_CARD = (
     "Proposed #{id}: {what}. It needs {needed} approval{s} from someone other than you; "
-    "the card could not be posted yet (see /tikv pending)."
+    "Slack did not take its card yet. The bot posts it once Slack answers again, unless Slack may "
+    "already have it; /tikv pending lists it either way."
 )
 REJECTED_ACK = "Rejected #{id}."
 EDITED_ACK = "Saved #{id} as revision {revision}; it needs fresh approvals."

@@ -232,7 +232,7 @@ async def test_a_card_lost_to_an_outage_is_posted_once_slack_recovers(tmp_path: 
             lambda: next((e for e in env.fake.ephemerals(user=ALICE) if e.text.startswith("Proposed")), None),
             timeout=10,
         )
-        assert "could not be posted yet" in told.text
+        assert "did not take its card yet" in told.text
         [pending] = await env.bot.operations.pending()
         assert pending.message_ts is None
 
