@@ -54,6 +54,7 @@ STORAGE_UNAVAILABLE = (
 )
 UNKNOWN_CLUSTER = "This bot operates the cluster `{known}`; there is no cluster `{asked}` here."
 CARD_UNREADABLE = "This button is from a card the bot cannot read any more; ask for /tikv pending."
+REQUEST_UNREADABLE = "The bot could not tell who sent this request, so it did nothing."
 
 IDENTITY_DELETED = "Your Slack account is deactivated, so the bot does not accept requests from it."
 IDENTITY_BOT = "Bots and apps cannot request or approve actions; a person has to."

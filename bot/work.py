@@ -15,11 +15,13 @@ and not yet started), so a burst of requests costs a bounded amount of PD traffi
 over the bound is refused at once instead of being answered minutes later. A ticket whose lazy
 listener never claims it lapses after ``claim_within`` seconds so it cannot hold a place for ever.
 
-Acks come first: while an ack is being worked out (``acking``), a job waits before it starts, for
-at most ``defer_at_most`` seconds. Slack gives an ack 3 seconds and shows the person an error after
-that, while an answer through the response URL may come later; so under a burst the acks take the
-event loop and the work runs in the lulls (or once it has waited long enough). A job that must start
-soon (``start_within``: a modal's trigger id expires) does not wait.
+Acks come first: while acks are being worked out (``acking``), and until they have paused for
+``quiet`` seconds, a job waits before it starts, for at most ``defer_at_most`` seconds. Slack gives
+an ack 3 seconds and shows the person an error after that, while an answer through the response URL
+may come later; so under a burst the acks take the event loop and the work runs once the burst is
+over (or once it has waited long enough). A job that must start soon (``start_within``: a modal's
+trigger id expires) does not wait. A refused click's "busy" notice waits the same way
+(``after_acks``).
 
 ``aclose`` (the composition root's exit stack calls it) refuses new work and cancels what runs.
 """
@@ -57,6 +59,7 @@ class WorkLimiter:
         queue: int = 64,
         claim_within: float = 10.0,
         defer_at_most: float = 1.0,
+        quiet: float = 0.02,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if concurrency < 1 or queue < 0:
@@ -72,7 +75,9 @@ class WorkLimiter:
         self._tasks: set[asyncio.Task[object]] = set()
         self._closed = False
         self._defer_at_most = defer_at_most
+        self._quiet = quiet
         self._acks = 0  # acks being worked out right now
+        self._last_ack = -float("inf")  # when the latest ack was answered (loop time)
         self._no_acks = asyncio.Event()
         self._no_acks.set()
 
@@ -90,14 +95,26 @@ class WorkLimiter:
             yield
         finally:
             self._acks -= 1
+            self._last_ack = asyncio.get_running_loop().time()
             if self._acks == 0:
                 self._no_acks.set()
 
-    async def _after_acks(self) -> None:
-        if self._acks and self._defer_at_most > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._defer_at_most):
-                    await self._no_acks.wait()
+    async def after_acks(self) -> None:
+        """Return once acks have paused for ``quiet`` seconds, or after ``defer_at_most``."""
+        # Between two requests of a burst no ack is in progress for a moment; only a pause of
+        # ``quiet`` seconds means the burst is over.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._defer_at_most
+        while loop.time() < deadline:
+            if self._acks:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        await self._no_acks.wait()
+                continue
+            pause = self._last_ack + self._quiet - loop.time()
+            if pause <= 0:
+                return
+            await asyncio.sleep(min(pause, deadline - loop.time()))
 
     def admit(self) -> int | None:
         """A ticket for one job, or None when ``capacity`` jobs are already admitted. Never raises."""
@@ -131,7 +148,7 @@ class WorkLimiter:
         self._started += 1
         try:
             if start_within is None:
-                await self._after_acks()
+                await self.after_acks()
             try:
                 async with asyncio.timeout(start_within):
                     await self._slots.acquire()

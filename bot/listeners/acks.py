@@ -84,6 +84,8 @@ async def run_lazy(
     try:
         outcome = await services.work.run(context.get(WORK_TICKET), job, start_within=start_within)
         if outcome is not Outcome.DONE and busy is not None:
+            if outcome is Outcome.NOT_ADMITTED:
+                await services.work.after_acks()  # telling is work too; the acks of a burst go first
             await busy()
     except Exception as exc:
         await report_error(exc, body, respond, client)

@@ -21,13 +21,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions.models import ProposalState
 from bot import grammar, texts
 from bot.errors import GrammarError
+from bot.listeners import payload
 from bot.listeners.acks import TRIGGER_START_WITHIN, ack_click, busy_by_respond, run_lazy
 from bot.listeners.commands import read_listing
 from bot.render.kit import validated_view
-from bot.render.listing import PageRef, listing_page
+from bot.render.listing import listing_page
 from bot.render.modals import ModalContext, edit_modal, reject_modal
 from bot.render.notices import note
-from bot.render.proposal import outcome_line, parse_button_value
+from bot.render.proposal import outcome_line
 from bot.services import Services
 
 PAGE_ACTION = re.compile("^" + re.escape(texts.ActionId.PAGE) + r"(:\d+)?$")
@@ -58,8 +59,8 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         async def job() -> None:
             services.metrics.clicks.labels(texts.ActionId.APPROVE.value).inc()
-            proposal_id, revision = parse_button_value(str(action.get("value", "")))
-            actor = await services.identity.actor(str(body["user"]["id"]))
+            proposal_id, revision = payload.proposal_button(action)
+            actor = await services.identity.actor(payload.user_id(body))
             result = await operations.approve(proposal_id, actor=actor, revision=revision)
             await _tell(respond, result.message)
 
@@ -73,7 +74,7 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
     ) -> None:
         services.metrics.clicks.labels(kind.value).inc()
-        proposal_id, _revision = parse_button_value(str(action.get("value", "")))
+        proposal_id, _revision = payload.proposal_button(action)
         proposal = await operations.get(proposal_id)
         if proposal.state is not ProposalState.PENDING:
             await _tell(respond, f"#{proposal.id}: {outcome_line(proposal)}")
@@ -119,7 +120,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         async def job() -> None:
             services.metrics.clicks.labels(texts.ActionId.PAGE.value).inc()
-            ref = PageRef.decode(str(action.get("value", "")))
+            ref = payload.page_button(action)
             try:
                 command = grammar.parse(ref.command, default_cluster=services.cluster_name)
             except GrammarError:
@@ -128,7 +129,7 @@ def register(app: AsyncApp, services: Services) -> None:
             if isinstance(command, grammar.Help | grammar.RunAction | grammar.Undo):
                 await _tell(respond, texts.CARD_UNREADABLE)
                 return
-            await services.identity.actor(str(body["user"]["id"]))
+            await services.identity.actor(payload.user_id(body))
             listing = await read_listing(services, command)
             message = listing_page(listing, page=ref.page, command=ref.command)
             await respond(replace_original=True, **message.payload())

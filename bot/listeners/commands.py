@@ -22,6 +22,7 @@ from actions.models import ActionRequest, Actor, Proposal
 from actions.ports import AuditQuery
 from bot import grammar, texts
 from bot.errors import GrammarError
+from bot.listeners import payload
 from bot.listeners.acks import ack_command, run_lazy
 from bot.notifier import SLACK_FAILURES
 from bot.render.cluster import region_listing, status_listing, store_listing
@@ -104,7 +105,7 @@ class CommandHandler:
                 note(texts.UNKNOWN_CLUSTER.format(known=services.cluster_name, asked=command.cluster)),
             )
             return
-        actor = await services.identity.actor(str(body["user_id"]))
+        actor = await services.identity.actor(payload.user_id(body))
         channel = str(body["channel_id"]) if body.get("channel_id") else None
         if isinstance(command, grammar.Help):
             await _ephemeral(respond, self._help(command, actor))

@@ -20,14 +20,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.errors import ActionError, StorageUnavailable
 from bot import texts
-from bot.errors import GrammarError, IdentityRefused
+from bot.errors import GrammarError, IdentityRefused, UnreadableRequest
 from bot.notifier import SLACK_FAILURES
 from bot.render.kit import Message
 from bot.render.notices import note, refusal_for, unexpected, usage
 
 logger = logging.getLogger("bot.errors")
 
-REFUSALS = (ActionError, GrammarError, IdentityRefused)
+REFUSALS = (ActionError, GrammarError, IdentityRefused, UnreadableRequest)
 UNAVAILABLE = StorageUnavailable
 
 

@@ -21,6 +21,7 @@ from actions.catalog import validate_params
 from actions.errors import InvalidRequest
 from actions.params import InvalidParams
 from bot import texts
+from bot.listeners import payload
 from bot.listeners.acks import admit, run_lazy
 from bot.render.modals import ModalContext, edit_errors, edit_params, input_values
 from bot.render.notices import note
@@ -70,7 +71,8 @@ def read_edit(view: dict[str, Any]) -> Submission:
 
 def busy_errors(view: dict[str, Any]) -> dict[str, str]:
     """Pure: "busy" under the modal's first input, so the person can submit again (the modal stays)."""
-    values = (view.get("state") or {}).get("values") or {}
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
     first = next(iter(values), None) if isinstance(values, dict) else None
     return {str(first): texts.BUSY} if first is not None else {}
 
@@ -112,7 +114,7 @@ def register(app: AsyncApp, services: Services) -> None:
             services.metrics.clicks.labels(texts.CallbackId.REJECT.value).inc()
             if submission.context is None:
                 raise ValueError("unreadable reject submission")  # logged and answered by report_error
-            actor = await services.identity.actor(str(body["user"]["id"]))
+            actor = await services.identity.actor(payload.user_id(body))
             modal = submission.context
             proposal = await operations.reject(
                 modal.proposal_id, actor=actor, reason=submission.values["reason"], revision=modal.revision
@@ -132,7 +134,7 @@ def register(app: AsyncApp, services: Services) -> None:
             services.metrics.clicks.labels(texts.CallbackId.EDIT.value).inc()
             if submission.context is None:
                 raise ValueError("unreadable edit submission")
-            actor = await services.identity.actor(str(body["user"]["id"]))
+            actor = await services.identity.actor(payload.user_id(body))
             modal = submission.context
             revised = await operations.edit(modal.proposal_id, actor=actor, params=submission.values)
             edited = texts.EDITED_ACK.format(id=revised.id, revision=revised.revision)

@@ -214,6 +214,19 @@ async def test_no_secret_in_debug_logs_or_slack_messages(
         await env.relay.click(
             ALICE, action_id="tikv_approve", channel_id=CHANNEL, message_ts=card.ts, value="abc"
         )
+        # A listener fails unexpectedly: its traceback is logged (and searched below).
+        real_get = env.bot.operations.get
+
+        async def broken_get(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("a bug in the bot")
+
+        monkeypatch.setattr(env.bot.operations, "get", broken_get)
+        proposal_id = card.text.removeprefix("Proposal #").split(" ", 1)[0]
+        await env.relay.click(
+            ALICE, action_id="tikv_reject", channel_id=CHANNEL, message_ts=card.ts, value=f"{proposal_id}:1"
+        )
+        await eventually(lambda: "a listener failed" in debug_log.getvalue(), limit=10)
+        monkeypatch.setattr(env.bot.operations, "get", real_get)
 
         # Refused requests: Bolt logs the signature, timestamp and body of each.
         body = b"command=%2Ftikv&text=status&user_id=U0ALICE"
