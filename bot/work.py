@@ -15,8 +15,9 @@ and not yet started), so a burst of requests costs a bounded amount of PD traffi
 over the bound is refused at once instead of being answered minutes later. A ticket whose lazy
 listener never claims it lapses after ``claim_within`` seconds so it cannot hold a place for ever.
 
-Acks come first: while acks are being worked out (``acking``), and until they have paused for
-``quiet`` seconds, a job waits before it starts, for at most ``defer_at_most`` seconds. Slack gives
+Acks come first: during a burst of acks (one being worked out by ``acking``, or two answered within
+``quiet`` seconds), a job waits before it starts, for at most ``defer_at_most`` seconds; the job of
+a lone click starts at once. Slack gives
 an ack 3 seconds and shows the person an error after that, while an answer through the response URL
 may come later; so under a burst the acks take the event loop and the work runs once the burst is
 over (or once it has waited long enough). A job that must start soon (``start_within``: a modal's
@@ -29,6 +30,7 @@ trigger id expires) does not wait. A refused click's "busy" notice waits the sam
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
 import itertools
@@ -77,7 +79,7 @@ class WorkLimiter:
         self._defer_at_most = defer_at_most
         self._quiet = quiet
         self._acks = 0  # acks being worked out right now
-        self._last_ack = -float("inf")  # when the latest ack was answered (loop time)
+        self._answered: collections.deque[float] = collections.deque(maxlen=2)  # the last two acks' ends
         self._no_acks = asyncio.Event()
         self._no_acks.set()
 
@@ -95,14 +97,14 @@ class WorkLimiter:
             yield
         finally:
             self._acks -= 1
-            self._last_ack = asyncio.get_running_loop().time()
+            self._answered.append(asyncio.get_running_loop().time())
             if self._acks == 0:
                 self._no_acks.set()
 
     async def after_acks(self) -> None:
-        """Return once acks have paused for ``quiet`` seconds, or after ``defer_at_most``."""
-        # Between two requests of a burst no ack is in progress for a moment; only a pause of
-        # ``quiet`` seconds means the burst is over.
+        """Return at once outside a burst of acks, else when it is over or after ``defer_at_most``."""
+        # Between two requests of a burst no ack is in progress for a moment: two acks answered
+        # within ``quiet`` seconds of each other mean the burst goes on.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._defer_at_most
         while loop.time() < deadline:
@@ -111,7 +113,9 @@ class WorkLimiter:
                     async with asyncio.timeout_at(deadline):
                         await self._no_acks.wait()
                 continue
-            pause = self._last_ack + self._quiet - loop.time()
+            if len(self._answered) < 2:
+                return
+            pause = self._answered[0] + self._quiet - loop.time()
             if pause <= 0:
                 return
             await asyncio.sleep(min(pause, deadline - loop.time()))

@@ -172,3 +172,24 @@ async def test_a_job_bound_to_a_trigger_does_not_wait_for_acks() -> None:
     with work.acking():
         outcome = await asyncio.wait_for(work.run(work.admit(), modal, start_within=1.0), 0.5)
     assert outcome is Outcome.DONE and opened == ["opened"]
+
+
+async def test_a_lone_acks_job_starts_at_once_but_a_bursts_waits_for_its_pause() -> None:
+    """One ack just answered: its job does not wait. Two answered within ``quiet``: a burst goes on,
+    so the job waits until the pause is ``quiet`` long."""
+    work = WorkLimiter(concurrency=1, queue=1, defer_at_most=5.0, quiet=0.2)
+    loop = asyncio.get_running_loop()
+
+    async def job() -> None:
+        pass
+
+    with work.acking():
+        pass
+    started = loop.time()
+    assert await work.run(work.admit(), job) is Outcome.DONE
+    assert loop.time() - started < 0.1
+    with work.acking():
+        pass
+    started = loop.time()
+    assert await work.run(work.admit(), job) is Outcome.DONE
+    assert 0.15 < loop.time() - started < 1.0
