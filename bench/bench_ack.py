@@ -133,15 +133,19 @@ def _movable_regions(pd_url: str, count: int) -> list[tuple[int, int]]:
     return picked
 
 
-def _wait_until_idle(bot_url: str, timeout: float = 120.0) -> None:
-    """Let the background work a load left behind finish, so it does not colour the next figure."""
+_WORK_DEPTH = re.compile(r"^tikv_chatops_work_depth (\S+)$", re.MULTILINE)
+
+
+def _wait_until_idle(bot_url: str, timeout: float = 60.0) -> None:
+    """Let the background work a load left behind finish, so it does not colour the next figure: the
+    bot's own work-depth gauge reads 0 three times in a row."""
     deadline = time.monotonic() + timeout
-    quick = 0
-    while time.monotonic() < deadline and quick < 5:
-        started = time.perf_counter()
-        httpx.get(f"{bot_url}/healthz", timeout=30)
-        quick = quick + 1 if time.perf_counter() - started < 0.05 else 0
-        time.sleep(0.2)
+    idle = 0
+    with httpx.Client(timeout=10) as client:
+        while time.monotonic() < deadline and idle < 3:
+            match = _WORK_DEPTH.search(client.get(f"{bot_url}/metrics").text)
+            idle = idle + 1 if match and float(match.group(1)) == 0 else 0
+            time.sleep(0.1)
 
 
 def _latest_proposal(db: Path) -> int:
