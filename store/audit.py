@@ -77,6 +77,12 @@ def append(conn: sqlite3.Connection, row: PreparedRow) -> int:
         return insert(conn, row)
 
 
+def append_many(conn: sqlite3.Connection, rows: list[PreparedRow]) -> list[int]:
+    """Rows in one transaction, committed (and fsynced) before this returns; their ids in order."""
+    with transaction(conn):
+        return [insert(conn, row) for row in rows]
+
+
 def set_result(
     conn: sqlite3.Connection, log_id: int, *, proposal_id: int, result_json: str, executed_at: str | None
 ) -> None:

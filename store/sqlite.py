@@ -29,6 +29,7 @@ from actions.models import (
 from actions.ports import ApprovalOutcome, AuditQuery, ProposalEvent
 from store import audit, outbox, proposals, tickets
 from store.connection import DEFAULT_BUSY_TIMEOUT, Database
+from store.group_commit import AuditAppender
 from store.migrate import load_migrations
 from store.outbox import SlackDebt, SlackDebtKind
 
@@ -49,6 +50,7 @@ class SqliteProposalStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._appender = AuditAppender(db)
 
     @property
     def path(self) -> str:
@@ -241,7 +243,7 @@ class SqliteProposalStore:
 
     async def log_entry(self, entry: AuditEntry) -> int:
         """Append an action_log row (dry-runs, refusals, reverts); returns its id once it is durable."""
-        return await self._db.run("append to the audit log", audit.append, audit.prepare(entry))
+        return await self._appender.append(audit.prepare(entry))
 
     async def query_audit(self, query: AuditQuery) -> list[AuditEntry]:
         """Newest first; the filters that are set are combined with AND. A region or store matches

@@ -1,0 +1,69 @@
+"""``AuditAppender``: audit rows written by many callers at once share one durable commit.
+
+Every ``log_entry`` must be durable before it returns, and a durable commit costs an fsync of the
+WAL. One caller at a time: its row is committed alone, at once (no waiting for company). Callers
+that arrive while a commit is on its way to disk queue up, and the next commit takes all of them in
+one transaction: the fsync is shared, each caller still returns only once its row is on disk.
+
+A batch that fails is not allowed to fail rows that would have gone in alone: its rows are retried
+one transaction each, so every caller gets its own row's outcome (a full disk fails them all anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from store import audit
+from store.audit import PreparedRow
+from store.connection import Database
+
+
+class AuditAppender:
+    """Group commit for ``action_log`` appends on one connection."""
+
+    def __init__(self, db: Database, *, max_batch: int = 256) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._waiting: list[tuple[PreparedRow, asyncio.Future[int]]] = []
+        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
+
+    async def append(self, row: PreparedRow) -> int:
+        """The row's id, once it is durable."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, future))
+        if not self._flushing:
+            self._flushing = True
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                await self._commit(batch)
+        finally:
+            self._flushing = False
+
+    async def _commit(self, batch: list[tuple[PreparedRow, asyncio.Future[int]]]) -> None:
+        if len(batch) > 1:
+            rows = [row for row, _ in batch]
+            try:
+                ids = await self._db.run("append to the audit log", audit.append_many, rows)
+            except Exception:
+                pass  # each row is retried alone below and gets its own outcome
+            else:
+                for (_, future), log_id in zip(batch, ids, strict=True):
+                    if not future.done():
+                        future.set_result(log_id)
+                return
+        for row, future in batch:
+            try:
+                log_id = await self._db.run("append to the audit log", audit.append, row)
+            except Exception as exc:  # handed to the caller that asked for this row
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if not future.done():
+                    future.set_result(log_id)
