@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 
+from actions.errors import StorageUnavailable
 from store import audit
 from store.audit import PreparedRow
 from store.connection import Database
+from store.errors import StoreError
 
 
 class AuditAppender:
@@ -25,45 +27,72 @@ class AuditAppender:
         self._db = db
         self._max_batch = max_batch
         self._waiting: list[tuple[PreparedRow, asyncio.Future[int]]] = []
-        self._flushing = False
         self._flusher: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
 
     async def append(self, row: PreparedRow) -> int:
         """The row's id, once it is durable."""
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiting.append((row, future))
-        if not self._flushing:
-            self._flushing = True
+        if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
         return await future
 
+    async def aclose(self) -> None:
+        """Wait until every row already handed in has its outcome (the store closes after this)."""
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.wait({self._flusher})  # its outcome went to the callers, not to the closer
+
     async def _flush(self) -> None:
+        batch: list[tuple[PreparedRow, asyncio.Future[int]]] = []
         try:
             while self._waiting:
                 batch = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
                 await self._commit(batch)
-        finally:
-            self._flushing = False
+        except BaseException as exc:
+            # Cancelled with its loop: nobody may wait for ever on a row whose fate is unknown.
+            failure = StoreError(f"could not append to the audit log: {exc!r}")
+            for _, future in batch + self._waiting:
+                if not future.done():
+                    future.set_exception(failure)
+            self._waiting.clear()
+            raise
 
     async def _commit(self, batch: list[tuple[PreparedRow, asyncio.Future[int]]]) -> None:
         if len(batch) > 1:
             rows = [row for row, _ in batch]
             try:
                 ids = await self._db.run("append to the audit log", audit.append_many, rows)
+            except StorageUnavailable as exc:
+                # Locked or full for one row is locked or full for all: no second wait per row.
+                _settle(batch, error=exc)
+                return
             except Exception:
-                pass  # each row is retried alone below and gets its own outcome
+                pass  # a row the database refuses: each is retried alone below and gets its own outcome
             else:
-                for (_, future), log_id in zip(batch, ids, strict=True):
-                    if not future.done():
-                        future.set_result(log_id)
+                for item, log_id in zip(batch, ids, strict=True):
+                    _settle([item], log_id=log_id)
                 return
         for row, future in batch:
             try:
                 log_id = await self._db.run("append to the audit log", audit.append, row)
             except Exception as exc:  # handed to the caller that asked for this row
-                if not future.done():
-                    future.set_exception(exc)
+                _settle([(row, future)], error=exc)
             else:
-                if not future.done():
-                    future.set_result(log_id)
+                _settle([(row, future)], log_id=log_id)
+
+
+def _settle(
+    batch: list[tuple[PreparedRow, asyncio.Future[int]]],
+    *,
+    log_id: int | None = None,
+    error: BaseException | None = None,
+) -> None:
+    for _, future in batch:
+        if future.done():  # its caller was cancelled; the row's fate is what the database did
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert log_id is not None
+            future.set_result(log_id)

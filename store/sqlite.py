@@ -58,6 +58,7 @@ class SqliteProposalStore:
 
     async def aclose(self) -> None:
         """Close the connection once the calls already made have finished; safe to call twice."""
+        await self._appender.aclose()
         await self._db.close()
 
     # --- proposals ----------------------------------------------------------------------------

@@ -70,3 +70,38 @@ async def test_a_bad_row_fails_only_its_own_caller(
     assert failed == ["UBAD"]
     stored = {e.actor for e in await store.query_audit(AuditQuery(limit=50))}
     assert stored == {"U1", "U2", "U3", "U4"}
+
+
+async def test_closing_waits_for_rows_already_handed_in(db_path: str) -> None:
+    """Appends made before aclose() all become durable: the store closes after the queued rows."""
+    from store.sqlite import open_store
+
+    store = await open_store(db_path)
+    appends = [asyncio.create_task(store.log_entry(b.entry(actor=f"U{i}"))) for i in range(10)]
+    await asyncio.sleep(0)  # every append has handed its row in
+    await store.aclose()
+    ids = await asyncio.gather(*appends)
+    with closing(sqlite3.connect(db_path)) as other:
+        assert other.execute("SELECT COUNT(*) FROM action_log").fetchone()[0] == len(set(ids)) == 10
+
+
+async def test_a_locked_database_fails_a_batch_at_once_without_retrying_each_row(
+    store: SqliteProposalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """StorageUnavailable for the shared transaction is every caller's answer: rows are not retried one
+    by one (each would wait the busy timeout again)."""
+    from store.errors import StoreUnavailable
+
+    singles: list[int] = []
+
+    def locked(*_args: object) -> list[int]:
+        raise StoreUnavailable("the database is locked")
+
+    monkeypatch.setattr(audit, "append_many", locked)
+    monkeypatch.setattr(audit, "append", lambda *_a: singles.append(1) or 1)
+    await store.log_entry(b.entry(actor="U0"))  # a lone row goes alone
+    singles.clear()
+    outcomes = await asyncio.gather(
+        *(store.log_entry(b.entry(actor=f"U{i}")) for i in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(o, StoreUnavailable) for o in outcomes) and singles == []
