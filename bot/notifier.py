@@ -14,11 +14,14 @@ Slack's or the network's (it may clear), what Slack missed is recorded in the st
     update   the card is rewritten to the current state
     result   the current result is posted in the card's thread
 
-A card is never posted twice. Slack has no idempotency key for chat.postMessage, so a card is owed
-only when the failure proves Slack did not post it: a 429 (Slack refused the call before acting on
-it) or a connection that was never made. After a 5xx, a timeout or a connection lost mid-call the card
-may be in the channel already; it is not posted again, and the error log and
-``tikv_chatops_slack_cards_in_doubt_total`` say so (the requester was told it could not be posted).
+A card is never posted twice. Slack has no idempotency key for chat.postMessage, so a card is retried
+(by ``publish``, not by the client, whose retries judge only the last attempt) or owed only while
+every failure proves Slack did not post it: a 429 (Slack refused the call before acting on it) or a
+connection that was never made. After a 5xx, a timeout or a connection lost mid-call the card may be
+in the channel already; it is not posted again, and the error log and
+``tikv_chatops_slack_cards_in_doubt_total`` say so (the requester was told it is not shown yet).
+A live update or result whose copy of the proposal has no card re-reads the store under the card's
+lock, so one that races a catch-up posting the card reaches it.
 A catch-up claims each debt in the store before calling Slack, so a card whose claim a crash left
 behind is treated the same way. A thread result or a card update is owed after any such failure: an
 update is idempotent, and a result posted twice is a repeated line in a thread with no buttons, which
@@ -62,6 +65,10 @@ _TRANSIENT_ERRORS = frozenset(
 # may have done part of the work).
 _UNSENT_ERRORS = frozenset({"ratelimited", "request_timeout"})
 
+# Attempts at posting a card before it is owed (as the client's retry handlers: one and two retries),
+# and the longest Retry-After waited for inline; a longer one is left to the catch-up.
+CARD_ATTEMPTS = 3
+CARD_RETRY_WAIT_MAX = 10.0
 # A claim older than this was abandoned (its process died mid-call): longer than one Web API call with
 # the client's retries and their Retry-After waits.
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -112,6 +119,9 @@ class Failure:
     transient: bool  # Slack's or the network's failure: it may clear, so tell it again later
     unsent: bool  # the failure proves Slack did not act on the call
     retry_after: float | None = None  # seconds Slack asked us to wait
+    # Slack as a whole (or the way to it) is failing, not this one call: a rate limit, a 5xx, the
+    # network. A catch-up pass stops at such a failure and goes on past any other.
+    outage: bool = True
 
     @classmethod
     def of(cls, exc: BaseException) -> Failure:
@@ -121,7 +131,10 @@ class Failure:
             reason = f"HTTP {status} {error}".strip()
             limited = status == 429 or error in _UNSENT_ERRORS
             transient = limited or status >= 500 or error in _TRANSIENT_ERRORS
-            return cls(reason, transient=transient, unsent=limited, retry_after=_retry_after(exc))
+            outage = status == 429 or status >= 500 or error == "ratelimited"
+            return cls(
+                reason, transient=transient, unsent=limited, retry_after=_retry_after(exc), outage=outage
+            )
         reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
         # A connection that was never made carried nothing; one lost mid-call may have.
         return cls(reason, transient=True, unsent=isinstance(exc, aiohttp.ClientConnectorError))
@@ -150,7 +163,8 @@ class _Flight:
 class _Paid(Enum):
     PAID = "paid"  # Slack accepted it
     SKIPPED = "skipped"  # nothing to do (claimed elsewhere, nothing left to tell, refused for good)
-    FAILED = "failed"  # Slack is still failing: stop this pass
+    DEFERRED = "deferred"  # this one failed (Slack refused it, or the store or rendering failed): owed still
+    FAILED = "failed"  # Slack as a whole is still failing: stop this pass
 
 
 class SlackNotifier:
@@ -196,18 +210,41 @@ class SlackNotifier:
             )
             return None
         card = await self._card(proposal)
-        response, failure = await self._call("chat_postMessage", proposal, channel=target, **card.payload())
-        if failure is not None:
-            if failure.transient and failure.unsent:
+        # Not through the client's retries: they would judge only the last attempt, and a 429 after a
+        # 503 would make a card Slack may have posted look unsent. Retried here only while every
+        # failure so far proves Slack did not post it.
+        for attempt in range(CARD_ATTEMPTS):
+            response, failure = await self._call(
+                "chat_postMessage", proposal, once=True, channel=target, **card.payload()
+            )
+            if failure is None:
+                return CardRef(channel=str(response.get("channel") or target), message_ts=str(response["ts"]))
+            if not (failure.transient and failure.unsent):
+                # Refused for good, or Slack may have it: never owed, so no catch-up posts it again.
+                if failure.transient:
+                    self._in_doubt(proposal.id, failure)
+                return None
+            wait = failure.retry_after if failure.retry_after is not None else 0.5 * 2**attempt
+            if attempt + 1 == CARD_ATTEMPTS or wait > CARD_RETRY_WAIT_MAX:
                 await self._owe(proposal.id, SlackDebtKind.CARD, failure, channel=target)
-            elif failure.transient:
-                self._in_doubt(proposal.id, failure)
-            return None
-        return CardRef(channel=str(response.get("channel") or target), message_ts=str(response["ts"]))
+                return None
+            await asyncio.sleep(wait)
+        return None  # not reached: the last attempt returns above
 
     async def update(self, proposal: Proposal) -> None:
         if proposal.channel is None or proposal.message_ts is None:
-            return
+            # No card on this copy. A catch-up may be posting it right now (under the card lock, from
+            # the state it read before this change): wait for it, then rewrite the card it stored, or
+            # owe the rewrite while the card itself is still owed.
+            if self._ledger is None:
+                return
+            async with self._card_lock(proposal.id):
+                current = await self._reread(proposal.id)
+                if current is None or current.channel is None or current.message_ts is None:
+                    if await self._card_owed(proposal.id):
+                        await self._owe(proposal.id, SlackDebtKind.UPDATE, None)
+                    return
+            proposal = current
         async with self._card_lock(proposal.id):
             _, failure = await self._call(
                 "chat_update",
@@ -245,10 +282,19 @@ class SlackNotifier:
 
     async def finished(self, proposal: Proposal, result: ActionResult) -> None:
         if proposal.channel is None or proposal.message_ts is None:
-            # No card yet. If one is owed, so is its thread's result: the catch-up posts both.
-            if await self._card_owed(proposal.id):
-                await self._owe(proposal.id, SlackDebtKind.RESULT, None)
-            return
+            # No card on this copy; a catch-up may have posted it since (or be posting it: wait for it).
+            if self._ledger is None:
+                return
+            async with self._card_lock(proposal.id):
+                current = await self._reread(proposal.id)
+                if current is None or current.channel is None or current.message_ts is None:
+                    # No card yet. If one is owed, so is its thread's result: the catch-up posts both.
+                    if await self._card_owed(proposal.id):
+                        await self._owe(proposal.id, SlackDebtKind.RESULT, None)
+                    return
+            proposal = proposal.model_copy(
+                update={"channel": current.channel, "message_ts": current.message_ts}
+            )
         _, failure = await self._reply(proposal, result_message(proposal, result))
         self._progress.pop(proposal.id, None)
         self._locks.pop(proposal.id, None)
@@ -303,10 +349,27 @@ class SlackNotifier:
         try:
             await self._ledger.owe_slack(proposal_id, kind, channel=channel, error=reason, now=self._clock())
         except Exception:
-            logger.exception("could not record that Slack is owed proposal %s's %s", proposal_id, kind)
+            # Nowhere else to keep it: this is the only trace that Slack missed it.
+            logger.exception(
+                "could not record that Slack is owed proposal %s's %s (%s); it is lost and will not be "
+                "told later: see /tikv pending or the audit log for the proposal's state",
+                proposal_id,
+                kind,
+                reason,
+            )
             return
         self._maybe_owed = True
         logger.info("Slack is owed proposal %s's %s; it is told once Slack answers again", proposal_id, kind)
+
+    async def _reread(self, proposal_id: int) -> Proposal | None:
+        """The proposal as stored now (None when it cannot be read: logged)."""
+        if self._ledger is None:
+            return None
+        try:
+            return await self._ledger.get_proposal(proposal_id)
+        except Exception:
+            logger.exception("could not read proposal %s to find its card", proposal_id)
+            return None
 
     async def _card_owed(self, proposal_id: int) -> bool:
         if self._ledger is None:
@@ -361,8 +424,10 @@ class SlackNotifier:
                 await _first(stop, seconds=max(0.0, WAKE_GAP - (loop.time() - started)))
 
     async def catch_up(self) -> int:
-        """One pass over what Slack is owed, oldest proposal first; stops at the first call Slack fails
-        again (it is still down). Returns how many deliveries Slack accepted."""
+        """One pass over what Slack is owed, oldest proposal first; stops at the first call that says
+        Slack is still down (a rate limit, a 5xx, the network), and goes on past a debt that failed on
+        its own (Slack refused that one call, or the store or the rendering failed for it). Returns how
+        many deliveries Slack accepted."""
         if self._ledger is None:
             return 0
         async with self._pass:
@@ -384,13 +449,17 @@ class SlackNotifier:
 
     async def _pay(self, ledger: Ledger, debt: SlackDebt) -> _Paid:
         now = self._clock()
-        claimed = await ledger.claim_slack(
-            debt.proposal_id, debt.kind, now=now, stale_before=now - CLAIM_TIMEOUT
-        )
-        if claimed is None:
-            return _Paid.SKIPPED  # paid meanwhile, or another process is paying it
         flight = _Flight()
+        claimed: SlackDebt | None = None
+        # Shielded: a claim committed by a call that was cancelled would be left behind, and a card
+        # debt with a stale claim is dropped as possibly posted.
+        claiming = asyncio.ensure_future(
+            ledger.claim_slack(debt.proposal_id, debt.kind, now=now, stale_before=now - CLAIM_TIMEOUT)
+        )
         try:
+            claimed = await asyncio.shield(claiming)
+            if claimed is None:
+                return _Paid.SKIPPED  # paid meanwhile, or another process is paying it
             async with self._card_lock(debt.proposal_id):
                 proposal = await ledger.get_proposal(debt.proposal_id)
                 if proposal is None:
@@ -403,11 +472,37 @@ class SlackNotifier:
             # Stopped (the bot is shutting down). An update or a result can safely be told again, and so
             # can a card whose post had not started; a card stopped mid-post keeps its claim, and the
             # next start treats it as possibly posted.
-            if claimed.kind is not SlackDebtKind.CARD or not flight.sent:
-                await asyncio.shield(
-                    ledger.release_slack(debt.proposal_id, debt.kind, error="stopped", now=self._clock())
-                )
+            if debt.kind is not SlackDebtKind.CARD or not flight.sent:
+                await asyncio.shield(self._unclaim(ledger, debt, claiming, "stopped"))
             raise
+        except Exception as exc:
+            # Not Slack's answer (those are handled where the call is made): the store, the rendering.
+            # The debt stays owed and unclaimed unless a card post may have gone out, as when stopped.
+            logger.exception(
+                "could not tell Slack proposal %s's %s; it stays owed", debt.proposal_id, debt.kind
+            )
+            if debt.kind is not SlackDebtKind.CARD or not flight.sent:
+                await self._unclaim(ledger, debt, claiming, f"{type(exc).__name__}: {exc}")
+            return _Paid.DEFERRED
+
+    async def _unclaim(
+        self, ledger: Ledger, debt: SlackDebt, claiming: asyncio.Future[SlackDebt | None], error: str
+    ) -> None:
+        """Drop this pass's claim on ``debt``, if it made one."""
+        try:
+            if await claiming is None:
+                return
+        except Exception:
+            return  # the claim itself failed: there is none to drop
+        try:
+            await ledger.release_slack(debt.proposal_id, debt.kind, error=error, now=self._clock())
+        except Exception:
+            logger.exception(
+                "could not release the claim on proposal %s's Slack %s; it is retried once the claim "
+                "is stale (a card is then dropped as possibly posted)",
+                debt.proposal_id,
+                debt.kind,
+            )
 
     async def _pay_card(self, ledger: Ledger, debt: SlackDebt, proposal: Proposal, flight: _Flight) -> _Paid:
         if proposal.message_ts is not None:
@@ -430,11 +525,11 @@ class SlackNotifier:
         if failure is not None:
             if failure.transient and failure.unsent:
                 await ledger.release_slack(proposal.id, debt.kind, error=failure.reason, now=self._clock())
-                return _Paid.FAILED
+                return _Paid.FAILED if failure.outage else _Paid.DEFERRED
             await ledger.forget_slack(proposal.id, debt.kind)
             if failure.transient:
                 self._in_doubt(proposal.id, failure)
-                return _Paid.FAILED
+                return _Paid.FAILED if failure.outage else _Paid.SKIPPED
             return _Paid.SKIPPED
         # Stored the way a card posted at once is (Operations stores the CardRef publish returns).
         await ledger.set_card(
@@ -472,7 +567,7 @@ class SlackNotifier:
             return _Paid.PAID
         if failure.transient:
             await ledger.release_slack(proposal.id, debt.kind, error=failure.reason, now=self._clock())
-            return _Paid.FAILED
+            return _Paid.FAILED if failure.outage else _Paid.DEFERRED
         await ledger.forget_slack(proposal.id, debt.kind)  # refused for good (message gone, no access)
         return _Paid.SKIPPED
 

@@ -99,8 +99,7 @@ PROPOSED = (
 )
 PROPOSED_NO_CARD = (
     "Proposed #{id}: {what}. It needs {needed} approval{s} from someone other than you; "
-    "Slack did not take its card yet. The bot posts it once Slack answers again, unless Slack may "
-    "already have it; /tikv pending lists it either way."
+    "Slack did not show its card yet. /tikv pending lists it."
 )
 REJECTED_ACK = "Rejected #{id}."
 EDITED_ACK = "Saved #{id} as revision {revision}; it needs fresh approvals."

@@ -37,6 +37,7 @@ from bot.metrics import Metrics
 from bot.notifier import CLAIM_TIMEOUT, Failure, SlackNotifier
 from bot.playground.fake_slack import FakeSlack
 from bot.tickets import StoreTickets
+from store.errors import StoreUnavailable
 from store.outbox import SlackDebtKind
 from store.sqlite import SqliteProposalStore, open_store
 
@@ -281,7 +282,7 @@ async def test_a_card_post_that_may_have_reached_slack_is_not_posted_again(
     assert await notifier.publish(proposal) is None
     assert await store.slack_owed() == []
     assert await notifier.catch_up() == 0
-    assert len(fake.calls("chat.postMessage")) == 3  # the client's three attempts, and nothing after
+    assert len(fake.calls("chat.postMessage")) == 1  # not retried (a retry could be a second card)
     assert metrics.registry.get_sample_value("tikv_chatops_slack_cards_in_doubt_total") == 1
     assert f"the card of proposal {proposal.id} may or may not have been posted" in caplog.text
 
@@ -472,3 +473,181 @@ def test_which_failures_are_owed_and_which_prove_nothing_was_posted(
     assert (failure.transient, failure.unsent) == (transient, unsent)
     if isinstance(exc, SlackApiError) and exc.response.status_code == 429:
         assert failure.retry_after == 7.0
+
+
+async def test_a_card_retried_after_a_5xx_is_never_owed_even_if_a_later_attempt_is_rate_limited(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """A 503 (Slack may have posted the card) followed by 429s: the later 429s prove nothing about the
+    first attempt, so the card is in doubt, not owed, and no catch-up posts it a second time."""
+    notifier = _keeping(fake, store)
+    proposal = await _stored(store)
+    fake.fail_next("chat.postMessage", error="fatal_error", status=503, retry_after=0)
+    fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=0, times=5)
+    assert await notifier.publish(proposal) is None
+    assert await store.slack_owed() == []
+    assert await notifier.catch_up() == 0
+    assert [c.status for c in fake.calls("chat.postMessage")] == [503]
+
+
+async def test_a_card_is_retried_while_slack_only_rate_limits_it(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """Two 429s (each proving nothing was posted) and then an answer: the card lands once, nothing owed."""
+    notifier = _keeping(fake, store)
+    proposal = await _stored(store)
+    fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=0, times=2)
+    card = await notifier.publish(proposal)
+    assert card is not None and [m.ts for m in _cards(fake)] == [card.message_ts]
+    assert [c.status for c in fake.calls("chat.postMessage")] == [429, 429, 200]
+    assert await store.slack_owed() == []
+
+
+class _Flaky:
+    """The store, with ``fail[name]`` calls to method ``name`` raising StoreUnavailable first, and
+    ``set_card`` held until ``gate`` is set (``entered`` says a call is waiting there)."""
+
+    def __init__(self, store: SqliteProposalStore, **fail: int) -> None:
+        self._store = store
+        self.fail = dict(fail)
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.entered = asyncio.Event()
+
+    def _maybe_fail(self, name: str) -> None:
+        if self.fail.get(name, 0) > 0:
+            self.fail[name] -= 1
+            raise StoreUnavailable("database is locked")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def get_proposal(self, proposal_id: int) -> Proposal | None:
+        self._maybe_fail("get_proposal")
+        return await self._store.get_proposal(proposal_id)
+
+    async def owe_slack(self, *args: Any, **kwargs: Any) -> Any:
+        self._maybe_fail("owe_slack")
+        return await self._store.owe_slack(*args, **kwargs)
+
+    async def set_card(self, proposal_id: int, *, channel: str, message_ts: str) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await self._store.set_card(proposal_id, channel=channel, message_ts=message_ts)
+
+
+def _over(fake: FakeSlack, ledger: _Flaky) -> SlackNotifier:
+    return SlackNotifier(
+        build_web_client(fake.token, base_url=fake.api_url),
+        default_channel=CHANNEL,
+        ledger=ledger,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_card_debt_survives_a_store_failure_during_the_catch_up(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """The store fails to read the proposal after its card debt was claimed: the pass logs it and goes
+    on to the next debt; the card stays owed and unclaimed (not 'possibly posted'), and the next pass
+    posts it once."""
+    ledger = _Flaky(store, get_proposal=1)
+    notifier = _over(fake, ledger)
+    owed = await _stored(store)
+    await store.owe_slack(owed.id, SlackDebtKind.CARD, channel=CHANNEL, error="HTTP 429", now=samples.NOW)
+    other = await _with_card(store, notifier)
+    await store.owe_slack(other.id, SlackDebtKind.UPDATE, channel=None, error="HTTP 429", now=samples.NOW)
+
+    assert await notifier.catch_up() == 1  # the update after it was still told
+    [debt] = await store.slack_owed()
+    assert (debt.proposal_id, debt.kind, debt.claimed_at, debt.attempts) == (
+        owed.id,
+        SlackDebtKind.CARD,
+        None,
+        1,
+    )
+    assert await notifier.catch_up() == 1
+    assert len(_cards(fake)) == 2 and await store.slack_owed() == []
+    assert (await _current(store, owed.id)).message_ts is not None
+
+
+async def test_a_live_update_during_a_catch_up_card_post_reaches_the_card(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """The catch-up has posted an owed card (rendered pending) and not yet stored it when the proposal is
+    rejected and the live update arrives with no card on its copy: the card ends up showing the
+    rejection instead of staying pending."""
+    ledger = _Flaky(store)
+    notifier = _over(fake, ledger)
+    proposal = await _stored(store)
+    await store.owe_slack(proposal.id, SlackDebtKind.CARD, channel=CHANNEL, error="HTTP 429", now=samples.NOW)
+    ledger.gate.clear()
+    paying = asyncio.create_task(notifier.catch_up())
+    await asyncio.wait_for(ledger.entered.wait(), 5)
+    assert await store.reject(
+        ActionApproval(
+            proposal_id=proposal.id,
+            revision=proposal.revision,
+            approver="U0BOB",
+            decision=Decision.REJECT,
+            decided_at=samples.NOW,
+        )
+    )
+    rejected = await _current(store, proposal.id)
+    assert rejected.message_ts is None
+    updating = asyncio.create_task(notifier.update(rejected))
+    await asyncio.sleep(0.05)
+    ledger.gate.set()
+    await paying
+    await updating
+    await notifier.catch_up()
+    [card] = _cards(fake)
+    assert "(rejected)" in card.text and not any(b["type"] == "actions" for b in card.blocks)
+    assert await store.slack_owed() == []
+
+
+async def test_a_result_told_with_a_copy_from_before_the_card_was_caught_up_reaches_its_thread(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """The executor's copy of the proposal predates the catch-up that posted its owed card: the result
+    still goes to that card's thread (the store says where the card is), not nowhere."""
+    notifier = _keeping(fake, store)
+    proposal = await _stored(store)
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=3)
+    assert await notifier.publish(proposal) is None
+    result = await _run(store, proposal)
+    stale = await _current(store, proposal.id)
+    assert await notifier.catch_up() == 1
+    await notifier.finished(stale, result)
+    [card] = _cards(fake)
+    [reply] = fake.thread(CHANNEL, card.ts)[1:]
+    assert reply.text.startswith(f"✅ #{proposal.id} succeeded")
+
+
+async def test_a_pass_goes_on_past_a_debt_slack_refuses_on_its_own(
+    fake: FakeSlack, store: SqliteProposalStore
+) -> None:
+    """Slack answers one debt's call with an error of its own (ok: false, internal_error), not an
+    outage: that debt stays owed with one more attempt, and the debts after it are still told."""
+    notifier = _keeping(fake, store)
+    first, second = await _with_card(store, notifier), await _with_card(store, notifier)
+    for proposal in (first, second):
+        await store.owe_slack(proposal.id, SlackDebtKind.UPDATE, channel=None, error="x", now=samples.NOW)
+    fake.fail_next("chat.update", error="internal_error", status=200)
+    assert await notifier.catch_up() == 1
+    [owed] = await store.slack_owed()
+    assert (owed.proposal_id, owed.attempts, owed.claimed_at) == (first.id, 1, None)
+    assert await notifier.catch_up() == 1 and await store.slack_owed() == []
+
+
+async def test_a_debt_the_store_cannot_keep_is_logged_as_lost(
+    fake: FakeSlack, store: SqliteProposalStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Recording an owed card fails: an ERROR names the proposal and says it will not be told later."""
+    notifier = _over(fake, _Flaky(store, owe_slack=1))
+    proposal = await _stored(store)
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=3)
+    assert await notifier.publish(proposal) is None
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert f"proposal {proposal.id}" in record.getMessage()
+    assert "will not be told later" in record.getMessage()
+    assert await store.slack_owed() == []

@@ -120,26 +120,42 @@ async def _settled(env: FaultEnv, proposal_id: int) -> None:
     await env.bot.executor.drain()  # the follower's last card update and thread reply, retries included
 
 
-@pytest.mark.parametrize("status", [429, 500, 503])
-async def test_a_failed_card_post_is_retried_and_the_card_appears(tmp_path: Path, status: int) -> None:
-    """chat.postMessage of the card fails once: the client retries (after Retry-After for a 429) and the
-    card is posted once, with its buttons."""
+async def test_a_rate_limited_card_post_is_retried_and_the_card_appears(tmp_path: Path) -> None:
+    """chat.postMessage of the card answers 429 once: it is retried after Retry-After and the card is
+    posted once, with its buttons."""
+    status = 429
     async with fault_env(tmp_path) as env:
         region, _leader, followers = healthy_regions(env.model)[0]
-        env.fake.fail_next(
-            "chat.postMessage",
-            error="ratelimited" if status == 429 else "fatal_error",
-            status=status,
-            retry_after=RETRY_AFTER,
-        )
+        env.fake.fail_next("chat.postMessage", error="ratelimited", status=status, retry_after=RETRY_AFTER)
         async with clocked(env.fake, "chat.postMessage") as clock:
             card = await env.propose(ALICE, f"transfer-leader {region} {followers[0]}")
         assert _statuses(env.fake, "chat.postMessage") == [status, 200]
-        if status == 429:
-            assert clock.times[1] - clock.times[0] >= RETRY_AFTER - 0.02
+        assert clock.times[1] - clock.times[0] >= RETRY_AFTER - 0.02
         assert len(env.cards()) == 1 and any(b.get("type") == "actions" for b in card.blocks)
         proposal = await env.proposal(card)
         assert proposal.message_ts == card.ts
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_a_card_post_answered_with_a_5xx_is_not_posted_a_second_time(
+    tmp_path: Path, status: int
+) -> None:
+    """A 5xx to the card's chat.postMessage does not prove Slack did not post it, and Slack has no
+    idempotency key: the post is not retried and never owed, even if Slack then rate-limits, and the
+    requester is told the card is not shown yet without a promise that it will be."""
+    async with fault_env(tmp_path, SLACK_CATCH_UP_SECONDS=CATCH_UP) as env:
+        region, _leader, followers = healthy_regions(env.model)[0]
+        env.fake.fail_next("chat.postMessage", error="fatal_error", status=status, retry_after=0)
+        env.fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=0, times=2)
+        assert (await env.relay.command(ALICE, f"transfer-leader {region} {followers[0]}")).ok
+        told = await env.fake.wait_for(
+            lambda: next((e for e in env.fake.ephemerals(user=ALICE) if e.text.startswith("Proposed")), None),
+            timeout=10,
+        )
+        assert "did not show its card yet" in told.text and "answers again" not in told.text
+        await asyncio.sleep(0.5)  # a few catch-up passes
+        assert _statuses(env.fake, "chat.postMessage") == [status]
+        assert env.cards() == [] and await env.bot.store.slack_owed() == []
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
@@ -232,7 +248,7 @@ async def test_a_card_lost_to_an_outage_is_posted_once_slack_recovers(tmp_path: 
             lambda: next((e for e in env.fake.ephemerals(user=ALICE) if e.text.startswith("Proposed")), None),
             timeout=10,
         )
-        assert "did not take its card yet" in told.text
+        assert "did not show its card yet" in told.text
         [pending] = await env.bot.operations.pending()
         assert pending.message_ts is None
 
