@@ -8,6 +8,8 @@
      ├── PreflightFailed         a check against live PD failed; nothing was sent
      ├── StorageUnavailable      the bot's own database could not be used (locked, full, failing);
      │                           nothing of the operation was recorded (raised by ProposalStore adapters)
+     ├── PartlyRecorded          the database failed after the operation's first write committed:
+     │                           ``recorded`` says what stands (raised by ``Operations``)
      └── ClusterError            PD could not be asked or refused (raised by Cluster adapters)
           ├── ClusterUnavailable PD unreachable, no leader, timed out; ``maybe_sent`` for writes
           └── ClusterRejected    PD answered and refused (status and PD's own message)
@@ -17,6 +19,8 @@ can, what to do instead. ``str(exc)`` is safe to show in Slack.
 """
 
 from __future__ import annotations
+
+import enum
 
 
 class ActionError(Exception):
@@ -68,9 +72,34 @@ class ClusterRejected(ClusterError):
 class StorageUnavailable(ActionError):
     """Raised by a ProposalStore adapter when its database cannot be used right now (locked past its busy
     timeout, disk full, I/O error): the operation was rolled back whole, so trying again later is safe.
+    ``Operations`` lets it reach people only when an operation's first write failed; a later failure
+    becomes ``PartlyRecorded`` or is absorbed (PD's answer is then told and recorded later).
 
     The message names the database's trouble for the log; people are told in a fixed sentence.
     """
+
+
+class Recorded(enum.StrEnum):
+    """What of an operation the database took before it failed part-way."""
+
+    APPROVAL = "approval"  # the approval counts; more are needed, the card may not show it yet
+    APPROVAL_RUN_WAITS = "approval-run-waits"  # it completed the quorum; nothing was sent to PD yet
+    PROPOSAL_CARD_UNNOTED = "proposal-card-unnoted"  # proposed and the card posted; its place not stored
+
+
+class PartlyRecorded(ActionError):
+    """Raised when the bot's database failed after an operation's first write committed.
+
+    Unlike ``StorageUnavailable`` the first step stands, so trying again would be refused (an approval)
+    or make a duplicate (a proposal): the person is told what is recorded and what happens next.
+    The message names the database's trouble for the log; people are told a fixed sentence per
+    ``recorded``.
+    """
+
+    def __init__(self, message: str, *, proposal_id: int, recorded: Recorded) -> None:
+        super().__init__(message)
+        self.proposal_id = proposal_id
+        self.recorded = recorded
 
 
 class PreflightFailed(ActionError):

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from actions.audit import SYSTEM_ACTOR, caller_id, intent_entry
 from actions.catalog import CATALOG
@@ -42,6 +42,8 @@ from actions.signals import DecisionSignals
 from actions.verify import verify
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 EXECUTOR_ACTOR = f"{SYSTEM_ACTOR}/executor"
 
@@ -97,6 +99,9 @@ class Executor:
         self.signals = signals or DecisionSignals()
         self._executing: set[int] = set()
         self._followers: dict[int, asyncio.Task[None]] = {}
+        # Approved here, but the database failed before the run could be claimed: nobody in this
+        # process is going to run them, so the reconciler's sweep need not wait out its grace.
+        self._deferred: set[int] = set()
 
     # --- public ----------------------------------------------------------------------------------
 
@@ -104,11 +109,20 @@ class Executor:
         """Whether this process is sending or following ``proposal_id`` right now."""
         return proposal_id in self._executing or proposal_id in self._followers
 
+    def defer(self, proposal_id: int) -> None:
+        """Note that ``proposal_id`` is approved but its run could not start (the database failed)."""
+        self._deferred.add(proposal_id)
+
+    def is_deferred(self, proposal_id: int) -> bool:
+        """Whether an approval here completed ``proposal_id`` but left its run to the reconciler."""
+        return proposal_id in self._deferred
+
     async def execute(self, proposal: Proposal, *, actor: str | None = None) -> ActionResult | None:
         """Run an approved proposal once. ``None`` when another executor claimed it first.
 
         Returns after PD answered the write (or did not); following the operator continues in the
-        background (see ``drain``).
+        background (see ``drain``). Raises ``StorageUnavailable`` only when the claim itself failed:
+        then nothing was sent, and the proposal is left ``defer``-red for the reconciler's sweep.
         """
         spec = CATALOG[proposal.request.action]
         pd_request = spec.pd_request(proposal.request.params)
@@ -121,7 +135,12 @@ class Executor:
         )
         self._executing.add(proposal.id)
         try:
-            log_id = await self._store.claim_for_execution(proposal.id, intent=intent, now=self._clock())
+            try:
+                log_id = await self._store.claim_for_execution(proposal.id, intent=intent, now=self._clock())
+            except StorageUnavailable:
+                self.defer(proposal.id)
+                raise
+            self._deferred.discard(proposal.id)
             if log_id is None:
                 logger.info("proposal %s was claimed by another executor", proposal.id)
                 return None
@@ -132,10 +151,11 @@ class Executor:
                 recorded = await self._store.finish_execution(
                     proposal.id, log_id=log_id, result=result, now=self._clock()
                 )
-            except Exception:
+            except StorageUnavailable:
                 # PD has answered, so whatever the database says the write is done: raising here would
                 # tell the approver "nothing was done". Follow it anyway and record it once the
                 # database takes it (before ``_executing`` is left, so the reconciler never races it).
+                # Only an unavailable database is retried; any other store error is a bug and propagates.
                 logger.exception(
                     "proposal %s: PD answered but the result could not be recorded; retrying", proposal.id
                 )
@@ -148,7 +168,7 @@ class Executor:
             # Someone else (a reconciler elsewhere) settled it meanwhile; theirs is the record.
             logger.warning("proposal %s left executing before its result was recorded", proposal.id)
             return result
-        finished = await self._reload(proposal, result.state)
+        finished = await self._reload(proposal, result)
         if result.state is ProposalState.FAILED:
             await tell(self._notifier.update, finished)
             await tell(self._notifier.finished, finished, result)
@@ -245,7 +265,29 @@ class Executor:
 
     async def _follow(self, proposal: Proposal, log_id: int, result: ActionResult) -> None:
         final = await self._outcome(proposal, result)
-        await self.settle(proposal, log_id=log_id, result=final)
+        await self._settle_when_possible(proposal, log_id, final)
+
+    async def _settle_when_possible(self, proposal: Proposal, log_id: int, result: ActionResult) -> None:
+        """``settle``, retried while the database is unavailable (each attempt is guarded, so repeatable)."""
+        await self._until_stored(
+            proposal, "outcome", lambda: self.settle(proposal, log_id=log_id, result=result)
+        )
+
+    async def _until_stored(self, proposal: Proposal, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``call`` until the database takes it, with backoff; only ``StorageUnavailable`` is retried.
+
+        Only the bot's own database, and only while it is unavailable, is retried here; never PD.
+        """
+        delay = max(self._poll_interval, 0.05)
+        while True:
+            try:
+                return await call()
+            except StorageUnavailable as exc:
+                logger.warning(
+                    "recording proposal %s's %s failed (%s); retrying in %gs", proposal.id, what, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RECORD_RETRY_CAP)
 
     async def _outcome(self, proposal: Proposal, result: ActionResult) -> ActionResult:
         """How a sent proposal ended, as PD reports it (following its operator when it made one)."""
@@ -266,36 +308,35 @@ class Executor:
         )
         try:
             final = result if result.state is ProposalState.FAILED else await self._outcome(proposal, result)
+        except asyncio.CancelledError:
+            recording.cancel()  # stopping: the reconciler settles it from PD at the next start
+            raise
+        except Exception:
             # Not cancelled: a store call cut short may still commit, and then who recorded what is unknown.
-            recorded = await recording
-        finally:
-            if not recording.done():
-                recording.cancel()  # stopping: the reconciler settles it from PD at the next start
+            try:
+                await recording
+            except Exception:
+                logger.exception("recording proposal %s's result failed", proposal.id)
+            raise
+        recorded = await recording
         if recorded and final is not result:
-            await self.settle(proposal, log_id=log_id, result=final)
+            await self._settle_when_possible(proposal, log_id, final)
 
     async def _record_answer(self, proposal: Proposal, log_id: int, result: ActionResult) -> bool:
         """``finish_execution`` until the database takes it; False when someone else settled it first."""
-        delay = max(self._poll_interval, 0.05)
-        while True:
-            try:
-                recorded = await self._store.finish_execution(
-                    proposal.id, log_id=log_id, result=result, now=self._clock()
-                )
-                break
-            except StorageUnavailable as exc:
-                # Only the bot's own database, and only while it is unavailable, is retried here; never PD.
-                logger.warning(
-                    "recording proposal %s's result failed (%s); retrying in %gs", proposal.id, exc, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RECORD_RETRY_CAP)
+        recorded = await self._until_stored(
+            proposal,
+            "result",
+            lambda: self._store.finish_execution(
+                proposal.id, log_id=log_id, result=result, now=self._clock()
+            ),
+        )
         self.signals.notify(proposal.id)
         if not recorded:
             logger.warning("proposal %s left executing before its result was recorded", proposal.id)
             return False
         logger.info("proposal %s: the result PD gave is recorded after all", proposal.id)
-        recorded_proposal = await self._reload(proposal, result.state)
+        recorded_proposal = await self._reload(proposal, result)
         await tell(self._notifier.update, recorded_proposal)
         if result.state is ProposalState.FAILED:
             await tell(self._notifier.finished, recorded_proposal, result)
@@ -436,12 +477,22 @@ class Executor:
                 return
         await self._store.update_result(proposal.id, log_id=log_id, result=result)
         self.signals.notify(proposal.id)
-        settled = await self._reload(proposal, result.state)
+        settled = await self._reload(proposal, result)
         await tell(self._notifier.update, settled)
         await tell(self._notifier.finished, settled, result)
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    async def _reload(self, proposal: Proposal, state: ProposalState) -> Proposal:
-        stored = await self._store.get_proposal(proposal.id)
-        return stored if stored is not None else proposal.model_copy(update={"state": state})
+    async def _reload(self, proposal: Proposal, result: ActionResult) -> Proposal:
+        """The proposal as stored after ``result`` was recorded; as recorded, when it cannot be read back.
+
+        The record is already committed when this runs, so a database too busy to read it back must not
+        undo the telling and following that come next.
+        """
+        fallback = proposal.model_copy(update={"state": result.state, "result": result})
+        try:
+            stored = await self._store.get_proposal(proposal.id)
+        except StorageUnavailable as exc:
+            logger.warning("proposal %s: reading it back after recording failed (%s)", proposal.id, exc)
+            return fallback
+        return stored if stored is not None else fallback

@@ -24,7 +24,7 @@ from typing import Any
 from actions.audit import RECONCILER_ACTOR, checks_json, find_intent, note_entry
 from actions.catalog import CATALOG
 from actions.clock import Clock
-from actions.errors import ClusterError
+from actions.errors import ClusterError, StorageUnavailable
 from actions.executor import Executor, change_visible
 from actions.models import (
     ActionApproval,
@@ -269,11 +269,19 @@ class Reconciler:
         return resumed
 
     async def resume_approved(self, *, older_than: timedelta = timedelta(0)) -> list[Proposal]:
-        """Approved proposals nobody claimed (a crash right after the last approval)."""
+        """Approved proposals nobody claimed (a crash right after the last approval, or the database
+        failing between the last approval and the claim).
+
+        The periodic pass leaves proposals younger than ``older_than`` to the approval that is about to
+        claim them — except those this process's own approval gave up on (``Executor.is_deferred``),
+        which run at the next pass. Running one twice is impossible either way: the store's
+        ``claim_for_execution`` lets exactly one executor send it.
+        """
         handled = []
         now = self._clock()
         for proposal in await self._store.list_proposals(states=[ProposalState.APPROVED], limit=_SCAN_LIMIT):
-            if self._executor.is_busy(proposal.id) or (older_than and now - proposal.updated_at < older_than):
+            young = older_than and now - proposal.updated_at < older_than
+            if self._executor.is_busy(proposal.id) or (young and not self._executor.is_deferred(proposal.id)):
                 continue
             report = await run_preflight(proposal.request, self._cluster)
             if report.blocked or report.fingerprint != proposal.fingerprint:
@@ -466,8 +474,15 @@ class Reconciler:
             return proposal
         if card is None:
             return proposal
-        await self._store.set_card(proposal.id, channel=card.channel, message_ts=card.message_ts)
-        return await self._store.get_proposal(proposal.id) or proposal
+        noted = proposal.model_copy(update={"channel": card.channel, "message_ts": card.message_ts})
+        try:
+            await self._store.set_card(proposal.id, channel=card.channel, message_ts=card.message_ts)
+            return await self._store.get_proposal(proposal.id) or noted
+        except StorageUnavailable as exc:
+            # The proposal and its card exist: carry on (a revert still runs) rather than leave it half
+            # done; only the card's later rewrites are lost if its place was not stored.
+            logger.warning("proposal %s: noting where its card is failed (%s)", proposal.id, exc)
+            return noted
 
     async def _tell_update(self, proposal: Proposal) -> None:
         await tell(self._notifier.update, proposal)

@@ -9,6 +9,12 @@ store transition, then tells people (best-effort) and wakes waiters. Every refus
     StaleDecision      the proposal moved on (decided, edited, expired, cluster changed) — look again
     PreflightFailed    live PD says no; nothing was sent
     InvalidRequest     the action cannot be done this way (no inverse, bad parameters)
+
+The bot's database failing (``StorageUnavailable``) reaches the caller as such only when the
+operation's first write failed, so nothing of it is recorded. Once that write committed, a later
+failure is either absorbed (reading back what was just written; the card is best-effort anyway) or
+raised as ``PartlyRecorded``, saying what stands, so nobody is told "try again" about something that
+would be refused or duplicated.
 """
 
 from __future__ import annotations
@@ -23,7 +29,16 @@ from actions.audit import SYSTEM_ACTOR, checks_json, note_entry
 from actions.catalog import CATALOG, validate_params
 from actions.clock import Clock
 from actions.dryrun import dry_run
-from actions.errors import InvalidRequest, PolicyRefusal, PreflightFailed, ProposalNotFound, StaleDecision
+from actions.errors import (
+    InvalidRequest,
+    PartlyRecorded,
+    PolicyRefusal,
+    PreflightFailed,
+    ProposalNotFound,
+    Recorded,
+    StaleDecision,
+    StorageUnavailable,
+)
 from actions.executor import Executor
 from actions.facts import describe_changes
 from actions.models import (
@@ -202,8 +217,18 @@ class Operations:
             return proposal
         if card is None:
             return proposal
-        await self._store.set_card(proposal.id, channel=card.channel, message_ts=card.message_ts)
-        return await self._store.get_proposal(proposal.id) or proposal
+        try:
+            await self._store.set_card(proposal.id, channel=card.channel, message_ts=card.message_ts)
+        except StorageUnavailable as exc:
+            # The proposal is stored and its card is live: "nothing was recorded, try again" would be
+            # false and a retry would make a duplicate. Its buttons work without the stored place.
+            raise PartlyRecorded(
+                f"proposal {proposal.id}: its card is posted but could not be noted: {exc}",
+                proposal_id=proposal.id,
+                recorded=Recorded.PROPOSAL_CARD_UNNOTED,
+            ) from exc
+        noted = proposal.model_copy(update={"channel": card.channel, "message_ts": card.message_ts})
+        return await self._read_back(proposal.id, noted)
 
     # --- deciding --------------------------------------------------------------------------------
 
@@ -231,7 +256,18 @@ class Operations:
             raise PolicyRefusal("You already approved this; it needs an approval from someone else.")
         if outcome is ApprovalOutcome.STALE:
             raise StaleDecision(await self._moved_on(proposal_id))
-        stored = await self.get(proposal_id)
+        # The approval is committed: from here an unavailable database must not say "not recorded".
+        try:
+            stored = await self.get(proposal_id)
+        except StorageUnavailable as exc:
+            if outcome is ApprovalOutcome.RECORDED:
+                raise PartlyRecorded(
+                    f"proposal {proposal_id}: the approval is recorded but could not be read back: {exc}",
+                    proposal_id=proposal_id,
+                    recorded=Recorded.APPROVAL,
+                ) from exc
+            self._executor.defer(proposal_id)
+            raise self._run_waits(proposal_id, exc) from exc
         if outcome is ApprovalOutcome.RECORDED:
             await tell(self._notifier.update, stored)
             count = len(set(stored.approvers))
@@ -244,13 +280,30 @@ class Operations:
             )
         self.signals.notify(proposal_id)
         # The executor rewrites the card once PD answered; telling Slack first would delay the write.
-        result = await self._executor.execute(stored, actor=actor.user_id)
-        final = await self.get(proposal_id)
+        try:
+            result = await self._executor.execute(stored, actor=actor.user_id)
+        except StorageUnavailable as exc:
+            # Only the claim raises it, before anything is sent; the executor left the run to the sweep.
+            raise self._run_waits(proposal_id, exc) from exc
+        if result is None:
+            final = await self._read_back(proposal_id, stored)
+        else:
+            final = await self._read_back(
+                proposal_id, stored.model_copy(update={"state": result.state, "result": result})
+            )
         if result is None:
             return ApproveResult(ApproveOutcome.CLAIMED, final, "Approved; another worker is running it.")
         # "sent" only when the write left: a refusal or an outage's message says what happened instead.
         lead = "Approved." if result.state is ProposalState.FAILED else "Approved and sent."
         return ApproveResult(ApproveOutcome.EXECUTED, final, f"{lead} {result.message}", result)
+
+    @staticmethod
+    def _run_waits(proposal_id: int, exc: StorageUnavailable) -> PartlyRecorded:
+        return PartlyRecorded(
+            f"proposal {proposal_id}: approved, but the run could not start: {exc}",
+            proposal_id=proposal_id,
+            recorded=Recorded.APPROVAL_RUN_WAITS,
+        )
 
     async def reject(
         self, proposal_id: int, *, actor: Actor, reason: str = "", revision: int | None = None
@@ -272,7 +325,7 @@ class Operations:
         )
         if not rejected:
             raise StaleDecision(await self._moved_on(proposal_id))
-        return await self._decided(proposal_id)
+        return await self._decided(proposal_id, proposal.model_copy(update={"state": ProposalState.REJECTED}))
 
     async def edit(self, proposal_id: int, *, actor: Actor, params: Mapping[str, str]) -> Proposal:
         """New parameters for a pending proposal: validated, re-checked, a new revision, approvals reset.
@@ -353,7 +406,8 @@ class Operations:
             detail={"reason": f"nobody decided before {_when(proposal.expires_at)}"},
         )
         if moved:
-            return await self._decided(proposal.id)
+            expired = proposal.model_copy(update={"state": ProposalState.EXPIRED})
+            return await self._decided(proposal.id, expired)
         return await self.get(proposal.id)
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -397,7 +451,7 @@ class Operations:
             )
             if not moved:
                 raise StaleDecision(await self._moved_on(proposal.id))
-            await self._decided(proposal.id)
+            await self._decided(proposal.id, proposal.model_copy(update={"state": ProposalState.SUPERSEDED}))
             raise PreflightFailed(
                 f"The cluster changed and this action no longer passes its checks: {_failures(report)} "
                 f"({changed}). Nothing was sent and the proposal is closed; "
@@ -454,9 +508,26 @@ class Operations:
             f"Proposal #{proposal_id} is already {current.state.value}{by}; there is nothing left to decide."
         )
 
-    async def _decided(self, proposal_id: int) -> Proposal:
-        """After a transition: wake waiters and rewrite the card."""
+    async def _decided(self, proposal_id: int, fallback: Proposal) -> Proposal:
+        """After a transition: wake waiters and rewrite the card.
+
+        ``fallback`` is the proposal as the transition left it, for when it cannot be read back: the
+        transition is committed, so the caller is answered from it and the card waits for the next
+        rewrite (a card is only ever written from the store).
+        """
         self.signals.notify(proposal_id)
-        stored = await self.get(proposal_id)
+        try:
+            stored = await self.get(proposal_id)
+        except StorageUnavailable as exc:
+            logger.warning("proposal %s: reading it back after a decision failed (%s)", proposal_id, exc)
+            return fallback
         await tell(self._notifier.update, stored)
         return stored
+
+    async def _read_back(self, proposal_id: int, fallback: Proposal) -> Proposal:
+        """The proposal as stored after a committed write; ``fallback`` when the database cannot say."""
+        try:
+            return await self.get(proposal_id)
+        except StorageUnavailable as exc:
+            logger.warning("proposal %s: reading it back after a write failed (%s)", proposal_id, exc)
+            return fallback
