@@ -52,6 +52,21 @@ STORAGE_UNAVAILABLE = (
     "The bot's database is busy or cannot be written right now, so this was not recorded and nothing "
     "more was done. Try again in a moment."
 )
+# The database failed after the first step committed (actions.errors.Recorded): what stands, what next.
+STORAGE_APPROVAL_RECORDED = (
+    "Your approval of #{id} is recorded, but the bot's database is busy, so the card may not show it "
+    "yet. No need to approve again."
+)
+STORAGE_RUN_WAITS = (
+    "Your approval of #{id} is recorded and completes it, but the bot's database is busy, so nothing "
+    "was sent to PD yet. The bot starts the run by itself as soon as the database is usable again "
+    "(checking the cluster first); no need to approve again."
+)
+STORAGE_CARD_UNNOTED = (
+    "Proposed #{id}: its card is posted, but the bot's database is busy and could not note where, "
+    "so the card will not show what happens to it. Its buttons still work and /tikv pending lists it; "
+    "don't propose it again."
+)
 UNKNOWN_CLUSTER = "This bot operates the cluster `{known}`; there is no cluster `{asked}` here."
 CARD_UNREADABLE = "This button is from a card the bot cannot read any more; ask for /tikv pending."
 REQUEST_UNREADABLE = "The bot could not tell who sent this request, so it did nothing."

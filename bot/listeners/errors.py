@@ -3,9 +3,11 @@
 Refusals (``ActionError``: its messages are written for people; ``GrammarError``; ``IdentityRefused``)
 go to the person who typed or clicked, ephemerally, and are logged at info. The bot's database being
 unusable (``StorageUnavailable``) is an outage the domain expects: logged as a warning, and the person is
-told in a fixed sentence that nothing was recorded and to try again. Anything else is a bug or an
-outage: it is logged with its traceback and the person gets one fixed sentence — never a stack trace,
-never ``str()`` of an unexpected exception. Telling the person never raises.
+told in a fixed sentence that nothing was recorded and to try again; when it failed only after the first
+step committed (``PartlyRecorded``), the fixed sentence says what is recorded and what happens next.
+Anything else is a bug or an outage: it is logged with its traceback and the person gets one fixed
+sentence — never a stack trace, never ``str()`` of an unexpected exception. Telling the person never
+raises.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions.errors import ActionError, StorageUnavailable
+from actions.errors import ActionError, PartlyRecorded, Recorded, StorageUnavailable
 from bot import texts
 from bot.errors import GrammarError, IdentityRefused, UnreadableRequest
 from bot.notifier import SLACK_FAILURES
@@ -28,12 +30,20 @@ from bot.render.notices import note, refusal_for, unexpected, usage
 logger = logging.getLogger("bot.errors")
 
 REFUSALS = (ActionError, GrammarError, IdentityRefused, UnreadableRequest)
-UNAVAILABLE = StorageUnavailable
+UNAVAILABLE = (StorageUnavailable, PartlyRecorded)
+
+PARTLY_RECORDED = {
+    Recorded.APPROVAL: texts.STORAGE_APPROVAL_RECORDED,
+    Recorded.APPROVAL_RUN_WAITS: texts.STORAGE_RUN_WAITS,
+    Recorded.PROPOSAL_CARD_UNNOTED: texts.STORAGE_CARD_UNNOTED,
+}
 
 
 def answer_for(error: BaseException) -> Message:
     """What the person sees for ``error``."""
-    if isinstance(error, UNAVAILABLE):
+    if isinstance(error, PartlyRecorded):
+        return note(PARTLY_RECORDED[error.recorded].format(id=error.proposal_id))
+    if isinstance(error, StorageUnavailable):
         return note(texts.STORAGE_UNAVAILABLE)
     if isinstance(error, GrammarError):
         return usage(str(error), error.usage)
