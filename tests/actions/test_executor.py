@@ -238,3 +238,50 @@ async def test_a_change_the_database_cannot_record_yet_is_settled_from_pd_withou
         assert [p.id for p, _ in env.notifier.finished_results] == [proposal.id]
         moves = [(e.from_state, e.to_state) for e in await env.store.events(proposal.id)]
         assert moves[-1] == ("executing", "succeeded")
+
+
+class _BrokenStore(Exception):
+    """A store failure that is not an unavailable database (a bug, a corrupt row)."""
+
+
+async def test_a_result_the_store_fails_to_record_for_another_reason_is_not_promised_later() -> None:
+    """Only an unavailable database is retried: any other store failure recording PD's answer propagates
+    at once instead of telling the approver it will be recorded later; PD still got one write."""
+    async with ops_env() as env:
+        region, _, target = env.transfer_target()
+        proposal = await approved_proposal(env, transfer_leader(region, target))
+
+        async def broken_finish(proposal_id: int, **kwargs: Any) -> bool:
+            raise _BrokenStore("no such column: result_json")
+
+        env.store.finish_execution = broken_finish  # type: ignore[method-assign]
+        try:
+            await env.executor.execute(proposal)
+        except _BrokenStore:
+            pass
+        else:
+            raise AssertionError("the store's failure was swallowed")
+        assert not env.executor.is_busy(proposal.id) and len(env.cluster.sent) == 1
+
+
+async def test_a_follower_that_fails_still_lets_the_refused_result_be_recorded() -> None:
+    """The database refuses PD's answer twice, then following the operator fails on a bug while the
+    recording waits to retry: it is awaited, not cancelled, so PD's answer ends up recorded."""
+    async with ops_env() as env:
+        region, _, target = env.transfer_target()
+        proposal = await approved_proposal(env, transfer_leader(region, target))
+        attempts = _refuse_results(env, 2)
+
+        async def broken_get_operator(region_id: int) -> Any:
+            await asyncio.sleep(0)
+            raise RuntimeError("a bug in the adapter")
+
+        env.cluster.get_operator = broken_get_operator  # type: ignore[method-assign]
+        result = await env.executor.execute(proposal)
+        assert result is not None and result.message.endswith(NOT_RECORDED_YET)
+        await asyncio.wait_for(env.executor.drain(), timeout=10)
+        recorded = await env.ops.get(proposal.id)
+        assert len(attempts) == 3, attempts
+        assert recorded.state is ProposalState.SUCCEEDED and recorded.result is not None
+        assert recorded.result.message == result.message.removesuffix(f" {NOT_RECORDED_YET}")
+        assert len(env.cluster.sent) == 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from actions_support import (
@@ -15,11 +17,21 @@ from actions_support import (
     REQUESTER,
     Env,
     RecordingNotifier,
+    approved_proposal,
     ops_env,
     transfer_leader,
 )
 
-from actions.errors import ActionError, InvalidRequest, PolicyRefusal, PreflightFailed, StaleDecision
+from actions.errors import (
+    ActionError,
+    InvalidRequest,
+    PartlyRecorded,
+    PolicyRefusal,
+    PreflightFailed,
+    Recorded,
+    StaleDecision,
+    StorageUnavailable,
+)
 from actions.models import ActionRequest, ActionType, Actor, CheckStatus, OperatorOutcome, ProposalState
 from actions.params import InvalidParams
 from actions.policy import Policy
@@ -330,3 +342,155 @@ async def test_notifier_failures_never_change_the_outcome() -> None:
         done = await env.ops.get(proposal.id)
         assert done.state is ProposalState.SUCCEEDED
         assert done.result is not None and done.result.operator is OperatorOutcome.SUCCESS
+
+
+# --- the database failing after the first write committed ------------------------------------------
+
+
+class _Outage:
+    """The store's ``failing`` call raises ``StorageUnavailable`` while the outage is on; ``after`` names a
+    call whose first return switches it on (the first write committed, then the database locks)."""
+
+    def __init__(self, env: Env, failing: str, *, after: str | None = None) -> None:
+        self.on = after is None
+        self.refused = 0
+        original: Callable[..., Awaitable[Any]] = getattr(env.store, failing)
+
+        async def refusing(*args: Any, **kwargs: Any) -> Any:
+            if self.on:
+                self.refused += 1
+                raise StorageUnavailable("database is locked")
+            return await original(*args, **kwargs)
+
+        setattr(env.store, failing, refusing)
+        if after is not None:
+            trigger: Callable[..., Awaitable[Any]] = getattr(env.store, after)
+
+            async def then_lock(*args: Any, **kwargs: Any) -> Any:
+                answer = await trigger(*args, **kwargs)
+                self.on = True
+                setattr(env.store, after, trigger)  # once
+                return answer
+
+            setattr(env.store, after, then_lock)
+
+
+GRACE = timedelta(minutes=2)
+
+
+async def test_an_approval_whose_read_back_fails_is_told_as_recorded_and_the_sweep_runs_it_once() -> None:
+    """The completing approval commits, then the database locks: the approver hears it is recorded and that
+    nothing was sent; a retry is refused; the next periodic pass (without waiting out its grace) runs it
+    exactly once."""
+    async with ops_env() as env:
+        region, _, target = env.transfer_target()
+        proposal = await env.ops.propose(transfer_leader(region, target), actor=REQUESTER)
+        outage = _Outage(env, "get_proposal", after="add_approval")
+        with pytest.raises(PartlyRecorded) as caught:
+            await env.ops.approve(proposal.id, actor=ALICE)
+        outage.on = False
+        assert caught.value.recorded is Recorded.APPROVAL_RUN_WAITS
+        assert caught.value.proposal_id == proposal.id
+        assert outage.refused >= 1 and env.cluster.sent == []
+        assert (await env.ops.get(proposal.id)).state is ProposalState.APPROVED
+        with pytest.raises(StaleDecision, match="already approved"):
+            await env.ops.approve(proposal.id, actor=ALICE)
+        resumed = await env.reconciler.resume_approved(older_than=GRACE)
+        assert [p.id for p in resumed] == [proposal.id]
+        await env.executor.drain()
+        assert await env.reconciler.resume_approved(older_than=GRACE) == []
+        done = await env.ops.get(proposal.id)
+        assert done.state is ProposalState.SUCCEEDED
+        assert len(env.cluster.sent) == 1 and env.admin_operators == [("admin-transfer-leader", region)]
+
+
+async def test_a_claim_the_database_refuses_is_run_once_by_the_sweep_and_not_before_by_others() -> None:
+    """The claim after the last approval hits a locked database: nothing is sent and the approver is told
+    the run waits; two sweeps racing then send it once, and an approval nobody gave up on that is younger
+    than the grace is left to its approver."""
+    async with ops_env() as env:
+        region, leader, target = env.transfer_target()
+        proposal = await env.ops.propose(transfer_leader(region, target), actor=REQUESTER)
+        young = await approved_proposal(env, transfer_leader(region, leader))
+        outage = _Outage(env, "claim_for_execution")
+        with pytest.raises(PartlyRecorded) as caught:
+            await env.ops.approve(proposal.id, actor=ALICE)
+        outage.on = False
+        assert caught.value.recorded is Recorded.APPROVAL_RUN_WAITS and outage.refused == 1
+        assert env.cluster.sent == [] and env.executor.is_deferred(proposal.id)
+        first, second = await asyncio.gather(
+            env.reconciler.resume_approved(older_than=GRACE), env.reconciler.resume_approved(older_than=GRACE)
+        )
+        await env.executor.drain()
+        assert young.id not in [p.id for p in first + second]
+        assert (await env.ops.get(young.id)).state is ProposalState.APPROVED
+        assert (await env.ops.get(proposal.id)).state is ProposalState.SUCCEEDED
+        assert not env.executor.is_deferred(proposal.id)
+        assert [caller for _, caller in env.cluster.sent] == [f"tikv-chatops/{proposal.id}"]
+        assert env.admin_operators == [("admin-transfer-leader", region)]
+
+
+async def test_an_approval_short_of_the_quorum_whose_read_back_fails_is_told_as_recorded() -> None:
+    """The first of two approvals commits, then the database locks: the approver hears it counts (not
+    "try again"), and it does count."""
+    async with ops_env() as env:
+        source, target = _adjacent_pair(env)
+        proposal = await env.ops.propose(_merge(source, target), actor=REQUESTER)
+        outage = _Outage(env, "get_proposal", after="add_approval")
+        with pytest.raises(PartlyRecorded) as caught:
+            await env.ops.approve(proposal.id, actor=ALICE)
+        outage.on = False
+        assert caught.value.recorded is Recorded.APPROVAL
+        stored = await env.ops.get(proposal.id)
+        assert stored.state is ProposalState.PENDING and tuple(stored.approvers) == (ALICE.user_id,)
+        assert not env.executor.is_deferred(proposal.id)
+        assert (await env.ops.approve(proposal.id, actor=BOB)).outcome is ApproveOutcome.EXECUTED
+
+
+async def test_a_database_that_locks_after_the_pd_write_still_tells_what_pd_did_and_follows_it() -> None:
+    """PD accepted and the result is recorded, then every read fails: the approver hears PD's answer (not
+    "nothing was done"), the operator is still followed, and its outcome is recorded once reads work."""
+    async with ops_env(step_delay=0.2) as env:
+        region, _, target = env.transfer_target()
+        proposal = await env.ops.propose(transfer_leader(region, target), actor=REQUESTER)
+        outage = _Outage(env, "get_proposal", after="finish_execution")
+        approved = await env.ops.approve(proposal.id, actor=ALICE)
+        assert outage.refused >= 2  # the executor's read-back and the service's
+        assert approved.outcome is ApproveOutcome.EXECUTED and approved.result is not None
+        assert approved.message.startswith("Approved and sent. PD accepted the request")
+        assert approved.proposal.state is ProposalState.SUCCEEDED
+        assert env.executor.is_busy(proposal.id)  # following the operator
+        outage.on = False
+        await asyncio.wait_for(env.executor.drain(), timeout=10)
+        done = await env.ops.get(proposal.id)
+        assert done.state is ProposalState.SUCCEEDED and done.result is not None
+        assert done.result.operator is OperatorOutcome.SUCCESS
+        assert len(env.cluster.sent) == 1
+
+
+async def test_a_card_whose_place_cannot_be_noted_is_told_as_proposed_and_not_duplicated() -> None:
+    """The proposal is stored and its card posted, then noting the card fails: the requester hears it is
+    proposed with a live card (not "try again"), one proposal exists, and it can still be approved."""
+    async with ops_env() as env:
+        region, _, target = env.transfer_target()
+        outage = _Outage(env, "set_card")
+        with pytest.raises(PartlyRecorded) as caught:
+            await env.ops.propose(transfer_leader(region, target), actor=REQUESTER, channel="C0OPS")
+        outage.on = False
+        assert caught.value.recorded is Recorded.PROPOSAL_CARD_UNNOTED
+        [pending] = await env.ops.pending()
+        assert pending.id == caught.value.proposal_id and pending.message_ts is None
+        assert [p.id for p in env.notifier.published] == [pending.id]
+        assert (await env.ops.approve(pending.id, actor=ALICE)).outcome is ApproveOutcome.EXECUTED
+
+
+async def test_a_rejection_whose_read_back_fails_is_still_a_rejection() -> None:
+    """The rejection commits, then reading it back fails: the rejecter is answered from what was written."""
+    async with ops_env() as env:
+        region, _, target = env.transfer_target()
+        proposal = await env.ops.propose(transfer_leader(region, target), actor=REQUESTER)
+        outage = _Outage(env, "get_proposal", after="reject")
+        rejected = await env.ops.reject(proposal.id, actor=ALICE, reason="not now")
+        outage.on = False
+        assert outage.refused == 1 and rejected.state is ProposalState.REJECTED
+        assert (await env.ops.get(proposal.id)).state is ProposalState.REJECTED

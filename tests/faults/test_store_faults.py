@@ -4,7 +4,8 @@ Locked: an operator's ``sqlite3`` shell holds ``BEGIN EXCLUSIVE`` on the file. F
 grow any file (``RLIMIT_FSIZE`` at the WAL's current size — SQLite appends every commit to the WAL, so
 the next commit fails exactly as on a full disk; Python ignores SIGXFSZ, so the write just fails). Either
 way the person who clicked is told, nothing is half-written, PD gets no write, and once the database is
-usable again the proposal is still pending and can be approved.
+usable again the proposal is still pending and can be approved. When the lock comes only after a click's
+first write committed, the person is told what is recorded instead, and the bot finishes the rest itself.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import os
 import resource
 import signal
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faults_support import ALICE, BOB, FaultEnv, eventually, fault_env, healthy_regions, read_rows
@@ -165,3 +167,54 @@ async def test_a_full_disk_after_the_pd_write_is_told_truthfully_and_settled_onc
             timeout=10,
         )
         assert env.operators == [("admin-transfer-leader", region)] and len(env.pd_writes()) == 1
+
+
+def _lock_after(env: FaultEnv, step: str) -> ExitStack:
+    """Once the store's ``step`` has committed (the first write of a click), another connection takes the
+    write lock; the returned stack releases it."""
+    held = ExitStack()
+    original: Callable[..., Awaitable[Any]] = getattr(env.bot.store, step)
+
+    async def then_lock(*args: Any, **kwargs: Any) -> Any:
+        answer = await original(*args, **kwargs)
+        setattr(env.bot.store, step, original)
+        held.enter_context(locked(env.db_path))
+        return answer
+
+    setattr(env.bot.store, step, then_lock)
+    return held
+
+
+async def test_a_database_locked_after_the_approval_commits_says_so_and_the_sweep_runs_it_later(
+    tmp_path: Path,
+) -> None:
+    """The completing approval commits, then the database locks before the run is claimed: Bob is told his
+    approval is recorded and nothing was sent (not "try again"); once the lock is gone the periodic sweep
+    runs it, once."""
+    async with fault_env(tmp_path, SWEEP_SECONDS="0.2") as env:
+        region, _leader, followers = healthy_regions(env.model)[0]
+        card, proposal_id = await _pending_card(env, region, followers[0])
+        with _lock_after(env, "add_approval"):
+            await env.click(BOB, card, texts.ActionId.APPROVE)
+            told = await env.fake.wait_for(lambda: _told(env, BOB, 0), timeout=10)
+            assert told.text == texts.STORAGE_RUN_WAITS.format(id=proposal_id), told.text
+            assert env.pd_writes() == [] and env.operators == []
+            assert (await env.bot.operations.get(proposal_id)).state is ProposalState.APPROVED
+        await env.fake.wait_for(
+            lambda: [r for r in env.replies(card) if r.text.startswith(f"✅ #{proposal_id} succeeded")],
+            timeout=10,
+        )
+        assert env.operators == [("admin-transfer-leader", region)] and len(env.pd_writes()) == 1
+
+
+async def test_a_database_locked_after_the_proposal_commits_says_the_card_is_posted(tmp_path: Path) -> None:
+    """The proposal commits and its card is posted, then the database locks before the card's place is
+    noted: Alice is told it is proposed with a live card (not "try again"); one card, one proposal."""
+    async with fault_env(tmp_path) as env:
+        region, _leader, followers = healthy_regions(env.model)[0]
+        with _lock_after(env, "create_proposal"):
+            assert (await env.relay.command(ALICE, f"transfer-leader {region} {followers[0]}")).ok
+            told = await env.fake.wait_for(lambda: _told(env, ALICE, 0), timeout=10)
+        [proposal] = await env.bot.operations.pending()
+        assert told.text == texts.STORAGE_CARD_UNNOTED.format(id=proposal.id), told.text
+        assert len(env.cards()) == 1 and env.pd_writes() == []
