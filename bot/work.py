@@ -158,6 +158,9 @@ class WorkLimiter:
                     await self._slots.acquire()
             except TimeoutError:
                 return Outcome.TOO_LATE
+            if self._closed:  # shutting down while it waited: no new work, above all no PD write
+                self._slots.release()
+                return Outcome.NOT_ADMITTED
             try:
                 await job()
             finally:
@@ -168,11 +171,14 @@ class WorkLimiter:
             if task is not None:
                 self._tasks.discard(task)
 
-    async def aclose(self) -> None:
-        """Admit nothing more; cancel the jobs that are waiting or running and wait until they end."""
+    async def aclose(self, *, grace: float = 5.0) -> None:
+        """Admit and start nothing more; give running jobs ``grace`` seconds to finish (an approval
+        half-way through its PD write had better end than be cut off), then cancel what is left."""
         self._closed = True
         self._reserved.clear()
         tasks = [t for t in self._tasks if not t.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
         for task in tasks:
             task.cancel()
         if tasks:

@@ -78,12 +78,19 @@ async def run_lazy(
 ) -> None:
     """Run ``job`` through the work limiter with the ack function's ticket; errors go to the person.
 
-    ``busy`` tells the person when the job was refused or could not start in time (a command's ack
-    has already said so, so commands pass None).
+    ``busy`` tells the person when the job was refused or could not start in time. A command's ack
+    has already said "busy" when it got no ticket, so commands pass None; but a job whose ticket the
+    ack did get and that still did not run (the ticket lapsed, or the bot is shutting down) is told
+    through the response URL all the same.
     """
+    ticket = context.get(WORK_TICKET)
     try:
-        outcome = await services.work.run(context.get(WORK_TICKET), job, start_within=start_within)
-        if outcome is not Outcome.DONE and busy is not None:
+        outcome = await services.work.run(ticket, job, start_within=start_within)
+        if outcome is Outcome.DONE:
+            return
+        if busy is None and ticket is not None and respond is not None:
+            busy = busy_by_respond(respond)
+        if busy is not None:
             if outcome is Outcome.NOT_ADMITTED:
                 await services.work.after_acks()  # telling is work too; the acks of a burst go first
             await busy()

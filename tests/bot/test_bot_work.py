@@ -123,7 +123,7 @@ async def test_closing_refuses_new_work_and_cancels_running_jobs() -> None:
     running = asyncio.create_task(work.run(work.admit(), forever))
     waiting = asyncio.create_task(work.run(work.admit(), forever))
     await started.wait()
-    await work.aclose()
+    await work.aclose(grace=0.05)
     assert running.cancelled() and waiting.cancelled()
     assert cancelled == ["running"]
     assert work.admit() is None and work.depth == 0
@@ -193,3 +193,26 @@ async def test_a_lone_acks_job_starts_at_once_but_a_bursts_waits_for_its_pause()
     started = loop.time()
     assert await work.run(work.admit(), job) is Outcome.DONE
     assert 0.15 < loop.time() - started < 1.0
+
+
+async def test_closing_lets_a_running_job_finish_within_the_grace_and_starts_no_waiting_one() -> None:
+    """aclose gives the job in its slot time to end (a PD write is not cut off); the admitted job still
+    waiting for the slot is not started."""
+    work = WorkLimiter(concurrency=1, queue=1, defer_at_most=0)
+    started = asyncio.Event()
+    ran: list[str] = []
+
+    async def short() -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+        ran.append("short")
+
+    async def next_one() -> None:
+        ran.append("next")
+
+    running = asyncio.create_task(work.run(work.admit(), short))
+    waiting = asyncio.create_task(work.run(work.admit(), next_one))
+    await started.wait()
+    await work.aclose(grace=2.0)
+    assert await running is Outcome.DONE and await waiting is Outcome.NOT_ADMITTED
+    assert ran == ["short"]
