@@ -69,18 +69,31 @@ def read_edit(view: dict[str, Any]) -> Submission:
     return Submission(context, params, {})
 
 
-def busy_errors(view: dict[str, Any]) -> dict[str, str]:
-    """Pure: "busy" under the modal's first input, so the person can submit again (the modal stays)."""
+def first_input_error(view: dict[str, Any], text: str) -> dict[str, str]:
+    """Pure: ``text`` under the modal's first input (the modal stays open); {} when it has none."""
     state = view.get("state")
     values = state.get("values") if isinstance(state, dict) else None
     first = next(iter(values), None) if isinstance(values, dict) else None
-    return {str(first): texts.BUSY} if first is not None else {}
+    return {str(first): text} if first is not None else {}
+
+
+def busy_errors(view: dict[str, Any]) -> dict[str, str]:
+    """Pure: "busy" under the modal's first input, so the person can submit again."""
+    return first_input_error(view, texts.BUSY)
 
 
 async def ack_submission(
     ack: AsyncAck, services: Services, context: AsyncBoltContext, submission: Submission, view: dict[str, Any]
 ) -> None:
     """A submission's ack: inline errors, or — when the bot is busy — "busy" inline, or empty."""
+    if submission.context is None:
+        # A modal the bot cannot read (metadata not its own): said in the modal, where the person is.
+        unreadable = first_input_error(view, texts.CARD_UNREADABLE)
+        if unreadable:
+            await ack(response_action="errors", errors=unreadable)
+        else:
+            await ack()
+        return
     if submission.errors:
         await ack(response_action="errors", errors=submission.errors)
         return
@@ -113,7 +126,7 @@ def register(app: AsyncApp, services: Services) -> None:
             submission = read_reject(view)
             services.metrics.clicks.labels(texts.CallbackId.REJECT.value).inc()
             if submission.context is None:
-                raise ValueError("unreadable reject submission")  # logged and answered by report_error
+                return  # the ack said so in the modal (and nothing was admitted to run)
             actor = await services.identity.actor(payload.user_id(body))
             modal = submission.context
             proposal = await operations.reject(
@@ -133,7 +146,7 @@ def register(app: AsyncApp, services: Services) -> None:
             submission = read_edit(view)
             services.metrics.clicks.labels(texts.CallbackId.EDIT.value).inc()
             if submission.context is None:
-                raise ValueError("unreadable edit submission")
+                return  # the ack said so in the modal (and nothing was admitted to run)
             actor = await services.identity.actor(payload.user_id(body))
             modal = submission.context
             revised = await operations.edit(modal.proposal_id, actor=actor, params=submission.values)

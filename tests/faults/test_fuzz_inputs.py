@@ -680,6 +680,25 @@ def test_malformed_requests_are_answered_4xx_or_told_and_never_act(fuzzed: Fuzze
 UNREADABLE_VALUES = ["abc", "", "9" * 5000, f"{NO_PROPOSAL}:x"]
 
 
+def test_a_modal_whose_metadata_the_bot_cannot_read_says_so_in_the_modal(fuzzed: Fuzzed, card: Card) -> None:
+    """A Reject submission with metadata the bot never wrote: the ack keeps the modal open with the
+    unreadable-card sentence under its input; nothing is decided."""
+    typed = {texts.INPUT_ACTION: {"type": "plain_text_input", "value": "x"}}
+    payload = card.submission(
+        texts.CallbackId.REJECT.value,
+        private_metadata="{no",
+        state={"values": {texts.BlockId.REASON.value: typed}},
+    )
+    body = form(payload)
+    status, answer = fuzzed.call(post_raw(fuzzed.env, body, signing.sign_request(SECRET, body)))
+    assert status == 200
+    ack = json.loads(answer)
+    assert ack == {
+        "response_action": "errors",
+        "errors": {texts.BlockId.REASON.value: texts.CARD_UNREADABLE},
+    }
+
+
 @pytest.mark.parametrize("action_id", [APPROVE, REJECT, EDIT, PAGE])
 def test_a_button_value_the_bot_cannot_read_is_told_as_an_unreadable_card(
     fuzzed: Fuzzed, card: Card, action_id: str
