@@ -233,17 +233,11 @@ class SlackNotifier:
 
     async def update(self, proposal: Proposal) -> None:
         if proposal.channel is None or proposal.message_ts is None:
-            # No card on this copy. A catch-up may be posting it right now (under the card lock, from
-            # the state it read before this change): wait for it, then rewrite the card it stored, or
-            # owe the rewrite while the card itself is still owed.
-            if self._ledger is None:
+            # A catch-up may be posting the card from the state it read before this change: rewrite
+            # the card it stored (from the stored state).
+            current = await self._stored_with_card(proposal.id, owed=SlackDebtKind.UPDATE)
+            if current is None:
                 return
-            async with self._card_lock(proposal.id):
-                current = await self._reread(proposal.id)
-                if current is None or current.channel is None or current.message_ts is None:
-                    if await self._card_owed(proposal.id):
-                        await self._owe(proposal.id, SlackDebtKind.UPDATE, None)
-                    return
             proposal = current
         async with self._card_lock(proposal.id):
             _, failure = await self._call(
@@ -255,6 +249,23 @@ class SlackNotifier:
             )
         if failure is not None and failure.transient:
             await self._owe(proposal.id, SlackDebtKind.UPDATE, failure)
+
+    async def _stored_with_card(self, proposal_id: int, *, owed: SlackDebtKind) -> Proposal | None:
+        """The stored proposal when a card is on record for it, for a caller whose copy has none.
+
+        A catch-up may have posted the card since, or be posting it now: waiting for the card lock
+        waits for it. None when there is still no card; if the card itself is owed, ``owed`` (the
+        caller's update or result) is owed with it, and the catch-up tells both.
+        """
+        if self._ledger is None:
+            return None
+        async with self._card_lock(proposal_id):
+            current = await self._reread(proposal_id)
+            if current is None or current.channel is None or current.message_ts is None:
+                if await self._card_owed(proposal_id):
+                    await self._owe(proposal_id, owed, None)
+                return None
+        return current
 
     async def _card(self, proposal: Proposal) -> Message:
         ticket_id = proposal.request.ticket_id
@@ -282,16 +293,9 @@ class SlackNotifier:
 
     async def finished(self, proposal: Proposal, result: ActionResult) -> None:
         if proposal.channel is None or proposal.message_ts is None:
-            # No card on this copy; a catch-up may have posted it since (or be posting it: wait for it).
-            if self._ledger is None:
+            current = await self._stored_with_card(proposal.id, owed=SlackDebtKind.RESULT)
+            if current is None:
                 return
-            async with self._card_lock(proposal.id):
-                current = await self._reread(proposal.id)
-                if current is None or current.channel is None or current.message_ts is None:
-                    # No card yet. If one is owed, so is its thread's result: the catch-up posts both.
-                    if await self._card_owed(proposal.id):
-                        await self._owe(proposal.id, SlackDebtKind.RESULT, None)
-                    return
             proposal = proposal.model_copy(
                 update={"channel": current.channel, "message_ts": current.message_ts}
             )
