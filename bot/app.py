@@ -14,12 +14,13 @@ Anything else in a middleware would run before every ack.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -29,7 +30,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -85,16 +85,15 @@ class SharedRespond(AsyncRespond):
     def __deepcopy__(self, memo: dict[int, Any]) -> SharedRespond:
         return self  # Bolt deep-copies Socket Mode requests for lazy listeners; a session cannot be copied
 
-    async def __call__(  # type: ignore[override]  # the same keywords, passed through as a mapping
+    async def __call__(  # type: ignore[override]  # Bolt's keywords, passed through to its builder
         self, text: str | dict[str, Any] = "", **fields: Any
     ) -> WebhookResponse:
         if self.response_url is None:
             raise ValueError("respond is unsupported here as there is no response_url")
-        message = dict(text) if isinstance(text, dict) else {"text": text, **fields}
-        if isinstance(message.get("blocks"), Sequence):
-            message["blocks"] = [b.to_dict() if isinstance(b, Block) else b for b in message["blocks"]]
+        # Bolt's own message builder, so the body is exactly what Bolt's respond would send.
+        message = _build_message(**text) if isinstance(text, dict) else _build_message(text, **fields)
         client = AsyncWebhookClient(url=self.response_url, session=self._session)
-        return await client.send_dict({k: v for k, v in message.items() if v is not None})
+        return await client.send_dict(message)
 
 
 class ShareClient(AsyncMiddleware):
