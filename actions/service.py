@@ -285,12 +285,9 @@ class Operations:
         except StorageUnavailable as exc:
             # Only the claim raises it, before anything is sent; the executor left the run to the sweep.
             raise self._run_waits(proposal_id, exc) from exc
-        if result is None:
-            final = await self._read_back(proposal_id, stored)
-        else:
-            final = await self._read_back(
-                proposal_id, stored.model_copy(update={"state": result.state, "result": result})
-            )
+        if result is not None:
+            stored = stored.model_copy(update={"state": result.state, "result": result})
+        final = await self._read_back(proposal_id, stored)
         if result is None:
             return ApproveResult(ApproveOutcome.CLAIMED, final, "Approved; another worker is running it.")
         # "sent" only when the write left: a refusal or an outage's message says what happened instead.
@@ -516,12 +513,9 @@ class Operations:
         rewrite (a card is only ever written from the store).
         """
         self.signals.notify(proposal_id)
-        try:
-            stored = await self.get(proposal_id)
-        except StorageUnavailable as exc:
-            logger.warning("proposal %s: reading it back after a decision failed (%s)", proposal_id, exc)
-            return fallback
-        await tell(self._notifier.update, stored)
+        stored = await self._read_back(proposal_id, fallback)
+        if stored is not fallback:
+            await tell(self._notifier.update, stored)
         return stored
 
     async def _read_back(self, proposal_id: int, fallback: Proposal) -> Proposal:
