@@ -15,6 +15,8 @@ from actions.errors import ClusterUnavailable
 from actions.models import Ticket
 from actions.ports import ProposalStore
 from agent.findings import open_findings
+from bot.grammar_reads import PdRead
+from bot.reads_pdctl import PdReads, ReadResult
 from pd.client import PDClient
 from pd.errors import PDError, PDNotFound
 from pd.models import HealthInfo, MembersInfo, OperatorObject, RegionInfo, StoreInfo
@@ -54,6 +56,11 @@ class ClusterReads:
         self._pd = pd
         self._store = store
         self._timeout = timeout
+        self._pd_reads = PdReads(pd, timeout=timeout)
+
+    async def pd_read(self, command: PdRead) -> ReadResult:
+        """One pd-ctl-like read (``bot.reads_pdctl``); raises ``ClusterUnavailable``."""
+        return await self._pd_reads.read(command)
 
     async def _read(self, name: str, call: Awaitable[T], errors: list[str]) -> T | None:
         try:

@@ -33,11 +33,14 @@ from bot.render.listing import Listing, listing_page
 from bot.render.notices import note, usage
 from bot.render.proposal import what
 from bot.render.records import audit_listing, pending_listing
+from bot.render.tables import pd_read_listing
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
-ReadCommand = grammar.Status | grammar.ShowRegion | grammar.ShowStore | grammar.Pending | grammar.Audit
+ReadCommand = (
+    grammar.Status | grammar.ShowRegion | grammar.ShowStore | grammar.Pending | grammar.Audit | grammar.PdRead
+)
 
 
 def command_kind(command: grammar.Command) -> str:
@@ -52,6 +55,7 @@ def command_kind(command: grammar.Command) -> str:
         grammar.Pending: "pending",
         grammar.Audit: "audit",
         grammar.Undo: "undo",
+        grammar.PdRead: "pd-read",
     }[type(command)]
 
 
@@ -63,6 +67,8 @@ async def read_listing(services: Services, command: ReadCommand) -> Listing:
         return region_listing(command.region_id, await services.reads.region(command.region_id))
     if isinstance(command, grammar.ShowStore):
         return store_listing(command.store_id, await services.reads.store(command.store_id))
+    if isinstance(command, grammar.PdRead):
+        return pd_read_listing(await services.reads.pd_read(command))
     if isinstance(command, grammar.Pending):
         return pending_listing(await services.operations.pending())
     query = AuditQuery(

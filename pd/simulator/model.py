@@ -136,13 +136,21 @@ class ClusterModel:
         replicas: int = 3,
         zones: int = 3,
         hot_fraction: float = 0.01,
+        first_id: int = 0,
     ) -> ClusterModel:
-        """Build a bootstrapped cluster, identical for identical arguments (and the same clock start)."""
+        """Build a bootstrapped cluster, identical for identical arguments (and the same clock start);
+        ``first_id`` moves where region and peer ids start."""
         from pd.simulator.generate import populate
 
         model = cls(clock=clock, seed=seed, step_delay=step_delay, members=members)
         populate(
-            model, stores=stores, regions=regions, replicas=replicas, zones=zones, hot_fraction=hot_fraction
+            model,
+            stores=stores,
+            regions=regions,
+            replicas=replicas,
+            zones=zones,
+            hot_fraction=hot_fraction,
+            first_id=first_id,
         )
         return model
 
