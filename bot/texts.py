@@ -295,8 +295,6 @@ READ_USAGE = {
     "— e.g. /tikv config show schedule",
     "operator show": "/tikv operator show [region R] | operator history  "
     "— e.g. /tikv operator show region 12",
-    "operator history": "/tikv operator history",
-    "scheduler show": "/tikv scheduler show",
     "scheduler config": "/tikv scheduler show | scheduler config NAME  "
     "— e.g. /tikv scheduler config evict-leader",
     "hot": "/tikv hot read|write|store  — e.g. /tikv hot write",
@@ -370,3 +368,23 @@ FACT_PENDING = "Pending peers on stores"
 FACT_STATUS = "Status"
 FACT_OPERATOR = "Operator"
 FACT_BRIEF = "What it does"
+STATUS_STORE_DOWN = "🔴 *Store {id}* is {state}: no heartbeat for {duration}"
+STATUS_DEGRADED = "*Degraded regions:* {counts}"
+STATUS_PAUSED = "⏸️ *Paused schedulers:* {names}"
+STATUS_RUNNING_OPERATORS = "⚙️ *Operators running:* {count}"
+RAW_JSON_HINT = "PD's raw JSON: `/tikv {command} --json`."
+STORE_STATE_FOR = "{icon} {state} for {duration}"
+STORE_STATE_UP = "{icon} Up for {uptime}"
+STORE_LIMIT_VALUE = "add-peer {add} · remove-peer {remove} per minute"
+STORE_LIMIT_UNKNOWN = "PD did not say"
+STORE_NO_HEARTBEAT = "never"
+STORE_SPACE_VALUE = "{available} free of {capacity} ({used} used)"
+STORE_COUNT_VALUE = "{count} · weight {weight} · score {score}"
+FACT_STATE = "State"
+FACT_ADDRESS = "Address · version"
+FACT_LABELS = "Labels"
+FACT_SPACE = "Space"
+FACT_LEADERS = "Leaders"
+FACT_REGIONS = "Regions"
+FACT_LIMITS = "Store limit"
+FACT_HEARTBEAT = "Last heartbeat"

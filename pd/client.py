@@ -529,6 +529,15 @@ class PDClient:
             )
         return region
 
+    async def get_regions_by_key_range(
+        self, start_key: str = "", end_key: str = "", limit: int = 16, *, caller_id: str | None = None
+    ) -> RegionsInfo:
+        """``GET /regions/key?key=&end_key=&limit=``: regions in key order from ``start_key`` (raw keys)."""
+        params = {"key": start_key, "end_key": end_key, "limit": str(limit)}
+        return await self._get(
+            "GetRegionsByKeyRange", paths.REGIONS_KEY, RegionsInfo, params=params, caller_id=caller_id
+        )
+
     async def get_region_siblings(self, region_id: int, *, caller_id: str | None = None) -> RegionsInfo:
         """``GET /regions/sibling/{id}``: the regions just left and right of ``region_id``."""
         return await self._get(

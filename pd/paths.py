@@ -31,6 +31,7 @@ LABELS = f"{API_PREFIX}/labels"
 # Regions and hotspots
 REGION_BY_ID_PREFIX = f"{API_PREFIX}/region/id"
 REGIONS = f"{API_PREFIX}/regions"
+REGIONS_KEY = f"{API_PREFIX}/regions/key"
 REGIONS_BY_STORE_PREFIX = f"{API_PREFIX}/regions/store"
 REGIONS_CHECK_PREFIX = f"{API_PREFIX}/regions/check"
 REGION_BY_KEY_PREFIX = f"{API_PREFIX}/region/key"

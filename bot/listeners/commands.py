@@ -64,9 +64,11 @@ async def read_listing(services: Services, command: ReadCommand) -> Listing:
     if isinstance(command, grammar.Status):
         return status_listing(await services.reads.status())
     if isinstance(command, grammar.ShowRegion):
-        return region_listing(command.region_id, await services.reads.region(command.region_id))
+        view = await services.reads.region(command.region_id)
+        return region_listing(command.region_id, view, raw_json=command.raw_json)
     if isinstance(command, grammar.ShowStore):
-        return store_listing(command.store_id, await services.reads.store(command.store_id))
+        store_view = await services.reads.store(command.store_id)
+        return store_listing(command.store_id, store_view, raw_json=command.raw_json)
     if isinstance(command, grammar.PdRead):
         return pd_read_listing(await services.reads.pd_read(command))
     if isinstance(command, grammar.Pending):
@@ -129,6 +131,11 @@ class CommandHandler:
             await _ephemeral(respond, _proposed(proposal))
         else:
             listing = await read_listing(services, command)
+            raw = isinstance(command, grammar.ShowRegion | grammar.ShowStore) and command.raw_json
+            if raw and listing.code and channel is not None and await _upload_json(client, channel, listing):
+                uploaded = texts.JSON_UPLOADED.format(what=listing.title, channel=channel)
+                await _ephemeral(respond, note(uploaded))
+                return
             await _ephemeral(respond, listing_page(listing, page=1, command=text))
 
     def _help(self, command: grammar.Help, actor: Actor) -> Message:
@@ -161,6 +168,23 @@ class CommandHandler:
             # The bot may not be in that channel (or it is a DM): the caller still gets the report.
             logger.warning("posting the dry-run in %s failed; answering ephemerally", channel, exc_info=True)
             await _ephemeral(respond, message)
+
+
+async def _upload_json(client: AsyncWebClient, channel: str, listing: Listing) -> bool:
+    """PD's JSON behind ``listing`` as a file in ``channel``; False when Slack would not take it."""
+    what = listing.title
+    try:
+        await client.files_upload_v2(
+            channel=channel,
+            content="\n".join(listing.rows),
+            filename=what.lower().replace(" ", "-") + ".json",
+            title=what,
+            initial_comment=texts.JSON_COMMENT.format(what=what, path=listing.footer.removeprefix("GET ")),
+        )
+    except SLACK_FAILURES:
+        logger.warning("uploading the JSON of %s to %s failed; answering in pages", what, channel)
+        return False
+    return True
 
 
 async def _ephemeral(respond: AsyncRespond, message: Message) -> None:

@@ -19,6 +19,8 @@ def help_message(may_request: Callable[[ActionType], bool]) -> Message:
     """Every read command, then every action ``may_request`` allows, with its usage and an example."""
     blocks: list[Block] = [header(texts.HELP_HEADER)]
     blocks.extend(sections_of_lines(f"{inline(USAGE[name], 300)}" for name in _READS))
+    blocks.append(section(texts.READ_HELP_TITLE))
+    blocks.extend(sections_of_lines(inline(usage, 300) for usage in texts.READ_USAGE.values()))
     rows = [
         texts.HELP_ACTION_ROW.format(
             action=e.action.value,

@@ -306,21 +306,31 @@ def test_status_names_the_open_findings_up_front_most_severe_first() -> None:
     assert "No open findings" in _all_text(assert_sendable(listing_page(calm, page=page_count(calm))))
 
 
-def test_region_and_store_views_show_json_in_pages() -> None:
-    """Region and store JSON are shown preformatted and paged, with a summary on every page."""
+def test_region_and_store_views_summarise_and_show_json_only_when_asked() -> None:
+    """Region and store are summarised in fields; PD's JSON is shown (paged) only with --json."""
     region = RegionInfo.model_validate(samples.fixture("region.json"))
-    listing = region_listing(region.id, RegionView(region, None))
+    summary = _all_text(assert_sendable(listing_page(region_listing(region.id, RegionView(region, None)))))
+    assert "```" not in summary and '"approximate_size"' not in summary
+    assert f"{region.approximate_size} MiB" in summary and "--json" in summary
+    listing = region_listing(region.id, RegionView(region, None), raw_json=True)
     for page in range(1, page_count(listing) + 1):
         shown = _all_text(assert_sendable(listing_page(listing, page=page, command=f"region {region.id}")))
         assert "```" in shown and "Leader:" in shown
     store = StoreInfo.model_validate(samples.fixture("store.json"))
-    assert_sendable(
-        listing_page(
-            store_listing(store.store.id, StoreView(store, evicting_leaders=True)), command="store 1"
+    shown = _all_text(
+        assert_sendable(
+            listing_page(
+                store_listing(store.store.id, StoreView(store, evicting_leaders=True)), command="store 1"
+            )
         )
     )
-    missing = _all_text(assert_sendable(listing_page(region_listing(99, RegionView(None)))))
-    assert "does not know region 99" in missing
+    assert '"leader_weight"' not in shown and "```" not in shown
+    assert store.status.capacity in shown and f"{store.status.leader_count} · weight" in shown
+    assert store.store.address in shown and "Last heartbeat" in shown
+    raw = store_listing(store.store.id, StoreView(store), raw_json=True)
+    assert any('"leader_weight"' in row for row in raw.rows)
+    missing = _all_text(assert_sendable(listing_page(region_listing(99, RegionView(None, known_ids=(8, 12))))))
+    assert "does not know region 99" in missing and "8, 12" in missing
 
 
 def test_help_lists_only_what_the_caller_may_run() -> None:
