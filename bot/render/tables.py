@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -16,7 +17,7 @@ from slack_sdk.models.blocks import Block
 from bot import texts
 from bot.reads_pdctl import Labels, Missing, ReadResult, SchedulerStates, Siblings, StoreLimits
 from bot.render.kit import SECTION_FIELDS, escape, fields, inline
-from bot.render.listing import Listing
+from bot.render.listing import ROW_CHARS, Listing
 from pd.models import (
     HotPeersStat,
     HotStoreStats,
@@ -66,18 +67,18 @@ def plain(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Nested config objects as ``section.key`` / value pairs, in PD's order."""
-    if isinstance(data, dict) and data:
-        pairs: list[tuple[str, str]] = []
-        for key, value in data.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, dict) and value and prefix.count(".") < 1:
-                pairs.extend(flatten(value, name))
-            else:
-                pairs.append((name, plain(value)))
-        return pairs
-    return [(prefix or "value", plain(data))]
+def flatten(data: Any, *, sections: bool = False) -> list[tuple[str, str]]:
+    """Config as key / value pairs in PD's order; with ``sections`` the top-level objects (schedule,
+    replication…) are opened into ``section.key`` pairs. Deeper objects stay compact JSON."""
+    if not isinstance(data, dict):
+        return [("value", plain(data))]
+    pairs: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if sections and isinstance(value, dict) and value:
+            pairs.extend((f"{key}.{inner}", plain(v)) for inner, v in value.items())
+        else:
+            pairs.append((str(key), plain(value)))
+    return pairs
 
 
 def _stores(region: RegionInfo) -> str:
@@ -255,7 +256,7 @@ def _config(result: ReadResult, data: dict[str, Any]) -> Listing:
     title = texts.READ_TITLES["config show"].format(section=arg)
     if not data:
         return _listing(result, title, lines=[texts.READ_NONE])
-    pairs = flatten(data)
+    pairs = flatten(data, sections=result.read.arg in ("", "all"))
     if len(pairs) <= SECTION_FIELDS and result.read.arg in ("replication", "label-property"):
         return _listing(result, title, facts=[(k, escape(v)) for k, v in pairs])
     return _listing(result, title, header=("key", "value"), rows=pairs)
@@ -354,9 +355,13 @@ def pd_read_listing(result: ReadResult) -> Listing:
     if kind == "operator show" and isinstance(data, OperatorStatus):
         return _operator_status(result, data)
     if kind in ("operator show", "operator history") and isinstance(data, list):
-        title = texts.READ_TITLES[kind]
-        lines = [texts.READ_COUNT.format(count=len(data), what="operators")]
-        return _listing(result, title, header=("operator",), rows=[(str(op),) for op in data], lines=lines)
+        # PD's operator strings are long sentences: rows of text, not a table.
+        listing = _listing(
+            result,
+            texts.READ_TITLES[kind],
+            lines=[texts.READ_COUNT.format(count=len(data), what="operators")],
+        )
+        return replace(listing, rows=tuple(inline(str(op), ROW_CHARS) for op in data))
     if isinstance(data, SchedulerStates):
         return _schedulers(result, data)
     if kind == "scheduler config":

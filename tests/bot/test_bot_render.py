@@ -329,7 +329,8 @@ def test_region_and_store_views_summarise_and_show_json_only_when_asked() -> Non
     assert store.store.address in shown and "Last heartbeat" in shown
     raw = store_listing(store.store.id, StoreView(store), raw_json=True)
     assert any('"leader_weight"' in row for row in raw.rows)
-    missing = _all_text(assert_sendable(listing_page(region_listing(99, RegionView(None, known_ids=(8, 12))))))
+    unknown = region_listing(99, RegionView(None, known_ids=(8, 12)))
+    missing = _all_text(assert_sendable(listing_page(unknown)))
     assert "does not know region 99" in missing and "8, 12" in missing
 
 
