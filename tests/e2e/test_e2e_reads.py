@@ -3,6 +3,7 @@ own HTTP answers (the same endpoints, asked directly, not through the bot)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -269,3 +270,15 @@ async def test_store_and_region_summaries_and_status_match_pd(env: E2E) -> None:
     checks = {k: (await pd(env, f"/regions/check/{k}"))["count"] for k in ("down-peer", "miss-peer")}
     answer = await ask(env, "status")
     assert f"{checks['down-peer']} down-peer" in answer.text and "no heartbeat for 1h" in answer.text
+
+
+async def test_json_on_request_comes_as_a_file_with_pds_own_numbers(env: E2E) -> None:
+    """`store 1 --json` attaches PD's JSON as a file in the channel and says so; the summary has none."""
+    store = await pd(env, "/store/1")
+    answer = await ask(env, "store 1 --json")
+    assert "attached" in answer.text and '"leader_count"' not in answer.text
+    [upload] = await eventually(lambda: [f for f in env.fake.files() if f.completed], limit=15)
+    assert upload.channel == "C0OPS" and upload.content is not None
+    sent = json.loads(upload.content)
+    assert sent["status"]["leader_count"] == store["status"]["leader_count"]
+    assert sent["store"]["address"] == store["store"]["address"]
