@@ -201,9 +201,10 @@ class Operations:
         return await self._publish(proposal, channel=channel)
 
     def _revert_at(self, request: ActionRequest, report: PreflightReport, now: datetime) -> datetime | None:
-        """When a temporary change is reverted automatically; only changes the catalog can invert."""
+        """When a temporary or reversible change is reverted automatically (when asked to be); only
+        changes the catalog can invert."""
         spec = CATALOG[request.action]
-        if not request.revert_after_seconds or spec.tier is not Tier.TEMPORARY:
+        if not request.revert_after_seconds or spec.tier not in (Tier.TEMPORARY, Tier.REVERSIBLE):
             return None
         if spec.inverse(request.params, report.facts) is None:
             return None

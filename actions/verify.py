@@ -160,7 +160,9 @@ async def _evicting(params: Params, facts: Mapping[str, Any], cluster: Cluster) 
     store_id = int_param(params, "store_id")
     evicting = await cluster.get_evict_leader_store_ids()
     if store_id not in evicting:
-        return fail(f"store {store_id} is not in evict-leader-scheduler's list", evicting=sorted(evicting))
+        return fail(
+            f"store {store_id} is not evicting leaders (no evict-leader on it)", evicting=sorted(evicting)
+        )
     store = await cluster.get_store(store_id)
     leaders = store.leader_count if store is not None else 0
     data = {"store_id": store_id, "leader_count": leaders, "evicting": sorted(evicting)}

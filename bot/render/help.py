@@ -23,7 +23,7 @@ def help_message(may_request: Callable[[ActionType], bool]) -> Message:
     blocks.extend(sections_of_lines(inline(usage, 300) for usage in texts.READ_USAGE.values()))
     rows = [
         texts.HELP_ACTION_ROW.format(
-            action=e.action.value,
+            action=CATALOG[e.action].word,
             tier=e.tier.value,
             summary=escape(e.summary),
             usage=inline(f"{texts.COMMAND} {e.usage}", 200),

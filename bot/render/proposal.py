@@ -71,7 +71,7 @@ def what(proposal: Proposal) -> str:
 
 
 def _title(proposal: Proposal) -> str:
-    return texts.CARD_TITLE.format(id=proposal.id, action=proposal.request.action.value)
+    return texts.CARD_TITLE.format(id=proposal.id, action=CATALOG[proposal.request.action].word)
 
 
 def _requester(proposal: Proposal) -> str:

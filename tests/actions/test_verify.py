@@ -105,7 +105,7 @@ CASES: list[tuple[str, Change, CheckStatus, str]] = [
         "holds none",
     ),
     ("evict-leader 4", lambda c: setattr(c, "evicting", [4]), CheckStatus.WARN, "10 still to move"),
-    ("evict-leader 4", _nothing, CheckStatus.FAIL, "not in evict-leader-scheduler's list"),
+    ("evict-leader 4", _nothing, CheckStatus.FAIL, "is not evicting leaders (no evict-leader on it)"),
     ("remove-evict-leader 4", _nothing, CheckStatus.PASS, "may hold leaders again"),
     ("remove-evict-leader 4", lambda c: setattr(c, "evicting", [4]), CheckStatus.FAIL, "still evicting"),
     (

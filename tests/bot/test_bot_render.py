@@ -429,3 +429,11 @@ def test_long_preformatted_rows_page_within_the_budget() -> None:
     for page in (1, page_count(listing)):
         shown = _all_text(assert_sendable(listing_page(listing, page=page, command="region 12")))
         assert "```" in shown and "…" in shown
+
+
+def test_help_names_commands_as_typed_and_evict_leader_is_reversible() -> None:
+    """Help says `evict-leader` (the command), never PD's scheduler name, and its tier is not temporary."""
+    everything = _all_text(assert_sendable(help_message(lambda action: True)))
+    assert "*evict-leader* (reversible)" in everything
+    assert "evict-leader-scheduler" not in everything
+    assert "remove-evict-leader" in everything

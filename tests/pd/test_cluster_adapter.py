@@ -300,7 +300,7 @@ async def test_preflight_over_pd_cluster_reads_real_answers(cluster: PDCluster) 
     failed = {c.name: c.message for c in report.failures}
     assert failed == {
         "target holds a voter": "store 4 already holds the leader of region 12; nothing to move",
-        "target store": "store 4 is evicting leaders (evict-leader-scheduler), so PD will not move a leader "
+        "target store": "store 4 is evicting leaders (evict-leader 4), so PD will not move a leader "
         "there; run remove-evict-leader 4 first",
     }
     assert report.facts["region"]["conf_ver"] == 9
