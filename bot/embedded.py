@@ -26,6 +26,8 @@ DOWN_STORE = 5
 README_REGION = 12
 README_STORE = 3
 FIRST_ID = 8
+# A drain at a pace people can watch in the playground: replacements started per minute.
+DRAIN_PER_MINUTE = 60.0
 
 
 def _readme_region(model: ClusterModel) -> None:
@@ -46,6 +48,7 @@ def seeded_model(*, step_delay: float = 0.5) -> ClusterModel:
     _readme_region(model)
     model.make_leader_imbalance(IMBALANCED_STORE, share=0.5)
     model.fail_store(DOWN_STORE, down_for=3600.0)
+    model.drain_per_minute = DRAIN_PER_MINUTE
     return model
 
 

@@ -123,6 +123,14 @@ def _buttons(proposal: Proposal) -> ActionsBlock:
 def outcome_line(proposal: Proposal) -> str:
     """The state in words and who decided it, for the rewritten card."""
     line = texts.STATE_LINE[proposal.state.value]
+    still_running = (
+        proposal.state is ProposalState.SUCCEEDED
+        and proposal.result is not None
+        and proposal.result.operator is OperatorOutcome.RUNNING
+    )
+    if still_running:
+        # PD took the request and is still carrying it out (an operator, a drain): not done yet.
+        line = texts.STATE_LINE["executing"]
     approvers = sorted(set(proposal.approvers))
     rejections = [a for a in proposal.approvals if a.decision is Decision.REJECT]
     if proposal.state is ProposalState.REJECTED and rejections:
@@ -132,7 +140,7 @@ def outcome_line(proposal: Proposal) -> str:
             line += texts.REASON.format(reason=escape(clip(last.reason, 500)))
     elif proposal.state in APPROVED_STATES and approvers:
         line += texts.APPROVED_BY.format(who=", ".join(user(a) for a in approvers))
-    if proposal.result is not None and proposal.state in FINISHED_STATES:
+    if proposal.result is not None and proposal.state in FINISHED_STATES and not still_running:
         line += "\n" + escape(clip(proposal.result.message, 1500))
     return line
 

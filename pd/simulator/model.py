@@ -91,6 +91,9 @@ class ClusterModel:
         self.seed = seed
         self.rng = random.Random(seed)
         self.step_delay = step_delay
+        # How many peers of Offline stores the rule checker starts replacing per minute (PD's store
+        # limit paces a real drain); None: as many as replica-schedule-limit allows, at once.
+        self.drain_per_minute: float | None = None
         self.config = PDConfig(location_labels=location_labels)
         self.cluster_id = 7_000_000_000_000_000_000 + self.rng.randrange(10**17, 10**18)
         self.created_at = self.clock.now()

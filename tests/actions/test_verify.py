@@ -149,11 +149,17 @@ CASES: list[tuple[str, Change, CheckStatus, str]] = [
     ),
     (
         "offline-store 4",
-        lambda c: c.set_store(4, state_name="Offline"),
+        lambda c: c.set_store(4, state_name="Tombstone"),
         CheckStatus.PASS,
-        "store 4 is Offline",
+        "store 4 is Tombstone: every region moved off it",
     ),
-    ("offline-store 4", _nothing, CheckStatus.FAIL, "store 4 is Up, not Offline or Tombstone"),
+    (
+        "offline-store 4",
+        lambda c: c.set_store(4, state_name="Offline"),
+        CheckStatus.FAIL,
+        "store 4 is still Offline",  # a drain under way is not a drain done
+    ),
+    ("offline-store 4", _nothing, CheckStatus.FAIL, "store 4 is Up, not draining"),
     ("cancel-offline 4", _nothing, CheckStatus.PASS, "store 4 is Up"),
     (
         "cancel-offline 4",
