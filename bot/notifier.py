@@ -50,6 +50,7 @@ from actions.ports import CardRef
 from bot.metrics import Metrics
 from bot.render.kit import Message
 from bot.render.proposal import progress_message, proposal_card, result_message
+from bot.render.told import TOLD_STATES, requester_notice
 from store.outbox import SlackDebt, SlackDebtKind
 
 logger = logging.getLogger(__name__)
@@ -191,6 +192,7 @@ class SlackNotifier:
         self._clock = clock
         self._metrics = metrics
         self._progress: dict[int, tuple[str, str]] = {}  # proposal id -> (channel, ts) of its progress line
+        self._told: set[tuple[int, str]] = set()  # (proposal id, state) whose requester was told
         self._locks: dict[int, asyncio.Lock] = {}
         # One writer of a card at a time: a catch-up reads the state and rewrites the card under it, so
         # a live update cannot land between the two and be overwritten by an older state.
@@ -249,6 +251,18 @@ class SlackNotifier:
             )
         if failure is not None and failure.transient:
             await self._owe(proposal.id, SlackDebtKind.UPDATE, failure)
+        await self._tell_requester(proposal)
+
+    async def _tell_requester(self, proposal: Proposal) -> None:
+        """Mention the requester in the thread, once, when their proposal will not run."""
+        told = (proposal.id, proposal.state.value)
+        if proposal.state not in TOLD_STATES or told in self._told:
+            return
+        notice = requester_notice(proposal)
+        if notice is None:
+            return
+        self._told.add(told)
+        await self._reply(proposal, notice, once=True)
 
     async def _stored_with_card(self, proposal_id: int, *, owed: SlackDebtKind) -> Proposal | None:
         """The stored proposal when a card is on record for it, for a caller whose copy has none.

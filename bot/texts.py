@@ -388,3 +388,12 @@ FACT_LEADERS = "Leaders"
 FACT_REGIONS = "Regions"
 FACT_LIMITS = "Store limit"
 FACT_HEARTBEAT = "Last heartbeat"
+TOLD_REJECTED = "{who}, #{id} was rejected by {by}: “{reason}”. Nothing was sent to PD."
+TOLD_SOMEONE = "someone"
+TOLD_NO_REASON = "no reason given"
+TOLD_EXPIRED = "{who}, #{id} expired: nobody decided before {when}. Propose it again if it is still needed."
+TOLD_SUPERSEDED = (
+    "{who}, #{id} is closed: the cluster changed and it no longer passes its checks, so nothing was sent. "
+    "Propose it again if it is still needed."
+)
+TOLD_FAILED = "{who} "

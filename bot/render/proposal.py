@@ -220,11 +220,10 @@ def result_message(proposal: Proposal, result: ActionResult) -> Message:
     """The outcome in the card's thread: what PD said, the operator's end and the check afterwards."""
     icon = texts.RESULT_ICON.get(result.state.value, "ℹ️")
     state = result.state.value
-    blocks: list[Block] = [
-        section(
-            texts.RESULT_LINE.format(icon=icon, id=proposal.id, state=state, message=escape(result.message))
-        ),
-    ]
+    line = texts.RESULT_LINE.format(icon=icon, id=proposal.id, state=state, message=escape(result.message))
+    if result.state in (ProposalState.FAILED, ProposalState.UNKNOWN):
+        line = texts.TOLD_FAILED.format(who=user(proposal.requester)) + line  # the requester is told
+    blocks: list[Block] = [section(line)]
     facts = [(texts.LABEL_PD_REQUEST, inline(result.pd_request.describe(), 1500))]
     if result.pd_status is not None:
         facts.append((texts.LABEL_PD_ANSWERED, texts.HTTP_STATUS.format(status=result.pd_status)))

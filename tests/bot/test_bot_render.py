@@ -437,3 +437,26 @@ def test_help_names_commands_as_typed_and_evict_leader_is_reversible() -> None:
     assert "*evict-leader* (reversible)" in everything
     assert "evict-leader-scheduler" not in everything
     assert "remove-evict-leader" in everything
+
+
+def test_the_requester_is_told_why_their_proposal_will_not_run() -> None:
+    """Rejected (with the reason), expired and superseded proposals each get a notice naming the requester."""
+    from bot.render.told import requester_notice
+
+    rejected = samples.proposal(
+        state=ProposalState.REJECTED,
+        approvals=(samples.approval("U0CAROL", Decision.REJECT, reason="not during <the sale>"),),
+    )
+    notice = requester_notice(rejected)
+    assert notice is not None and notice.text.startswith("<@U0ALICE>, #7 was rejected by <@U0CAROL>")
+    assert "not during &lt;the sale&gt;" in notice.text
+    expired = requester_notice(samples.proposal(state=ProposalState.EXPIRED))
+    assert expired is not None and "expired" in expired.text and "<!date^" in expired.text
+    superseded = requester_notice(samples.proposal(state=ProposalState.SUPERSEDED))
+    assert superseded is not None and "no longer passes its checks" in superseded.text
+    assert requester_notice(samples.proposal(state=ProposalState.PENDING)) is None
+    failed = samples.proposal(state=ProposalState.FAILED)
+    from bot.render.proposal import result_message
+
+    shown = result_message(failed, samples.result(failed, ProposalState.FAILED, "PD refused"))
+    assert "<@U0ALICE>" in str(shown.blocks)
