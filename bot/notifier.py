@@ -47,7 +47,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions.clock import Clock, utc_now
 from actions.models import ActionResult, Proposal, Ticket
 from actions.ports import CardRef
+from bot import texts
 from bot.metrics import Metrics
+from bot.render.checks import details_message
 from bot.render.kit import Message
 from bot.render.proposal import progress_message, proposal_card, result_message
 from bot.render.told import TOLD_STATES, requester_notice
@@ -220,7 +222,9 @@ class SlackNotifier:
                 "chat_postMessage", proposal, once=True, channel=target, **card.payload()
             )
             if failure is None:
-                return CardRef(channel=str(response.get("channel") or target), message_ts=str(response["ts"]))
+                ref = CardRef(channel=str(response.get("channel") or target), message_ts=str(response["ts"]))
+                await self._post_details(proposal, ref)
+                return ref
             if not (failure.transient and failure.unsent):
                 # Refused for good, or Slack may have it: never owed, so no catch-up posts it again.
                 if failure.transient:
@@ -232,6 +236,14 @@ class SlackNotifier:
                 return None
             await asyncio.sleep(wait)
         return None  # not reached: the last attempt returns above
+
+    async def _post_details(self, proposal: Proposal, ref: CardRef) -> None:
+        """The data behind the card's checks, as the first reply in its thread (best-effort)."""
+        details = details_message(texts.CHECK_DETAILS.format(id=proposal.id), proposal.preflight)
+        if details is None:
+            return
+        posted = proposal.model_copy(update={"channel": ref.channel, "message_ts": ref.message_ts})
+        await self._reply(posted, details, once=True)
 
     async def update(self, proposal: Proposal) -> None:
         if proposal.channel is None or proposal.message_ts is None:

@@ -397,3 +397,5 @@ TOLD_SUPERSEDED = (
     "Propose it again if it is still needed."
 )
 TOLD_FAILED = "{who} "
+CHECK_DETAILS = "🔎 *Details of #{id}'s checks* — the data PD gave each check"
+DRY_RUN_DETAILS = "🔎 *Details of the checks* — the data PD gave each check"

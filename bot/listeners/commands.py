@@ -25,6 +25,7 @@ from bot.errors import GrammarError
 from bot.listeners import payload
 from bot.listeners.acks import ack_command, run_lazy
 from bot.notifier import SLACK_FAILURES
+from bot.render.checks import details_message
 from bot.render.cluster import region_listing, status_listing, store_listing
 from bot.render.dryrun import dry_run_message
 from bot.render.help import action_help, help_message
@@ -164,6 +165,9 @@ class CommandHandler:
                 text=texts.DRY_RUN_HEADER.format(user=actor.user_id, text=clip(text.replace("`", "'"), 500)),
             )
             await client.chat_postMessage(channel=channel, thread_ts=parent["ts"], **message.payload())
+            details = details_message(texts.DRY_RUN_DETAILS, report.preflight)
+            if details is not None:
+                await client.chat_postMessage(channel=channel, thread_ts=parent["ts"], **details.payload())
         except SLACK_FAILURES:
             # The bot may not be in that channel (or it is a DM): the caller still gets the report.
             logger.warning("posting the dry-run in %s failed; answering ephemerally", channel, exc_info=True)

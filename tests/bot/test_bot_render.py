@@ -14,6 +14,7 @@ from actions.ports import AuditQuery
 from bot import texts
 from bot.playground.limits import check_blocks, check_view
 from bot.reads import RegionView, StatusView, StoreView
+from bot.render.checks import details_message
 from bot.render.cluster import region_listing, status_listing, store_listing
 from bot.render.dryrun import dry_run_message
 from bot.render.help import action_help, help_message
@@ -216,13 +217,16 @@ def test_thread_messages_show_progress_and_the_result_with_its_verification() ->
 
 
 def test_a_dry_run_shows_checks_request_pd_ctl_tier_and_approvals() -> None:
-    """Dry-run: every check with its data, the exact request, the pd-ctl line, tier, approvals, audit row."""
+    """Dry-run: every check as a sentence, the exact request, the pd-ctl line, tier, approvals, audit row;
+    the data behind the checks is in a details message, not inline."""
     report = samples.dry_run("transfer-leader 12 3")
     shown = _all_text(assert_sendable(dry_run_message(report)))
     assert "POST /pd/api/v1/operators" in shown and '"to_store_id": 3' in shown
     assert report.pd_ctl in shown
     assert "reversible" in shown and "row 42" in shown
-    assert "⚠️" in shown and '"regions": 1000' in shown
+    assert "⚠️" in shown and "1000 regions" in shown and '"regions": 1000' not in shown
+    details = details_message("Details", report.preflight)
+    assert details is not None and '"regions": 1000' in _all_text(assert_sendable(details))
 
 
 def test_five_hundred_audit_rows_paginate_instead_of_failing() -> None:

@@ -82,9 +82,13 @@ async def test_every_readme_command_works_on_the_embedded_cluster(tmp_path: Path
                     limit=20,
                 )
                 parent = header[-1].ts
-                replies = await eventually(lambda ts=parent: fake.thread(CHANNEL, ts)[1:], limit=20)
-                shown = _text(replies[-1].blocks)
+                replies = await eventually(
+                    lambda ts=parent: len(fake.thread(CHANNEL, ts)) >= 3 and fake.thread(CHANNEL, ts)[1:],
+                    limit=20,
+                )
+                shown = _text(replies[0].blocks)
                 assert "would be accepted now" in shown, (command, shown)
+                assert replies[1].text.startswith("🔎")  # the data behind the checks, not inline
                 continue
             answers = await eventually(lambda since=before_eph: _answers(fake)[since:], limit=20)
             shown = answers[-1].text + _text(answers[-1].blocks)
