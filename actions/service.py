@@ -358,6 +358,16 @@ class Operations:
         await tell(self._notifier.update, revised)
         return revised
 
+    async def check_edit(self, proposal_id: int, params: Mapping[str, str]) -> PreflightReport:
+        """The preflight an edit to ``params`` would get, changing nothing (the modal's quick check).
+
+        Raises what ``edit`` raises for a proposal that cannot be edited or parameters that do not parse.
+        """
+        proposal = await self.get(proposal_id)
+        validated = validate_params(proposal.request.action, params)
+        request = proposal.request.model_copy(update={"params": dict(validated)})
+        return await run_preflight(request, self._cluster)
+
     async def undo(self, proposal_id: int, *, actor: Actor, channel: str | None = None) -> Proposal:
         """Propose the inverse of a succeeded action; it is approved like any other proposal."""
         original = await self.get(proposal_id)

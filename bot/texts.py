@@ -399,3 +399,8 @@ TOLD_SUPERSEDED = (
 TOLD_FAILED = "{who} "
 CHECK_DETAILS = "🔎 *Details of #{id}'s checks* — the data PD gave each check"
 DRY_RUN_DETAILS = "🔎 *Details of the checks* — the data PD gave each check"
+EDIT_CHECK_FAILED = "PD's checks refuse this: {checks}"
+EDIT_CHECKED_LATE = (
+    "PD took longer than 1.5 s to answer while the form was open, so its checks ran after it closed. "
+    "{message}"
+)
