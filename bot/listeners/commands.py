@@ -29,9 +29,9 @@ from bot.render.checks import details_message
 from bot.render.cluster import region_listing, status_listing, store_listing
 from bot.render.dryrun import dry_run_message
 from bot.render.help import action_help, help_message
-from bot.render.kit import Message, clip
+from bot.render.kit import Message, clip, escape
 from bot.render.listing import Listing, listing_page
-from bot.render.notices import note, usage
+from bot.render.notices import note, note_mrkdwn, usage
 from bot.render.proposal import what
 from bot.render.records import audit_listing, pending_listing
 from bot.render.tables import pd_read_listing
@@ -88,7 +88,9 @@ def _proposed(proposal: Proposal) -> Message:
     needed = proposal.approvals_required
     values = {"id": proposal.id, "what": what(proposal), "needed": needed, "s": "" if needed == 1 else "s"}
     if proposal.channel and proposal.message_ts:
-        return note(texts.PROPOSED.format(channel=proposal.channel, **values))
+        # The channel is a link (<#C…>): escape the words around it, not the link itself.
+        escaped = {**values, "what": escape(str(values["what"]))}
+        return note_mrkdwn(texts.PROPOSED.format(channel=escape(proposal.channel), **escaped))
     return note(texts.PROPOSED_NO_CARD.format(**values))
 
 
@@ -134,8 +136,8 @@ class CommandHandler:
             listing = await read_listing(services, command)
             raw = isinstance(command, grammar.ShowRegion | grammar.ShowStore) and command.raw_json
             if raw and listing.code and channel is not None and await _upload_json(client, channel, listing):
-                uploaded = texts.JSON_UPLOADED.format(what=listing.title, channel=channel)
-                await _ephemeral(respond, note(uploaded))
+                uploaded = texts.JSON_UPLOADED.format(what=escape(listing.title), channel=escape(channel))
+                await _ephemeral(respond, note_mrkdwn(uploaded))
                 return
             await _ephemeral(respond, listing_page(listing, page=1, command=text))
 

@@ -49,3 +49,14 @@ async def test_an_outcome_in_doubt_mentions_the_requester(e2e: E2E) -> None:
     )
     assert f"<@{ALICE}>" in str(reply.blocks)
     e2e.tap.down = e2e.tap.die_on_write = False
+
+
+async def test_the_proposed_note_links_the_channel_instead_of_showing_it_raw(e2e: E2E) -> None:
+    """`<#C0OPS>` stays a link in the note to the requester (escaped, it showed as raw text)."""
+    region, _leader, followers = e2e.region_with_followers()
+    await e2e.propose(ALICE, f"transfer-leader {region} {followers[0]}")
+    notes = await eventually(
+        lambda: [e for e in e2e.fake.ephemerals(user=ALICE) if e.text.startswith("Proposed #")], limit=10
+    )
+    shown = str(notes[-1].blocks)
+    assert "<#C0OPS>" in shown and "&lt;#" not in shown

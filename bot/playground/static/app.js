@@ -237,11 +237,14 @@
     button.addEventListener("click", async () => {
       if (element.confirm && !(await confirmDialog(element.confirm))) return;
       if (element.url && safeUrl(element.url)) window.open(element.url, "_blank", "noopener");
-      button.disabled = true;
+      // Every button of the block goes grey as the click leaves: a second click cannot race the first.
+      const siblings = [...(button.parentElement?.querySelectorAll("button") || [button])];
+      for (const b of siblings) b.disabled = true;
       try {
         await act(ctx, element, blockId, element.value);
       } finally {
-        button.disabled = false;
+        // The bot usually rewrites the message (new buttons, or none); until then they stay disabled.
+        setTimeout(() => { for (const b of siblings) b.disabled = false; }, 5000);
       }
     });
     return button;
@@ -444,7 +447,7 @@
     const meta = el("div", { class: "message-meta" },
       el("span", { class: "author", "data-testid": "message-author" }, author),
       isApp && msg.user !== "USLACKBOT" ? el("span", { class: "app-badge" }, "APP") : null,
-      el("time", { title: msg.ts }, timeOf(msg.ts)),
+      el("time", { title: msg.ts, "data-testid": "message-time" }, timeOf(msg.posted_at ?? msg.ts)),
       msg.edited ? el("span", { class: "edited", "data-testid": "edited" }, "(edited)") : null,
       msg.subtype === "thread_broadcast" && !inThread ? el("span", { class: "broadcast" }, "replied to a thread") : null);
     let body;
