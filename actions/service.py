@@ -128,6 +128,15 @@ class Operations:
         """Proposals waiting for approval."""
         return await self._store.list_proposals(states=[ProposalState.PENDING], limit=limit)
 
+    async def home(self, actor: Actor, *, limit: int = 50) -> tuple[list[Proposal], list[Proposal]]:
+        """What ``actor``'s Home shows: proposals waiting for their approval, and their own open ones."""
+        pending = await self.pending(limit=limit)
+        awaiting = [
+            p for p in pending if p.requester != actor.user_id and self.policy.may_approve(actor, p) is None
+        ]
+        own = [p for p in pending if p.requester == actor.user_id]
+        return awaiting, own
+
     async def audit(self, query: AuditQuery) -> list[AuditEntry]:
         return await self._store.query_audit(query)
 

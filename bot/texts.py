@@ -404,3 +404,9 @@ EDIT_CHECKED_LATE = (
     "PD took longer than 1.5 s to answer while the form was open, so its checks ran after it closed. "
     "{message}"
 )
+HOME_AWAITING = "Waiting for your approval"
+HOME_OWN = "Your open proposals"
+HOME_NONE_AWAITING = "Nothing is waiting for your approval."
+HOME_NONE_OWN = "You have no open proposals."
+HOME_ROW = "*#{id}* {what} · {tier} · by {who} · {received} of {required} approvals · expires {when}"
+HOME_FOOTER = "Refreshed each time you open this tab · `/tikv pending` lists every open proposal"

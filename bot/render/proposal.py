@@ -100,6 +100,11 @@ def _confirm(proposal: Proposal) -> ConfirmObject | None:
     )
 
 
+def proposal_buttons(proposal: Proposal) -> ActionsBlock:
+    """Approve, Reject and Edit for ``proposal`` (on its card and on the Home tab)."""
+    return _buttons(proposal)
+
+
 def _buttons(proposal: Proposal) -> ActionsBlock:
     value = button_value(proposal)
     return ActionsBlock(
