@@ -92,4 +92,10 @@ def snapshot(ws: Workspace, *, user: User, channel: Channel, echoes: Iterable[Ec
             if e.user == user.id and e.channel == channel.id
         ],
         "modal": modal,
+        "home": _home(ws, user),
     }
+
+
+def _home(ws: Workspace, user: User) -> JSON | None:
+    view = ws.home(user.id)
+    return view.to_slack() if view is not None else None

@@ -92,3 +92,31 @@ async def test_a_drain_interrupted_by_a_restart_is_followed_again_to_tombstone()
         assert done.state is ProposalState.SUCCEEDED and done.result is not None
         assert "is Tombstone" in done.result.message
         assert env.model.state_name(env.model.store(4)) == "Tombstone"
+
+
+async def test_scatter_and_merge_are_followed_until_pd_reports_their_end() -> None:
+    """Both make operators; each is told as it runs (one progress line) and settled only when PD says."""
+    async with ops_env(stores=5, regions=30, step_delay=0.1) as env:
+        ordered = sorted(env.model.regions.values(), key=lambda r: r.start_key)
+        source, target = ordered[3].id, ordered[4].id
+        merge = ActionRequest(
+            action=ActionType.MERGE_REGION,
+            params={"source_region_id": source, "target_region_id": target},
+            requester=REQUESTER.user_id,
+        )
+        scatter = ActionRequest(
+            action=ActionType.SCATTER_REGION,
+            params={"region_id": ordered[10].id},
+            requester=REQUESTER.user_id,
+        )
+        for request in (merge, scatter):
+            proposal = await approved_proposal(env, request)
+            result = await env.executor.execute(proposal)
+            assert result is not None and result.state is ProposalState.SUCCEEDED, result
+            await env.executor.drain()
+            done = await env.ops.get(proposal.id)
+            assert done.result is not None and done.result.finished_at is not None
+            assert done.result.operator in (OperatorOutcome.SUCCESS, OperatorOutcome.NONE), done.result
+            texts = [t for pid, t in env.notifier.progress_texts if pid == proposal.id]
+            assert texts, "no progress was told"
+        assert source not in env.model.regions  # merged away: the merge really ended

@@ -491,7 +491,23 @@
     return entries.sort((a, b) => cmpTs(a.ts, b.ts));
   }
 
+  function renderHome() {
+    // The app's Home tab, in place of the channel: the bot publishes it when the tab is opened.
+    const home = state.data.home;
+    const key = JSON.stringify(["home", home, state.user]);
+    if (key === state.rendered.timeline) return;
+    state.rendered.timeline = key;
+    const ctx = { kind: "view", viewId: home?.id };
+    const body = home
+      ? el("div", { class: "home", "data-testid": "home-tab" }, renderBlocks(home.blocks || [], ctx))
+      : el("div", { class: "empty", "data-testid": "home-tab" }, "Opening the Home tab…");
+    $("timeline").replaceChildren(body);
+  }
+
   function renderTimeline() {
+    $("home-button").classList.toggle("active", Boolean(state.showHome));
+    $("channel-name").textContent = state.showHome ? "Home" : $("channel-name").textContent;
+    if (state.showHome) { renderHome(); return; }
     const entries = timelineEntries();
     const key = JSON.stringify([entries, state.user]);
     if (key === state.rendered.timeline) return;
@@ -722,8 +738,15 @@
         class: `channel-button${c.id === data.channel.id ? " active" : ""}`,
         "data-testid": "channel-button",
         "data-channel-id": c.id,
-        onclick: () => switchTo({ channel: c.id }),
+        onclick: () => { state.showHome = false; switchTo({ channel: c.id }); },
       }, channelLabel(c)))));
+  }
+
+  async function openHome() {
+    state.showHome = true;
+    state.rendered.timeline = "";
+    renderTimeline();
+    await post("/play/home", { user: state.user });
   }
 
   function switchTo({ user, channel }) {
@@ -800,7 +823,11 @@
       state.historyAt = Math.max(0, Math.min(state.history.length, state.historyAt + step));
       event.target.value = state.history[state.historyAt] || "";
     });
-    $("user-picker").addEventListener("change", (event) => switchTo({ user: event.target.value }));
+    $("user-picker").addEventListener("change", (event) => {
+      switchTo({ user: event.target.value });
+      if (state.showHome) post("/play/home", { user: event.target.value });
+    });
+    $("home-button").addEventListener("click", openHome);
     $("thread-close").addEventListener("click", () => { state.openThread = null; renderThread(); });
     $("modal").addEventListener("submit", submitModal);
     document.addEventListener("keydown", (event) => {
