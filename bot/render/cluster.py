@@ -185,6 +185,8 @@ def _store_state(info: StoreInfo, now: datetime | None) -> str:
     silent = down_for(info, now)
     if silent is not None:
         return texts.STORE_STATE_FOR.format(icon=icon, state=escape(state), duration=silent)
+    if state == "Offline":
+        return texts.STORE_STATE_DRAINING.format(icon=icon, regions=info.status.region_count)
     if state == "Up" and info.status.uptime:
         return texts.STORE_STATE_UP.format(icon=icon, uptime=escape(info.status.uptime))
     return f"{icon} {escape(state)}"

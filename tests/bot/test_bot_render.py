@@ -464,3 +464,10 @@ def test_the_requester_is_told_why_their_proposal_will_not_run() -> None:
 
     shown = result_message(failed, samples.result(failed, ProposalState.FAILED, "PD refused"))
     assert "<@U0ALICE>" in str(shown.blocks)
+
+
+def test_an_offline_store_reads_as_draining_with_the_regions_left() -> None:
+    store = StoreInfo.model_validate(samples.fixture("store.json"))
+    offline = store.model_copy(update={"store": store.store.model_copy(update={"state_name": "Offline"})})
+    shown = _all_text(assert_sendable(listing_page(store_listing(offline.store.id, StoreView(offline)))))
+    assert f"Offline: draining, {store.status.region_count} regions left to move" in shown
