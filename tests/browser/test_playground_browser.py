@@ -165,6 +165,8 @@ def test_dry_run_propose_and_approve_in_chromium(product: Product) -> None:
             approve_button = page.locator("[data-action-id='tikv_approve']")
             card = page.get_by_test_id("message").filter(has=approve_button).last
             expect(card).to_be_visible(timeout=15_000)
+            # The card's first reply (the data behind its checks) redraws it: click once it has settled.
+            expect(card.get_by_test_id("thread-link")).to_be_visible(timeout=15_000)
 
             # Alice may not approve her own request: the refusal reaches only her, nothing runs.
             card.locator("[data-action-id='tikv_approve']").click()
