@@ -28,6 +28,7 @@ from actions.errors import ClusterError, ClusterRejected, StorageUnavailable
 from actions.explain import explain_rejection, explain_unavailable, pd_text
 from actions.models import (
     ActionResult,
+    ActionType,
     CheckResult,
     CheckStatus,
     OperatorOutcome,
@@ -37,6 +38,7 @@ from actions.models import (
 )
 from actions.notify import tell
 from actions.operators import FINISHED, describe, is_ours, operator_region, outcome_message
+from actions.params import int_param
 from actions.ports import Cluster, Notifier, OperatorSnapshot, ProposalStore
 from actions.signals import DecisionSignals
 from actions.verify import verify
@@ -49,6 +51,10 @@ EXECUTOR_ACTOR = f"{SYSTEM_ACTOR}/executor"
 
 # An operator PD never shows is given this many polls before the bot reads the cluster instead.
 _MISSING_POLLS = 3
+
+# Actions PD carries out over hours, not in one operator: followed until the store is a Tombstone.
+DRAINS = frozenset({ActionType.OFFLINE_STORE})
+DRAIN_FOLLOW_SECONDS = 6 * 3600.0
 
 # Seconds between attempts to record a result the database refused, at most (it starts at the poll).
 _RECORD_RETRY_CAP = 30.0
@@ -86,6 +92,7 @@ class Executor:
         *,
         poll_interval: float = 0.5,
         operator_timeout: float = 20 * 60.0,
+        drain_timeout: float = DRAIN_FOLLOW_SECONDS,
         signals: DecisionSignals | None = None,
     ) -> None:
         self._cluster = cluster
@@ -96,6 +103,8 @@ class Executor:
         # PD times out its own operators (11 min for an add-peer of a 96 MiB region); this only
         # bounds how long the bot keeps asking.
         self._operator_timeout = operator_timeout
+        # A store drain moves every region off the store; this bounds how long the bot watches it.
+        self._drain_timeout = drain_timeout
         self.signals = signals or DecisionSignals()
         self._executing: set[int] = set()
         self._followers: dict[int, asyncio.Task[None]] = {}
@@ -146,7 +155,12 @@ class Executor:
                 return None
             self.signals.notify(proposal.id)
             # Nothing slow (the card) between the claim and the write: the card follows the result.
-            result = await self._send(proposal, pd_request, creates_operator=spec.creates_operator)
+            result = await self._send(
+                proposal,
+                pd_request,
+                creates_operator=spec.creates_operator,
+                drains=proposal.request.action in DRAINS,
+            )
             try:
                 recorded = await self._store.finish_execution(
                     proposal.id, log_id=log_id, result=result, now=self._clock()
@@ -203,7 +217,7 @@ class Executor:
     # --- the write -------------------------------------------------------------------------------
 
     async def _send(
-        self, proposal: Proposal, pd_request: PDRequest, *, creates_operator: bool
+        self, proposal: Proposal, pd_request: PDRequest, *, creates_operator: bool, drains: bool = False
     ) -> ActionResult:
         started = self._clock()
         base: dict[str, Any] = {
@@ -243,6 +257,10 @@ class Executor:
             )
         if creates_operator:
             message = "PD accepted the request and created the operator; following it."
+            operator = OperatorOutcome.RUNNING
+        elif drains:
+            # Still running (PD's operators move the regions): the card says so until the Tombstone.
+            message = "PD set the store Offline and is moving its regions away; following the drain."
             operator = OperatorOutcome.RUNNING
         else:
             message = "PD accepted the request."
@@ -292,9 +310,69 @@ class Executor:
     async def _outcome(self, proposal: Proposal, result: ActionResult) -> ActionResult:
         """How a sent proposal ended, as PD reports it (following its operator when it made one)."""
         spec = CATALOG[proposal.request.action]
+        if proposal.request.action in DRAINS and result.state is not ProposalState.FAILED:
+            return await self._follow_drain(proposal, result)
         if spec.creates_operator:
             return await self._follow_operator(proposal, result)
         return await self._read_back(proposal, result)
+
+    async def _follow_drain(self, proposal: Proposal, result: ActionResult) -> ActionResult:
+        """Watch an Offline store until PD buries it (Tombstone), telling the regions left as they go."""
+        store_id = int_param(proposal.request.params, "store_id")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._drain_timeout
+        first: int | None = None
+        left: int | None = None
+        shown = ""
+        while True:
+            try:
+                store = await self._cluster.get_store(store_id)
+            except ClusterError as exc:
+                logger.warning("reading store %s during its drain failed: %s", store_id, exc)
+            else:
+                if store is None or store.state_name == "Tombstone":
+                    await tell(self._notifier.progress, proposal, f"store {store_id} is Tombstone: drained")
+                    verification = await self.verify(proposal)
+                    moved = f" ({first} regions moved off it)" if first else ""
+                    return result.model_copy(
+                        update={
+                            "state": ProposalState.SUCCEEDED,
+                            "message": f"The drain finished: store {store_id} is Tombstone{moved}.",
+                            "operator": OperatorOutcome.NONE,
+                            "verification": verification,
+                            "finished_at": self._clock(),
+                        }
+                    )
+                if store.state_name != "Offline":
+                    return result.model_copy(
+                        update={
+                            "state": ProposalState.FAILED,
+                            "message": f"The drain stopped: store {store_id} is {store.state_name} again "
+                            f"with {store.region_count} regions on it (the offline was cancelled).",
+                            "operator": OperatorOutcome.NONE,
+                            "finished_at": self._clock(),
+                        }
+                    )
+                left = store.region_count
+                first = left if first is None else max(first, left)
+                text = drain_progress(store_id, left, first)
+                if text != shown:
+                    await tell(self._notifier.progress, proposal, text)
+                    shown = text
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(self._poll_interval)
+        hours = self._drain_timeout / 3600
+        still = f"{left} regions were still on it" if left is not None else "PD could not be read"
+        return result.model_copy(
+            update={
+                "state": ProposalState.UNKNOWN,
+                "message": f"Store {store_id} was still draining when the bot stopped following it after "
+                f"{hours:g} h ({still}). PD keeps draining it; /tikv store {store_id} shows how far it is.",
+                "operator": OperatorOutcome.NONE,
+                "finished_at": self._clock(),
+            }
+        )
 
     async def _unrecorded(self, proposal: Proposal, log_id: int, result: ActionResult) -> None:
         """Follow a sent proposal whose result the database refused, recording it as soon as it can.
@@ -496,3 +574,10 @@ class Executor:
             logger.warning("proposal %s: reading it back after recording failed (%s)", proposal.id, exc)
             return fallback
         return stored if stored is not None else fallback
+
+
+def drain_progress(store_id: int, left: int, first: int) -> str:
+    """``store 5 is Offline: 37 regions left to move (13 of 50 moved)``."""
+    moved = first - left
+    done = f" ({moved} of {first} moved)" if first else ""
+    return f"store {store_id} is Offline: {left} regions left to move{done}"

@@ -25,7 +25,7 @@ from actions.audit import RECONCILER_ACTOR, checks_json, find_intent, note_entry
 from actions.catalog import CATALOG
 from actions.clock import Clock
 from actions.errors import ClusterError, StorageUnavailable
-from actions.executor import Executor, change_visible
+from actions.executor import DRAINS, Executor, change_visible
 from actions.models import (
     ActionApproval,
     ActionRequest,
@@ -210,6 +210,20 @@ class Reconciler:
                         }
                     ), detail
         verification = await self._executor.verify(proposal)
+        if (
+            proposal.request.action in DRAINS
+            and verification is not None
+            and verification.data.get("state") == "Offline"
+        ):
+            # The offline took effect and PD is still moving regions off the store: follow the drain.
+            return base.model_copy(
+                update={
+                    "state": ProposalState.SUCCEEDED,
+                    "operator": OperatorOutcome.RUNNING,
+                    "finished_at": None,
+                    "message": f"Found after a restart: {verification.message}; following the drain.",
+                }
+            ), {"verification": verification.model_dump(mode="json")}
         visible = change_visible(verification)
         if verification is None or (visible is None and not spec.creates_operator):
             return None  # PD could not be read: try again on the next pass

@@ -128,6 +128,15 @@ class Operations:
         """Proposals waiting for approval."""
         return await self._store.list_proposals(states=[ProposalState.PENDING], limit=limit)
 
+    async def home(self, actor: Actor, *, limit: int = 50) -> tuple[list[Proposal], list[Proposal]]:
+        """What ``actor``'s Home shows: proposals waiting for their approval, and their own open ones."""
+        pending = await self.pending(limit=limit)
+        awaiting = [
+            p for p in pending if p.requester != actor.user_id and self.policy.may_approve(actor, p) is None
+        ]
+        own = [p for p in pending if p.requester == actor.user_id]
+        return awaiting, own
+
     async def audit(self, query: AuditQuery) -> list[AuditEntry]:
         return await self._store.query_audit(query)
 
@@ -201,9 +210,10 @@ class Operations:
         return await self._publish(proposal, channel=channel)
 
     def _revert_at(self, request: ActionRequest, report: PreflightReport, now: datetime) -> datetime | None:
-        """When a temporary change is reverted automatically; only changes the catalog can invert."""
+        """When a temporary or reversible change is reverted automatically (when asked to be); only
+        changes the catalog can invert."""
         spec = CATALOG[request.action]
-        if not request.revert_after_seconds or spec.tier is not Tier.TEMPORARY:
+        if not request.revert_after_seconds or spec.tier not in (Tier.TEMPORARY, Tier.REVERSIBLE):
             return None
         if spec.inverse(request.params, report.facts) is None:
             return None
@@ -356,6 +366,16 @@ class Operations:
         self.signals.notify(proposal_id)
         await tell(self._notifier.update, revised)
         return revised
+
+    async def check_edit(self, proposal_id: int, params: Mapping[str, str]) -> PreflightReport:
+        """The preflight an edit to ``params`` would get, changing nothing (the modal's quick check).
+
+        Raises what ``edit`` raises for a proposal that cannot be edited or parameters that do not parse.
+        """
+        proposal = await self.get(proposal_id)
+        validated = validate_params(proposal.request.action, params)
+        request = proposal.request.model_copy(update={"params": dict(validated)})
+        return await run_preflight(request, self._cluster)
 
     async def undo(self, proposal_id: int, *, actor: Actor, channel: str | None = None) -> Proposal:
         """Propose the inverse of a succeeded action; it is approved like any other proposal."""

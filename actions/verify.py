@@ -160,7 +160,9 @@ async def _evicting(params: Params, facts: Mapping[str, Any], cluster: Cluster) 
     store_id = int_param(params, "store_id")
     evicting = await cluster.get_evict_leader_store_ids()
     if store_id not in evicting:
-        return fail(f"store {store_id} is not in evict-leader-scheduler's list", evicting=sorted(evicting))
+        return fail(
+            f"store {store_id} is not evicting leaders (no evict-leader on it)", evicting=sorted(evicting)
+        )
     store = await cluster.get_store(store_id)
     leaders = store.leader_count if store is not None else 0
     data = {"store_id": store_id, "leader_count": leaders, "evicting": sorted(evicting)}
@@ -232,7 +234,19 @@ async def _store_state(params: Params, cluster: Cluster, wanted: tuple[str, ...]
 
 
 async def _offline(params: Params, facts: Mapping[str, Any], cluster: Cluster) -> Outcome:
-    return await _store_state(params, cluster, ("Offline", "Tombstone"))
+    # A drain is finished when PD buries the store (Tombstone); while it is Offline it is under way.
+    store_id = int_param(params, "store_id")
+    store = await cluster.get_store(store_id)
+    if store is None:
+        return ok(f"store {store_id} is gone from PD: drained and removed", store_id=store_id)
+    data = {"store_id": store_id, "state": store.state_name, "region_count": store.region_count}
+    if store.state_name == "Tombstone":
+        return ok(f"store {store_id} is Tombstone: every region moved off it", **data)
+    if store.state_name == "Offline":
+        return fail(
+            f"store {store_id} is still Offline: {store.region_count} regions left to move off it", **data
+        )
+    return fail(f"store {store_id} is {store.state_name}, not draining", **data)
 
 
 async def _back_up(params: Params, facts: Mapping[str, Any], cluster: Cluster) -> Outcome:

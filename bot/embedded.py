@@ -2,7 +2,9 @@
 
 The seed gives the agent and a person trying the playground something real to look at: one store
 leading far more regions than the others (a leader imbalance) and one store that has been down for an
-hour (its peers are reported down and its leaders have moved away).
+hour (its peers are reported down and its leaders have moved away). It also makes the README's examples
+true as written: region 12 exists, is led from the imbalanced store and has a healthy voter on store 3
+that may take its leader (``/tikv transfer-leader 12 3``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,33 @@ REGIONS = 200
 SEED = 1
 IMBALANCED_STORE = 1
 DOWN_STORE = 5
+# The README's example region and the store it names; region ids start at FIRST_ID, one every four ids.
+README_REGION = 12
+README_STORE = 3
+FIRST_ID = 8
+# A drain at a pace people can watch in the playground: replacements started per minute.
+DRAIN_PER_MINUTE = 60.0
+
+
+def _readme_region(model: ClusterModel) -> None:
+    """Region 12: voters on stores 1, 2 and 3, led from store 1, nothing on the store that goes down."""
+    region = model.region(README_REGION)
+    wanted = (IMBALANCED_STORE, 2, README_STORE)
+    for store_id in wanted:
+        if region.peer_on(store_id) is None:
+            model.add_peer(README_REGION, store_id)
+    model.set_leader(README_REGION, IMBALANCED_STORE)
+    for store_id in [s for s in region.store_ids if s not in wanted]:
+        model.remove_peer(README_REGION, store_id)
 
 
 def seeded_model(*, step_delay: float = 0.5) -> ClusterModel:
     """A five-store cluster with a leader imbalance on store 1 and store 5 down for an hour."""
-    model = ClusterModel.generate(STORES, REGIONS, SEED, step_delay=step_delay)
+    model = ClusterModel.generate(STORES, REGIONS, SEED, step_delay=step_delay, first_id=FIRST_ID)
+    _readme_region(model)
     model.make_leader_imbalance(IMBALANCED_STORE, share=0.5)
     model.fail_store(DOWN_STORE, down_for=3600.0)
+    model.drain_per_minute = DRAIN_PER_MINUTE
     return model
 
 

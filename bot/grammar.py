@@ -22,6 +22,9 @@ from actions.errors import InvalidRequest
 from actions.models import ActionType, ParamValue
 from bot import texts
 from bot.errors import GrammarError
+from bot.grammar_reads import HEADS as READ_HEADS
+from bot.grammar_reads import REGION_SUBCOMMANDS, STORE_SUBCOMMANDS, parse_read
+from bot.grammar_reads import PdRead as PdRead
 
 DEFAULT_AUDIT_ROWS = 20
 MAX_AUDIT_ROWS = 1000
@@ -45,12 +48,14 @@ class Status:
 class ShowRegion:
     cluster: str
     region_id: int
+    raw_json: bool = False  # --json: PD's JSON as a file instead of the summary
 
 
 @dataclass(frozen=True, slots=True)
 class ShowStore:
     cluster: str
     store_id: int
+    raw_json: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +89,7 @@ class Undo:
     proposal_id: int
 
 
-Command = Help | Status | ShowRegion | ShowStore | Pending | Audit | RunAction | Undo
+Command = Help | Status | ShowRegion | ShowStore | Pending | Audit | RunAction | Undo | PdRead
 
 USAGE = texts.USAGE
 
@@ -105,10 +110,20 @@ def parse(text: str, *, default_cluster: str = "default") -> Command:
     if head == "pending":
         _no_more(rest, "pending")
         return Pending(cluster)
+    if head in READ_HEADS or (
+        rest
+        and (
+            (head == "region" and rest[0].lower() in REGION_SUBCOMMANDS)
+            or (head == "store" and rest[0].lower() in STORE_SUBCOMMANDS)
+        )
+    ):
+        return parse_read(cluster, head, rest)
     if head == "region":
-        return ShowRegion(cluster, _one_id(rest, "region", texts.A_REGION_ID))
+        kept, raw_json = _take_json(rest)
+        return ShowRegion(cluster, _one_id(kept, "region", texts.A_REGION_ID), raw_json=raw_json)
     if head == "store":
-        return ShowStore(cluster, _one_id(rest, "store", texts.A_STORE_ID))
+        kept, raw_json = _take_json(rest)
+        return ShowStore(cluster, _one_id(kept, "store", texts.A_STORE_ID), raw_json=raw_json)
     if head == "audit":
         return _audit(cluster, rest)
     if head == "undo":
@@ -141,6 +156,11 @@ def _take_cluster(words: list[str], default: str) -> tuple[list[str], str]:
             kept.append(word)
         i += 1
     return kept, cluster
+
+
+def _take_json(rest: list[str]) -> tuple[list[str], bool]:
+    kept = [w for w in rest if w.lower() != texts.JSON_FLAG]
+    return kept, len(kept) != len(rest)
 
 
 def _no_more(rest: list[str], name: str) -> None:

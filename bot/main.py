@@ -203,6 +203,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             clock,
             poll_interval=settings.operator_poll_seconds,
             operator_timeout=settings.operator_follow_seconds,
+            drain_timeout=settings.offline_follow_seconds,
         )
         stack.push_async_callback(executor.aclose)
         operations = Operations(cluster, store, notifier, policy, executor, clock)

@@ -47,9 +47,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions.clock import Clock, utc_now
 from actions.models import ActionResult, Proposal, Ticket
 from actions.ports import CardRef
+from bot import texts
 from bot.metrics import Metrics
+from bot.render.checks import details_message
 from bot.render.kit import Message
 from bot.render.proposal import progress_message, proposal_card, result_message
+from bot.render.told import TOLD_STATES, requester_notice
 from store.outbox import SlackDebt, SlackDebtKind
 
 logger = logging.getLogger(__name__)
@@ -191,6 +194,7 @@ class SlackNotifier:
         self._clock = clock
         self._metrics = metrics
         self._progress: dict[int, tuple[str, str]] = {}  # proposal id -> (channel, ts) of its progress line
+        self._told: set[tuple[int, str]] = set()  # (proposal id, state) whose requester was told
         self._locks: dict[int, asyncio.Lock] = {}
         # One writer of a card at a time: a catch-up reads the state and rewrites the card under it, so
         # a live update cannot land between the two and be overwritten by an older state.
@@ -218,7 +222,9 @@ class SlackNotifier:
                 "chat_postMessage", proposal, once=True, channel=target, **card.payload()
             )
             if failure is None:
-                return CardRef(channel=str(response.get("channel") or target), message_ts=str(response["ts"]))
+                ref = CardRef(channel=str(response.get("channel") or target), message_ts=str(response["ts"]))
+                await self._post_details(proposal, ref)
+                return ref
             if not (failure.transient and failure.unsent):
                 # Refused for good, or Slack may have it: never owed, so no catch-up posts it again.
                 if failure.transient:
@@ -230,6 +236,14 @@ class SlackNotifier:
                 return None
             await asyncio.sleep(wait)
         return None  # not reached: the last attempt returns above
+
+    async def _post_details(self, proposal: Proposal, ref: CardRef) -> None:
+        """The data behind the card's checks, as the first reply in its thread (best-effort)."""
+        details = details_message(texts.CHECK_DETAILS.format(id=proposal.id), proposal.preflight)
+        if details is None:
+            return
+        posted = proposal.model_copy(update={"channel": ref.channel, "message_ts": ref.message_ts})
+        await self._reply(posted, details, once=True)
 
     async def update(self, proposal: Proposal) -> None:
         if proposal.channel is None or proposal.message_ts is None:
@@ -249,6 +263,18 @@ class SlackNotifier:
             )
         if failure is not None and failure.transient:
             await self._owe(proposal.id, SlackDebtKind.UPDATE, failure)
+        await self._tell_requester(proposal)
+
+    async def _tell_requester(self, proposal: Proposal) -> None:
+        """Mention the requester in the thread, once, when their proposal will not run."""
+        told = (proposal.id, proposal.state.value)
+        if proposal.state not in TOLD_STATES or told in self._told:
+            return
+        notice = requester_notice(proposal)
+        if notice is None:
+            return
+        self._told.add(told)
+        await self._reply(proposal, notice, once=True)
 
     async def _stored_with_card(self, proposal_id: int, *, owed: SlackDebtKind) -> Proposal | None:
         """The stored proposal when a card is on record for it, for a caller whose copy has none.

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     identity_cache_seconds: float = Field(default=300.0, ge=0)
     operator_poll_seconds: float = Field(default=1.0, gt=0)  # how often a running operator is read
     operator_follow_seconds: float = Field(default=1200.0, gt=0)  # then the bot stops following it
+    offline_follow_seconds: float = Field(default=6 * 3600.0, gt=0)  # a store drain, until Tombstone
     sweep_seconds: float = Field(default=30.0, gt=0)  # expiry and revert sweeps
     # How often what Slack missed during a failure is told again (sooner once a call to Slack succeeds).
     slack_catch_up_seconds: float = Field(default=15.0, gt=0)

@@ -259,8 +259,8 @@ WARNING = "⚠️ {message}"
 USAGE = {
     "help": "/tikv help [ACTION]  — e.g. /tikv help transfer-leader",
     "status": "/tikv status",
-    "region": "/tikv region REGION_ID  — e.g. /tikv region 12",
-    "store": "/tikv store STORE_ID  — e.g. /tikv store 4",
+    "region": "/tikv region REGION_ID [--json]  — e.g. /tikv region 12",
+    "store": "/tikv store STORE_ID [--json]  — e.g. /tikv store 4",
     "pending": "/tikv pending",
     "audit": "/tikv audit [N] | audit region R | audit store S | audit ticket T | audit proposal P  "
     "— e.g. /tikv audit region 12",
@@ -287,3 +287,127 @@ AUDIT_NEEDS_ID = "`audit {kind}` needs one {kind} id (and optionally a row count
 AUDIT_ID = "The {kind} id"
 AUDIT_ROWS = "The number of rows"
 AUDIT_RANGE = "Ask for between 1 and {most} audit rows, not {limit}."
+
+# --- pd-ctl-like reads (issue 16) ----------------------------------------------------------------
+
+READ_USAGE = {
+    "config show": "/tikv config show [schedule|replication|label-property|all]  "
+    "— e.g. /tikv config show schedule",
+    "operator show": "/tikv operator show [region R] | operator history  "
+    "— e.g. /tikv operator show region 12",
+    "scheduler config": "/tikv scheduler show | scheduler config NAME  "
+    "— e.g. /tikv scheduler config evict-leader",
+    "hot": "/tikv hot read|write|store  — e.g. /tikv hot write",
+    "region check": "/tikv region check KIND  — e.g. /tikv region check down-peer",
+    "region key": "/tikv region key [--format=hex|raw] KEY  — e.g. /tikv region key 7480000000000000FF",
+    "region sibling": "/tikv region sibling REGION_ID  — e.g. /tikv region sibling 12",
+    "region top": "/tikv region top read|write|size [N]  — e.g. /tikv region top write 5",
+    "store limit": "/tikv store limit",
+    "labels": "/tikv labels",
+    "members": "/tikv members",
+}
+READ_HELP_TITLE = "*Look like pd-ctl* — each answer names the PD endpoint it read and the pd-ctl command"
+READ_CHOOSE = "`{name}` takes one of {choices}."
+READ_ONLY_SHOW = (
+    "`{name}` only shows here: `/tikv {name} show`; changes go through actions such as set-config."
+)
+READ_OPERATOR = "`operator` reads with `show`, `show region R` or `history`."
+READ_SCHEDULER = "`scheduler` reads with `show` or `config NAME`."
+READ_TOP_RANGE = "Ask for between 1 and {most} regions, not {limit}."
+READ_KEY_FORMAT = "`{word}`: the key format is hex or raw."
+READ_ONE_KEY = "`region key` takes one key."
+READ_NOT_HEX = "`{key}` is not a hex key (an even number of 0-9 and A-F)."
+READ_PD_CTL = "*pd-ctl:* {command}"
+READ_ENDPOINT = "GET {path}"
+READ_COUNT = "*{count}* {what}"
+READ_NONE = "None."
+READ_UNAVAILABLE = "PD could not be asked ({what}): {error}"
+READ_TIMEOUT = "PD did not answer {what} within {seconds:g}s; try again."
+READ_NO_SCHEDULER = "No scheduler `{name}` is running, so PD has no config for it."
+READ_NO_OPERATOR = "No operator ran on region {id} in the last 10 minutes."
+READ_NO_KEY = "No region holds key `{key}`."
+READ_KEY_AS = "Key read as {format}."
+REGION_HINT = "Regions PD knows include {ids}; `/tikv region top size` lists the biggest."
+JSON_FLAG = "--json"
+JSON_UPLOADED = "The raw JSON of {what} is attached in <#{channel}>."
+JSON_COMMENT = "Raw JSON of {what}, as PD answered `GET {path}`."
+READ_TITLES = {
+    "config show": "PD config: {section}",
+    "operator show": "Operators running",
+    "operator region": "Operator on region {id}",
+    "operator history": "Operators finished recently",
+    "scheduler show": "Schedulers",
+    "scheduler config": "Scheduler config: {name}",
+    "hot read": "Hot read regions by store",
+    "hot write": "Hot write regions by store",
+    "hot store": "Hot stores",
+    "region check": "Regions with {kind}",
+    "region key": "Region {id} (by key)",
+    "region sibling": "Siblings of region {id}",
+    "region top": "Top {count} regions by {kind}",
+    "store limit": "Store limits",
+    "labels": "Store labels",
+    "members": "PD members",
+}
+READ_CHECK_WHAT = "regions PD lists under {kind}"
+HOT_REGIONS = "*Hottest leaders:* {regions}"
+STORE_LIMIT_UNIT = "Operators each store may take per minute, by kind."
+FACT_LEADER = "Leader"
+FACT_STORE = "store {store}"
+FACT_PEERS = "Peers"
+FACT_SIZE = "Size"
+FACT_SIZE_VALUE = "{size} MiB · {keys} keys"
+FACT_EPOCH = "Epoch"
+FACT_EPOCH_VALUE = "conf_ver {conf_ver} · version {version}"
+FACT_RANGE = "Keys"
+FACT_RANGE_VALUE = "`{start}` … `{end}`"
+FACT_FLOW = "Written / read"
+FACT_FLOW_VALUE = "{written} / {read} per heartbeat"
+FACT_DOWN = "Down peers on stores"
+FACT_PENDING = "Pending peers on stores"
+FACT_STATUS = "Status"
+FACT_OPERATOR = "Operator"
+FACT_BRIEF = "What it does"
+STATUS_STORE_DOWN = "🔴 *Store {id}* is {state}: no heartbeat for {duration}"
+STATUS_DEGRADED = "*Degraded regions:* {counts}"
+STATUS_PAUSED = "⏸️ *Paused schedulers:* {names}"
+STATUS_RUNNING_OPERATORS = "⚙️ *Operators running:* {count}"
+RAW_JSON_HINT = "PD's raw JSON: `/tikv {command} --json`."
+STORE_STATE_FOR = "{icon} {state} for {duration}"
+STORE_STATE_UP = "{icon} Up for {uptime}"
+STORE_LIMIT_VALUE = "add-peer {add} · remove-peer {remove} per minute"
+STORE_LIMIT_UNKNOWN = "PD did not say"
+STORE_NO_HEARTBEAT = "never"
+STORE_SPACE_VALUE = "{available} free of {capacity} ({used} used)"
+STORE_COUNT_VALUE = "{count} · weight {weight} · score {score}"
+FACT_STATE = "State"
+FACT_ADDRESS = "Address · version"
+FACT_LABELS = "Labels"
+FACT_SPACE = "Space"
+FACT_LEADERS = "Leaders"
+FACT_REGIONS = "Regions"
+FACT_LIMITS = "Store limit"
+FACT_HEARTBEAT = "Last heartbeat"
+TOLD_REJECTED = "{who}, #{id} was rejected by {by}: “{reason}”. Nothing was sent to PD."
+TOLD_SOMEONE = "someone"
+TOLD_NO_REASON = "no reason given"
+TOLD_EXPIRED = "{who}, #{id} expired: nobody decided before {when}. Propose it again if it is still needed."
+TOLD_SUPERSEDED = (
+    "{who}, #{id} is closed: the cluster changed and it no longer passes its checks, so nothing was sent. "
+    "Propose it again if it is still needed."
+)
+TOLD_FAILED = "{who} "
+CHECK_DETAILS = "🔎 *Details of #{id}'s checks* — the data PD gave each check"
+DRY_RUN_DETAILS = "🔎 *Details of the checks* — the data PD gave each check"
+EDIT_CHECK_FAILED = "PD's checks refuse this: {checks}"
+EDIT_CHECKED_LATE = (
+    "PD took longer than 1.5 s to answer while the form was open, so its checks ran after it closed. "
+    "{message}"
+)
+HOME_AWAITING = "Waiting for your approval"
+HOME_OWN = "Your open proposals"
+HOME_NONE_AWAITING = "Nothing is waiting for your approval."
+HOME_NONE_OWN = "You have no open proposals."
+HOME_ROW = "*#{id}* {what} · {tier} · by {who} · {received} of {required} approvals · expires {when}"
+HOME_FOOTER = "Refreshed each time you open this tab · `/tikv pending` lists every open proposal"
+STORE_STATE_DRAINING = "{icon} Offline: draining, {regions} regions left to move"

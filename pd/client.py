@@ -58,6 +58,7 @@ from pd.models import (
     StatusInfo,
     StoreHotPeersInfos,
     StoreInfo,
+    StoreLabel,
     StoreLimit,
     StoreProgress,
     StoresInfo,
@@ -489,6 +490,13 @@ class PDClient:
             "GetStoreProgress", paths.STORES_PROGRESS, StoreProgress, params=params, caller_id=caller_id
         )
 
+    async def get_labels(self, *, caller_id: str | None = None) -> list[StoreLabel]:
+        """``GET /labels``: every distinct store label in the cluster."""
+        data = await self._request("GetLabels", "GET", paths.LABELS, caller_id=caller_id)
+        if data is None:
+            return []
+        return self._parse(list[StoreLabel], data, request_name="GetLabels", path=paths.LABELS)
+
     async def get_stores_limit(self, *, caller_id: str | None = None) -> dict[int, StoreLimit]:
         """``GET /stores/limit``: add-peer / remove-peer rates per store id."""
         return await self._get(
@@ -507,6 +515,34 @@ class PDClient:
                 f"region {region_id} not found", status=200, path=path, request_name="GetRegionByID"
             )
         return region
+
+    async def get_region_by_key(
+        self, key: str, *, hex_key: bool = False, caller_id: str | None = None
+    ) -> RegionInfo:
+        """``GET /region/key/{key}`` (``?format=hex`` when ``key`` is hex); ``PDRegionNotFound`` if none."""
+        path = paths.region_by_key(key)
+        params = {"format": "hex"} if hex_key else None
+        region = await self._get("GetRegionByKey", path, RegionInfo, params=params, caller_id=caller_id)
+        if not region.exists:
+            raise PDRegionNotFound(
+                f"no region holds key {key}", status=200, path=path, request_name="GetRegionByKey"
+            )
+        return region
+
+    async def get_regions_by_key_range(
+        self, start_key: str = "", end_key: str = "", limit: int = 16, *, caller_id: str | None = None
+    ) -> RegionsInfo:
+        """``GET /regions/key?key=&end_key=&limit=``: regions in key order from ``start_key`` (raw keys)."""
+        params = {"key": start_key, "end_key": end_key, "limit": str(limit)}
+        return await self._get(
+            "GetRegionsByKeyRange", paths.REGIONS_KEY, RegionsInfo, params=params, caller_id=caller_id
+        )
+
+    async def get_region_siblings(self, region_id: int, *, caller_id: str | None = None) -> RegionsInfo:
+        """``GET /regions/sibling/{id}``: the regions just left and right of ``region_id``."""
+        return await self._get(
+            "GetRegionSiblings", paths.region_siblings(region_id), RegionsInfo, caller_id=caller_id
+        )
 
     async def get_regions_by_store_id(
         self, store_id: int, type: str = "all", *, caller_id: str | None = None
@@ -709,6 +745,12 @@ class PDClient:
             # PD's scheduler-config mux answers 404 for a scheduler that is not running.
             return EvictLeaderConfig()
 
+    async def get_scheduler_config(self, name: str, *, caller_id: str | None = None) -> object:
+        """``GET /scheduler-config/{name}/list``: one scheduler's config as PD sent it (404: not running)."""
+        return await self._request(
+            "GetSchedulerConfig", "GET", paths.scheduler_config_list(name), caller_id=caller_id
+        )
+
     async def create_scheduler(self, name: str, *, caller_id: str | None = None, **args: object) -> object:
         """``POST /schedulers {"name": name, **args}`` (e.g. ``store_id=1`` for evict-leader-scheduler)."""
         body = {"name": name, **args}
@@ -746,6 +788,17 @@ class PDClient:
     async def get_config(self, *, caller_id: str | None = None) -> dict[str, Any]:
         """``GET /config``: the whole config, as PD sent it."""
         return await self._get("GetConfig", paths.CONFIG, dict[str, Any], caller_id=caller_id)
+
+    async def get_label_property_config(self, *, caller_id: str | None = None) -> dict[str, Any]:
+        """``GET /config/label-property``: label properties (``reject-leader``…) by type."""
+        data = await self._request(
+            "GetLabelPropertyConfig", "GET", paths.CONFIG_LABEL_PROPERTY, caller_id=caller_id
+        )
+        if data is None:
+            return {}
+        return self._parse(
+            dict[str, Any], data, request_name="GetLabelPropertyConfig", path=paths.CONFIG_LABEL_PROPERTY
+        )
 
     async def get_schedule_config(self, *, caller_id: str | None = None) -> ScheduleConfig:
         """``GET /config/schedule``."""

@@ -26,12 +26,16 @@ STORES_CHECK = f"{API_PREFIX}/stores/check"
 STORES_PROGRESS = f"{API_PREFIX}/stores/progress"
 STORES_LIMIT = f"{API_PREFIX}/stores/limit"
 STORE_PREFIX = f"{API_PREFIX}/store"
+LABELS = f"{API_PREFIX}/labels"
 
 # Regions and hotspots
 REGION_BY_ID_PREFIX = f"{API_PREFIX}/region/id"
 REGIONS = f"{API_PREFIX}/regions"
+REGIONS_KEY = f"{API_PREFIX}/regions/key"
 REGIONS_BY_STORE_PREFIX = f"{API_PREFIX}/regions/store"
 REGIONS_CHECK_PREFIX = f"{API_PREFIX}/regions/check"
+REGION_BY_KEY_PREFIX = f"{API_PREFIX}/region/key"
+REGIONS_SIBLING_PREFIX = f"{API_PREFIX}/regions/sibling"
 HOTSPOT_WRITE_REGIONS = f"{API_PREFIX}/hotspot/regions/write"
 HOTSPOT_READ_REGIONS = f"{API_PREFIX}/hotspot/regions/read"
 HOTSPOT_STORES = f"{API_PREFIX}/hotspot/stores"
@@ -67,6 +71,7 @@ EVICT_LEADER_SCHEDULER = "evict-leader-scheduler"
 CONFIG = f"{API_PREFIX}/config"
 CONFIG_SCHEDULE = f"{API_PREFIX}/config/schedule"
 CONFIG_REPLICATE = f"{API_PREFIX}/config/replicate"
+CONFIG_LABEL_PROPERTY = f"{API_PREFIX}/config/label-property"
 
 
 def _segment(value: str) -> str:
@@ -100,6 +105,18 @@ def store_limit(store_id: int) -> str:
 def region_by_id(region_id: int) -> str:
     """``/pd/api/v1/region/id/{id}``."""
     return f"{REGION_BY_ID_PREFIX}/{_id(region_id)}"
+
+
+def region_by_key(key: str) -> str:
+    """``/pd/api/v1/region/key/{key}``: the key escaped as Go's ``url.QueryEscape`` would."""
+    if not key:
+        raise ValueError("a region key must not be empty")
+    return f"{REGION_BY_KEY_PREFIX}/{quote(key, safe='')}"
+
+
+def region_siblings(region_id: int) -> str:
+    """``/pd/api/v1/regions/sibling/{id}``: the regions left and right of one region."""
+    return f"{REGIONS_SIBLING_PREFIX}/{_id(region_id)}"
 
 
 def regions_by_store_id(store_id: int) -> str:

@@ -102,6 +102,15 @@ MANIFEST_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
+                "event_subscriptions": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "request_url": URL,
+                        "bot_events": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
+                        "user_events": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
+                    },
+                },
                 "interactivity": {
                     "type": "object",
                     "additionalProperties": False,
@@ -154,3 +163,12 @@ def test_schema_rejects_a_command_without_slash() -> None:
     manifest["features"]["slash_commands"][0]["command"] = "tikv"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(manifest, MANIFEST_SCHEMA)
+
+
+def test_the_home_tab_is_on_and_its_event_subscribed() -> None:
+    """The Home tab lists proposals: Slack shows it and sends app_home_opened in both modes."""
+    for name in ("manifest.yml", "manifest.socket.yml"):
+        manifest = _load(name)
+        assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+        assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert _load("manifest.yml")["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")

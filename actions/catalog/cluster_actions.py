@@ -35,14 +35,15 @@ def _number(value: float) -> int | float:
 EVICT_LEADER_SPEC = ActionSpec(
     action=ActionType.EVICT_LEADER,
     words=("evict-leader", "evict-leader-scheduler"),
-    summary="Move every leader off a store and keep them off (evict-leader-scheduler) until removed.",
+    summary="Move every leader off a store and keep them off until remove-evict-leader.",
     params=(fields.STORE,),
-    tier=Tier.TEMPORARY,
+    # It lasts until removed (remove-evict-leader undoes it): reversible, not temporary.
+    tier=Tier.REVERSIBLE,
     example="evict-leader 4",
     creates_operator=False,
     checks=(_HEALTH, stores.store_exists(), stores.not_evicting(), stores.leaders_have_somewhere_to_go()),
     describe_fn=lambda p: (
-        f"Move all leaders off store {_store(p)} and keep them off (evict-leader-scheduler)"
+        f"Move all leaders off store {_store(p)} and keep them off until remove-evict-leader {_store(p)}"
     ),
     request_fn=lambda p: PDRequest(
         name="EvictLeader",
@@ -57,13 +58,13 @@ EVICT_LEADER_SPEC = ActionSpec(
 REMOVE_EVICT_LEADER = ActionSpec(
     action=ActionType.REMOVE_EVICT_LEADER,
     words=("remove-evict-leader",),
-    summary="Let a store hold leaders again (drop it from evict-leader-scheduler).",
+    summary="Let a store hold leaders again (ends its evict-leader).",
     params=(fields.STORE,),
     tier=Tier.REVERSIBLE,
     example="remove-evict-leader 4",
     creates_operator=False,
     checks=(_HEALTH, stores.in_evict_list()),
-    describe_fn=lambda p: f"Let store {_store(p)} hold leaders again (remove it from evict-leader-scheduler)",
+    describe_fn=lambda p: f"Let store {_store(p)} hold leaders again (ends evict-leader {_store(p)})",
     request_fn=lambda p: PDRequest(
         name="RemoveEvictLeader", method="DELETE", path=f"{API}/schedulers/{EVICT_LEADER}-{_store(p)}"
     ),

@@ -84,7 +84,7 @@ def target_store(param: str, *, takes_leaders: bool = False) -> Check:
             ctx.note("evicting", str(store_id), store_id in evicting)
             if store_id in evicting:
                 return fail(
-                    f"store {store_id} is evicting leaders (evict-leader-scheduler), so PD will "
+                    f"store {store_id} is evicting leaders (evict-leader {store_id}), so PD will "
                     "not move a leader "
                     f"there; run remove-evict-leader {store_id} first",
                     **data,
@@ -159,9 +159,11 @@ def in_evict_list() -> Check:
         evicting = await ctx.evicting()
         ctx.note("evicting", str(store_id), store_id in evicting)
         if store_id not in evicting:
-            others = f" (it evicts from {stores_text(evicting)})" if evicting else " (it is not running)"
+            others = (
+                f" (evict-leader runs on {stores_text(evicting)})" if evicting else " (no evict-leader runs)"
+            )
             return fail(
-                f"store {store_id} is not in evict-leader-scheduler's list{others}; nothing to remove",
+                f"store {store_id} is not evicting leaders{others}; nothing to remove",
                 evicting=sorted(evicting),
             )
         return ok(f"store {store_id} is evicting leaders", evicting=sorted(evicting))

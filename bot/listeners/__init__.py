@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import buttons, commands, errors, views
+from bot.listeners import buttons, commands, errors, home, views
 from bot.services import Services
 
 
@@ -13,4 +13,5 @@ def register_listeners(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
     buttons.register(app, services)
     views.register(app, services)
+    home.register(app, services)
     errors.register(app)

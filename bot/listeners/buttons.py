@@ -24,6 +24,7 @@ from bot.errors import GrammarError
 from bot.listeners import payload
 from bot.listeners.acks import TRIGGER_START_WITHIN, ack_click, busy_by_respond, run_lazy
 from bot.listeners.commands import read_listing
+from bot.listeners.home import is_home_click, publish_home
 from bot.render.kit import validated_view
 from bot.render.listing import listing_page
 from bot.render.modals import ModalContext, edit_modal, reject_modal
@@ -62,6 +63,9 @@ def register(app: AsyncApp, services: Services) -> None:
             proposal_id, revision = payload.proposal_button(action)
             actor = await services.identity.actor(payload.user_id(body))
             result = await operations.approve(proposal_id, actor=actor, revision=revision)
+            if is_home_click(body):
+                await publish_home(services, client, actor.user_id)  # the Home shows what changed
+                return
             await _tell(respond, result.message)
 
         await run_lazy(services, context, body, respond, client, job, busy=busy_by_respond(respond))

@@ -25,19 +25,23 @@ from bot.errors import GrammarError
 from bot.listeners import payload
 from bot.listeners.acks import ack_command, run_lazy
 from bot.notifier import SLACK_FAILURES
+from bot.render.checks import details_message
 from bot.render.cluster import region_listing, status_listing, store_listing
 from bot.render.dryrun import dry_run_message
 from bot.render.help import action_help, help_message
-from bot.render.kit import Message, clip
+from bot.render.kit import Message, clip, escape
 from bot.render.listing import Listing, listing_page
-from bot.render.notices import note, usage
+from bot.render.notices import note, note_mrkdwn, usage
 from bot.render.proposal import what
 from bot.render.records import audit_listing, pending_listing
+from bot.render.tables import pd_read_listing
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
-ReadCommand = grammar.Status | grammar.ShowRegion | grammar.ShowStore | grammar.Pending | grammar.Audit
+ReadCommand = (
+    grammar.Status | grammar.ShowRegion | grammar.ShowStore | grammar.Pending | grammar.Audit | grammar.PdRead
+)
 
 
 def command_kind(command: grammar.Command) -> str:
@@ -52,6 +56,7 @@ def command_kind(command: grammar.Command) -> str:
         grammar.Pending: "pending",
         grammar.Audit: "audit",
         grammar.Undo: "undo",
+        grammar.PdRead: "pd-read",
     }[type(command)]
 
 
@@ -60,9 +65,13 @@ async def read_listing(services: Services, command: ReadCommand) -> Listing:
     if isinstance(command, grammar.Status):
         return status_listing(await services.reads.status())
     if isinstance(command, grammar.ShowRegion):
-        return region_listing(command.region_id, await services.reads.region(command.region_id))
+        view = await services.reads.region(command.region_id)
+        return region_listing(command.region_id, view, raw_json=command.raw_json)
     if isinstance(command, grammar.ShowStore):
-        return store_listing(command.store_id, await services.reads.store(command.store_id))
+        store_view = await services.reads.store(command.store_id)
+        return store_listing(command.store_id, store_view, raw_json=command.raw_json)
+    if isinstance(command, grammar.PdRead):
+        return pd_read_listing(await services.reads.pd_read(command))
     if isinstance(command, grammar.Pending):
         return pending_listing(await services.operations.pending())
     query = AuditQuery(
@@ -79,7 +88,9 @@ def _proposed(proposal: Proposal) -> Message:
     needed = proposal.approvals_required
     values = {"id": proposal.id, "what": what(proposal), "needed": needed, "s": "" if needed == 1 else "s"}
     if proposal.channel and proposal.message_ts:
-        return note(texts.PROPOSED.format(channel=proposal.channel, **values))
+        # The channel is a link (<#C…>): escape the words around it, not the link itself.
+        escaped = {**values, "what": escape(str(values["what"]))}
+        return note_mrkdwn(texts.PROPOSED.format(channel=escape(proposal.channel), **escaped))
     return note(texts.PROPOSED_NO_CARD.format(**values))
 
 
@@ -123,6 +134,11 @@ class CommandHandler:
             await _ephemeral(respond, _proposed(proposal))
         else:
             listing = await read_listing(services, command)
+            raw = isinstance(command, grammar.ShowRegion | grammar.ShowStore) and command.raw_json
+            if raw and listing.code and channel is not None and await _upload_json(client, channel, listing):
+                uploaded = texts.JSON_UPLOADED.format(what=escape(listing.title), channel=escape(channel))
+                await _ephemeral(respond, note_mrkdwn(uploaded))
+                return
             await _ephemeral(respond, listing_page(listing, page=1, command=text))
 
     def _help(self, command: grammar.Help, actor: Actor) -> Message:
@@ -151,10 +167,30 @@ class CommandHandler:
                 text=texts.DRY_RUN_HEADER.format(user=actor.user_id, text=clip(text.replace("`", "'"), 500)),
             )
             await client.chat_postMessage(channel=channel, thread_ts=parent["ts"], **message.payload())
+            details = details_message(texts.DRY_RUN_DETAILS, report.preflight)
+            if details is not None:
+                await client.chat_postMessage(channel=channel, thread_ts=parent["ts"], **details.payload())
         except SLACK_FAILURES:
             # The bot may not be in that channel (or it is a DM): the caller still gets the report.
             logger.warning("posting the dry-run in %s failed; answering ephemerally", channel, exc_info=True)
             await _ephemeral(respond, message)
+
+
+async def _upload_json(client: AsyncWebClient, channel: str, listing: Listing) -> bool:
+    """PD's JSON behind ``listing`` as a file in ``channel``; False when Slack would not take it."""
+    what = listing.title
+    try:
+        await client.files_upload_v2(
+            channel=channel,
+            content="\n".join(listing.rows),
+            filename=what.lower().replace(" ", "-") + ".json",
+            title=what,
+            initial_comment=texts.JSON_COMMENT.format(what=what, path=listing.footer.removeprefix("GET ")),
+        )
+    except SLACK_FAILURES:
+        logger.warning("uploading the JSON of %s to %s failed; answering in pages", what, channel)
+        return False
+    return True
 
 
 async def _ephemeral(respond: AsyncRespond, message: Message) -> None:

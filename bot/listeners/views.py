@@ -1,14 +1,18 @@
 """Modal submissions: Reject (a reason) and Edit (new parameters, a new revision).
 
-The ack function runs only pure checks, because their errors must travel in the ack
-(``response_action: errors`` keyed by the input's block_id): a reason was given; the new parameters
-pass the catalog's validation. Everything that reads PD or the store runs in the lazy listener, after
-the ack (which reads the submission again: reading is pure and cheap).
+The ack function runs the checks whose errors must travel in the ack (``response_action: errors``
+keyed by the input's block_id): a reason was given; the new parameters pass the catalog's validation.
+An edit's ack also asks PD's checks, within ``EDIT_CHECK_SECONDS``: a failing check stays in the open
+modal under its input, with what was typed. When PD is slower the modal closes as before, and the
+outcome says the checks ran after it closed. Everything else runs in the lazy listener, after the ack
+(which reads the submission again: reading is pure and cheap).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +22,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.catalog import validate_params
-from actions.errors import InvalidRequest
+from actions.errors import ActionError, InvalidRequest, PreflightFailed
+from actions.models import CheckStatus, PreflightReport
 from actions.params import InvalidParams
 from bot import texts
 from bot.listeners import payload
@@ -28,6 +33,9 @@ from bot.render.notices import note
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
+
+# How long an edit's ack waits for PD's checks (Slack gives the whole ack three seconds).
+EDIT_CHECK_SECONDS = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,34 @@ async def ack_submission(
         await ack()  # nowhere to show it inline; the lazy listener does nothing
 
 
+def check_errors(
+    submission: Submission, report: PreflightReport, before: Mapping[str, object]
+) -> dict[str, str]:
+    """Pure: the failing checks' sentences under the input that changed (the first one, if several)."""
+    failures = [c for c in report.checks if c.status is CheckStatus.FAIL]
+    if not failures or not submission.values:
+        return {}
+    text = " ".join(c.message for c in failures)
+    changed = [k for k, v in submission.values.items() if str(before.get(k, "")) != v.strip()]
+    name = (changed or list(submission.values))[0]
+    return {texts.PARAM_PREFIX + name: texts.EDIT_CHECK_FAILED.format(checks=text)}
+
+
+async def quick_checks(services: Services, submission: Submission) -> dict[str, str] | None:
+    """The inline errors PD's checks give an edit when they answer within ``EDIT_CHECK_SECONDS`` ({} when
+    they pass); None when PD is slower or the proposal cannot be edited (the lazy listener tells)."""
+    if submission.context is None or submission.errors:
+        return None
+    operations = services.operations
+    try:
+        async with asyncio.timeout(EDIT_CHECK_SECONDS):
+            proposal = await operations.get(submission.context.proposal_id)
+            report = await operations.check_edit(proposal.id, submission.values)
+    except (TimeoutError, ActionError):
+        return None
+    return check_errors(submission, report, proposal.request.params)
+
+
 async def _tell(client: AsyncWebClient, context: ModalContext, user_id: str, text: str) -> None:
     if context.channel is None:
         return
@@ -136,8 +172,21 @@ def register(app: AsyncApp, services: Services) -> None:
 
         await run_lazy(services, context, body, None, client, job)
 
+    # Views whose checks PD did not answer in time during the ack: their outcome says so.
+    checked_late: set[str] = set()
+
     async def edit_ack(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
-        await ack_submission(ack, services, context, read_edit(view), view)
+        submission = read_edit(view)
+        if submission.context is not None and not submission.errors:
+            errors = await quick_checks(services, submission)
+            if errors is None:
+                if len(checked_late) > 1000:
+                    checked_late.clear()  # views whose lazy listener never ran (the bot was busy)
+                checked_late.add(str(view.get("id")))
+            elif errors:
+                await ack(response_action="errors", errors=errors)
+                return
+        await ack_submission(ack, services, context, submission, view)
 
     async def edit_submitted(
         body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
@@ -149,7 +198,15 @@ def register(app: AsyncApp, services: Services) -> None:
                 return  # the ack said so in the modal (and nothing was admitted to run)
             actor = await services.identity.actor(payload.user_id(body))
             modal = submission.context
-            revised = await operations.edit(modal.proposal_id, actor=actor, params=submission.values)
+            late = str(view.get("id")) in checked_late
+            checked_late.discard(str(view.get("id")))
+            try:
+                revised = await operations.edit(modal.proposal_id, actor=actor, params=submission.values)
+            except PreflightFailed as exc:
+                if not late:
+                    raise
+                told = texts.EDIT_CHECKED_LATE.format(message=str(exc))
+                raise PreflightFailed(told, report=exc.report) from None
             edited = texts.EDITED_ACK.format(id=revised.id, revision=revised.revision)
             await _tell(client, modal, actor.user_id, edited)
 

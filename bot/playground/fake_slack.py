@@ -192,6 +192,11 @@ class FakeSlack:
         view = self.workspace.top_view(user)
         return copy.deepcopy(view) if view is not None else None
 
+    def home(self, user: str) -> View | None:
+        """The Home tab the bot published for ``user``, if any; a copy."""
+        view = self.workspace.home(user)
+        return copy.deepcopy(view) if view is not None else None
+
     def files(self) -> list[UploadedFile]:
         """Every upload started, with its bytes once posted; copies."""
         return [copy.deepcopy(f) for f in self.workspace.files()]

@@ -8,6 +8,7 @@ mutates. Every record renders itself in Slack's JSON shape with ``to_slack()``.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,6 +173,8 @@ class Message:
     attachments: list[JSON] = field(default_factory=list)
     files: list[JSON] = field(default_factory=list)
     metadata: JSON | None = None
+    # Wall-clock time it was posted: the page shows it (``ts`` is a reproducible counter, not a time).
+    posted_at: float = field(default_factory=time.time)
 
     @property
     def is_reply(self) -> bool:
@@ -231,6 +234,7 @@ class Ephemeral:
     source: str
     thread_ts: str | None = None
     sender: str = ""
+    posted_at: float = field(default_factory=time.time)
 
     def to_slack(self) -> JSON:
         """The ephemeral as the playground page draws it."""
@@ -241,6 +245,7 @@ class Ephemeral:
             "text": self.text,
             "source": self.source,
             "is_ephemeral": True,
+            "posted_at": self.posted_at,
         }
         if self.blocks:
             data["blocks"] = copy.deepcopy(self.blocks)

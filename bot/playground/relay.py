@@ -236,10 +236,18 @@ class BotRelay:
             raise NotFound(f"no channel {channel_id!r}")
         return channel
 
-    async def _send(self, kind: str, body: bytes) -> Delivery:
+    async def home_opened(self, user_id: str) -> Delivery:
+        """``user_id`` opens the app's Home tab: Slack sends ``app_home_opened``."""
+        ws = self.fake.workspace
+        user = ws.user(user_id)
+        event = {"type": "app_home_opened", "user": user.id, "channel": f"D{user.id}", "tab": "home"}
+        body = signing.event_body(self._actor(user), event, bot_user_id=ws.bot.user_id)
+        return await self._send("event", body, content_type=signing.JSON_BODY)
+
+    async def _send(self, kind: str, body: bytes, *, content_type: str = signing.FORM) -> Delivery:
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        headers = signing.sign_request(self._secret, body)
+        headers = signing.sign_request(self._secret, body, content_type=content_type)
         headers["User-Agent"] = "Slackbot 1.0 (+https://api.slack.com/robots)"
         loop = asyncio.get_running_loop()
         started = loop.time()

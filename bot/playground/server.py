@@ -93,6 +93,7 @@ class Playground:
         app.router.add_post("/play/click", self._click)
         app.router.add_post("/play/submit", self._submit)
         app.router.add_post("/play/close", self._close)
+        app.router.add_post("/play/home", self._home)
         return app
 
     async def start(self) -> None:
@@ -197,6 +198,13 @@ class Playground:
         if not isinstance(values, dict):
             raise web.HTTPBadRequest(text="values must be an object")
         delivery = await self.relay.submit(user.id, view_id=str(body.get("view_id", "")), values=values)
+        return web.json_response(_delivery_json(delivery))
+
+    async def _home(self, request: web.Request) -> web.Response:
+        """The person opens the app's Home tab: Slack sends the bot ``app_home_opened``."""
+        body = await _json_body(request)
+        user = self._user(body.get("user"))
+        delivery = await self.relay.home_opened(user.id)
         return web.json_response(_delivery_json(delivery))
 
     async def _close(self, request: web.Request) -> web.Response:

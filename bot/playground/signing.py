@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 JSON = dict[str, Any]
 
 FORM = "application/x-www-form-urlencoded"
+JSON_BODY = "application/json"
 # Slack's legacy verification token travels in every request; Bolt ignores it, signatures replace it.
 VERIFICATION_TOKEN = "playground-verification-token"
 
@@ -305,3 +306,22 @@ def view_closed_payload(actor: Actor, *, view: Mapping[str, Any]) -> JSON:
         "is_enterprise_install": False,
         "enterprise": None,
     }
+
+
+def event_body(actor: Actor, event: Mapping[str, Any], *, bot_user_id: str) -> bytes:
+    """An Events API ``event_callback`` carrying ``event``, as Slack POSTs it (JSON)."""
+    now = time.time()
+    payload = {
+        "token": actor.token,
+        "team_id": actor.team_id,
+        "api_app_id": actor.api_app_id,
+        "event": {**event, "event_ts": f"{now:.6f}"},
+        "type": "event_callback",
+        "event_id": f"Ev{int(now * 1_000_000):X}",
+        "event_time": int(now),
+        "authorizations": [
+            {"team_id": actor.team_id, "user_id": bot_user_id, "is_bot": True, "is_enterprise_install": False}
+        ],
+        "is_ext_shared_channel": False,
+    }
+    return json.dumps(payload).encode()

@@ -7,8 +7,9 @@ those of the chosen user only; ``modal`` is the view on top of that user's stack
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.playground.model import JSON, Channel, User
 from bot.playground.workspace import Workspace
@@ -22,6 +23,7 @@ class Echo:
     user: str
     channel: str
     text: str
+    posted_at: float = field(default_factory=time.time)
 
 
 def user_label(user: User) -> str:
@@ -61,9 +63,12 @@ def snapshot(ws: Workspace, *, user: User, channel: Channel, echoes: Iterable[Ec
     """The page's whole state for ``user`` looking at ``channel``."""
     messages = []
     for message in ws.top_level(channel.id):
-        rendered = message.to_slack()
+        rendered = {**message.to_slack(), "posted_at": message.posted_at}
         if message.reply_ts and not message.is_reply:
-            rendered["replies"] = [reply.to_slack() for reply in ws.thread(channel.id, message.ts)[1:]]
+            rendered["replies"] = [
+                {**reply.to_slack(), "posted_at": reply.posted_at}
+                for reply in ws.thread(channel.id, message.ts)[1:]
+            ]
         messages.append(rendered)
     view = ws.top_view(user.id)
     modal = None
@@ -82,7 +87,15 @@ def snapshot(ws: Workspace, *, user: User, channel: Channel, echoes: Iterable[Ec
         "messages": messages,
         "ephemerals": [e.to_slack() for e in ws.ephemerals(user.id, channel.id)],
         "echoes": [
-            {"ts": e.ts, "text": e.text} for e in echoes if e.user == user.id and e.channel == channel.id
+            {"ts": e.ts, "text": e.text, "posted_at": e.posted_at}
+            for e in echoes
+            if e.user == user.id and e.channel == channel.id
         ],
         "modal": modal,
+        "home": _home(ws, user),
     }
+
+
+def _home(ws: Workspace, user: User) -> JSON | None:
+    view = ws.home(user.id)
+    return view.to_slack() if view is not None else None

@@ -250,6 +250,20 @@ def views_push(ws: Workspace, args: Args) -> JSON:
     return _open(ws, args, push=True)
 
 
+def views_publish(ws: Workspace, args: Args) -> JSON:
+    user = _str(args, "user_id")
+    if user is None:
+        raise MethodError(
+            "invalid_arguments", response_metadata=_messages(["missing required field: user_id"])
+        )
+    spec = _view_spec(args)
+    if spec.get("type") != "home":
+        raise MethodError("invalid_arguments", response_metadata=_messages(["must be a home view"]))
+    if ws.find_user(user) is None:
+        raise MethodError("user_not_found")
+    return {"ok": True, "view": ws.publish_home(user, spec).to_slack()}
+
+
 def views_update(ws: Workspace, args: Args) -> JSON:
     view_id, external_id = _str(args, "view_id"), _str(args, "external_id")
     if view_id is None and external_id is None:
@@ -342,6 +356,7 @@ METHODS: dict[str, Handler] = {
     "views.open": views_open,
     "views.push": views_push,
     "views.update": views_update,
+    "views.publish": views_publish,
     "users.info": users_info,
     "users.list": users_list,
     "usergroups.users.list": usergroups_users_list,

@@ -119,6 +119,7 @@ class Workspace:
         self._ephemerals: list[Ephemeral] = []
         self._views: dict[str, View] = {}
         self._stacks: dict[str, list[str]] = {}
+        self._homes: dict[str, str] = {}  # user -> the view id of their published Home tab
         self._triggers: dict[str, _Trigger] = {}
         self._responses: dict[str, _ResponseTarget] = {}
         self._files: dict[str, UploadedFile] = {}
@@ -387,6 +388,29 @@ class Workspace:
         stack.append(view_id)
         self.touch()
         return view
+
+    def publish_home(self, user: str, spec: Mapping[str, Any]) -> View:
+        """``views.publish``: the user's Home tab, replaced whole (it keeps its view id)."""
+        view_id = self._homes.get(user) or self.new_id("V")
+        view = View(
+            id=view_id,
+            user=user,
+            team_id=self.team.id,
+            app_id=self.bot.app_id,
+            bot_id=self.bot.bot_id,
+            spec={**copy.deepcopy(dict(spec)), "blocks": self._with_ids(spec.get("blocks", []))},
+            hash=self._new_hash(),
+            root_view_id=view_id,
+        )
+        self._views[view_id] = view
+        self._homes[user] = view_id
+        self.touch()
+        return view
+
+    def home(self, user: str) -> View | None:
+        """The Home tab published for ``user``, if any."""
+        view_id = self._homes.get(user)
+        return self._views[view_id] if view_id is not None else None
 
     def update_view(self, view: View, spec: Mapping[str, Any]) -> View:
         """Replace a view's content; what the user typed survives where block and action ids stay."""

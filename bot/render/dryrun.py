@@ -16,7 +16,7 @@ def dry_run_message(report: DryRunReport) -> Message:
     described = spec.describe(report.request.params)
     verdict = texts.DRY_RUN_WOULD_FAIL if report.preflight.blocked else texts.DRY_RUN_WOULD_PASS
     blocks: list[Block] = [
-        header(texts.DRY_RUN_TITLE.format(action=report.request.action.value)),
+        header(texts.DRY_RUN_TITLE.format(action=CATALOG[report.request.action].word)),
         section(f"*{escape(described)}*\n{verdict}"),
         fields(
             [

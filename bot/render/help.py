@@ -19,9 +19,11 @@ def help_message(may_request: Callable[[ActionType], bool]) -> Message:
     """Every read command, then every action ``may_request`` allows, with its usage and an example."""
     blocks: list[Block] = [header(texts.HELP_HEADER)]
     blocks.extend(sections_of_lines(f"{inline(USAGE[name], 300)}" for name in _READS))
+    blocks.append(section(texts.READ_HELP_TITLE))
+    blocks.extend(sections_of_lines(inline(usage, 300) for usage in texts.READ_USAGE.values()))
     rows = [
         texts.HELP_ACTION_ROW.format(
-            action=e.action.value,
+            action=CATALOG[e.action].word,
             tier=e.tier.value,
             summary=escape(e.summary),
             usage=inline(f"{texts.COMMAND} {e.usage}", 200),

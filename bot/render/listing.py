@@ -35,6 +35,7 @@ class Listing:
     code: bool = False
     footer: str = ""
     extra: tuple[Block, ...] = field(default=())  # blocks after the intro on the first page only
+    code_header: str = ""  # a table's column names, atop the preformatted rows of every page
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,8 @@ def listing_page(listing: Listing, *, page: int = 1, command: str = "") -> Messa
     if page == 1:
         blocks.extend(listing.extra)
     if rows:
+        if listing.code and listing.code_header:
+            rows.insert(0, clip(listing.code_header, width))
         blocks.extend(sections_of_lines(rows, as_code=listing.code))
     else:
         blocks.append(section(listing.empty))

@@ -16,6 +16,11 @@ def note(text: str) -> Message:
     return Message(text=text, blocks=(section(escape(text)),))
 
 
+def note_mrkdwn(text: str) -> Message:
+    """One sentence whose parts the caller escaped, keeping its links (``<#C0OPS>``) working."""
+    return Message(text=text, blocks=(section(text),))
+
+
 def usage(message: str, usage_line: str | None) -> Message:
     blocks: list[Block] = [section(texts.WARNING.format(message=escape(message)))]
     if usage_line:

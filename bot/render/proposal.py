@@ -71,7 +71,7 @@ def what(proposal: Proposal) -> str:
 
 
 def _title(proposal: Proposal) -> str:
-    return texts.CARD_TITLE.format(id=proposal.id, action=proposal.request.action.value)
+    return texts.CARD_TITLE.format(id=proposal.id, action=CATALOG[proposal.request.action].word)
 
 
 def _requester(proposal: Proposal) -> str:
@@ -100,6 +100,11 @@ def _confirm(proposal: Proposal) -> ConfirmObject | None:
     )
 
 
+def proposal_buttons(proposal: Proposal) -> ActionsBlock:
+    """Approve, Reject and Edit for ``proposal`` (on its card and on the Home tab)."""
+    return _buttons(proposal)
+
+
 def _buttons(proposal: Proposal) -> ActionsBlock:
     value = button_value(proposal)
     return ActionsBlock(
@@ -123,6 +128,14 @@ def _buttons(proposal: Proposal) -> ActionsBlock:
 def outcome_line(proposal: Proposal) -> str:
     """The state in words and who decided it, for the rewritten card."""
     line = texts.STATE_LINE[proposal.state.value]
+    still_running = (
+        proposal.state is ProposalState.SUCCEEDED
+        and proposal.result is not None
+        and proposal.result.operator is OperatorOutcome.RUNNING
+    )
+    if still_running:
+        # PD took the request and is still carrying it out (an operator, a drain): not done yet.
+        line = texts.STATE_LINE["executing"]
     approvers = sorted(set(proposal.approvers))
     rejections = [a for a in proposal.approvals if a.decision is Decision.REJECT]
     if proposal.state is ProposalState.REJECTED and rejections:
@@ -132,7 +145,7 @@ def outcome_line(proposal: Proposal) -> str:
             line += texts.REASON.format(reason=escape(clip(last.reason, 500)))
     elif proposal.state in APPROVED_STATES and approvers:
         line += texts.APPROVED_BY.format(who=", ".join(user(a) for a in approvers))
-    if proposal.result is not None and proposal.state in FINISHED_STATES:
+    if proposal.result is not None and proposal.state in FINISHED_STATES and not still_running:
         line += "\n" + escape(clip(proposal.result.message, 1500))
     return line
 
@@ -212,11 +225,10 @@ def result_message(proposal: Proposal, result: ActionResult) -> Message:
     """The outcome in the card's thread: what PD said, the operator's end and the check afterwards."""
     icon = texts.RESULT_ICON.get(result.state.value, "ℹ️")
     state = result.state.value
-    blocks: list[Block] = [
-        section(
-            texts.RESULT_LINE.format(icon=icon, id=proposal.id, state=state, message=escape(result.message))
-        ),
-    ]
+    line = texts.RESULT_LINE.format(icon=icon, id=proposal.id, state=state, message=escape(result.message))
+    if result.state in (ProposalState.FAILED, ProposalState.UNKNOWN):
+        line = texts.TOLD_FAILED.format(who=user(proposal.requester)) + line  # the requester is told
+    blocks: list[Block] = [section(line)]
     facts = [(texts.LABEL_PD_REQUEST, inline(result.pd_request.describe(), 1500))]
     if result.pd_status is not None:
         facts.append((texts.LABEL_PD_ANSWERED, texts.HTTP_STATUS.format(status=result.pd_status)))

@@ -112,6 +112,9 @@ def routes(ctx: ApiContext) -> list[Route]:
             raise JSONError(500, exc.text) from None
         return ok_message(CONFIG_UPDATED)
 
+    async def get_label_property(_: web.Request) -> web.StreamResponse:
+        return rd_json({})  # the simulator keeps no label properties (reject-leader…)
+
     async def get_pd_server(_: web.Request) -> web.StreamResponse:
         return rd_json(_pd_server(ctx))
 
@@ -149,6 +152,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         Route(("GET",), "/config/replicate", get_replicate, needs_cluster=False),
         Route(("POST",), "/config/replicate", post_replicate, needs_cluster=False),
         Route(("GET",), "/config/pd-server", get_pd_server, needs_cluster=False),
+        Route(("GET",), "/config/label-property", get_label_property, needs_cluster=False),
         Route(("GET",), "/config/cluster-version", get_cluster_version, needs_cluster=False),
         Route(("POST",), "/config/cluster-version", post_cluster_version, needs_cluster=False),
     ]

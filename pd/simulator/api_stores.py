@@ -231,6 +231,19 @@ def routes(ctx: ApiContext) -> list[Route]:
                 model.config.set_all_store_limits(kind, rate, matching)
         return ok_message("Set store limit successfully.")
 
+    async def labels(_: web.Request) -> web.StreamResponse:
+        # server/api/label.go GetLabels: each distinct key+value (case-insensitive) once, in store
+        # order, tombstones included; no labels at all encode as Go's nil slice, null.
+        seen: set[str] = set()
+        found: list[dict[str, str]] = []
+        for store in sorted(model.stores.values(), key=lambda s: s.id):
+            for key, value in store.labels:
+                mark = (key + value).lower()
+                if mark not in seen:
+                    seen.add(mark)
+                    found.append({"key": key, "value": value})
+        return rd_json(found or None)
+
     async def remove_tombstone(_: web.Request) -> web.StreamResponse:
         model.remove_tombstones()
         return ok_message("Remove tombstone successfully.")
@@ -273,6 +286,7 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     return [
         Route(("GET",), "/stores", get_stores),
+        Route(("GET",), "/labels", labels),
         Route(("GET",), "/stores/check", check_stores),
         Route(("GET",), "/stores/limit", get_limits),
         Route(("POST",), "/stores/limit", set_limits),

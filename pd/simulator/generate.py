@@ -35,8 +35,10 @@ def populate(
     replicas: int = 3,
     zones: int = 3,
     hot_fraction: float = 0.01,
+    first_id: int = 0,
 ) -> None:
-    """Fill an empty model with ``stores`` stores and ``regions`` contiguous regions."""
+    """Fill an empty model with ``stores`` stores and ``regions`` contiguous regions; region and peer
+    ids start after the stores' (or at ``first_id`` when that is larger)."""
     if model.stores or model.regions:
         raise ValueError("populate needs an empty model")
     rng = model.rng
@@ -56,7 +58,7 @@ def populate(
         return
     store_ids = sorted(model.stores)
     keys = ["", *boundary_keys(regions), ""]
-    next_id = max(store_ids) + 1
+    next_id = max(max(store_ids) + 1, first_id)
     randrange = rng.randrange
     random = rng.random
     sample = rng.sample

@@ -91,6 +91,9 @@ class ClusterModel:
         self.seed = seed
         self.rng = random.Random(seed)
         self.step_delay = step_delay
+        # How many peers of Offline stores the rule checker starts replacing per minute (PD's store
+        # limit paces a real drain); None: as many as replica-schedule-limit allows, at once.
+        self.drain_per_minute: float | None = None
         self.config = PDConfig(location_labels=location_labels)
         self.cluster_id = 7_000_000_000_000_000_000 + self.rng.randrange(10**17, 10**18)
         self.created_at = self.clock.now()
@@ -136,13 +139,21 @@ class ClusterModel:
         replicas: int = 3,
         zones: int = 3,
         hot_fraction: float = 0.01,
+        first_id: int = 0,
     ) -> ClusterModel:
-        """Build a bootstrapped cluster, identical for identical arguments (and the same clock start)."""
+        """Build a bootstrapped cluster, identical for identical arguments (and the same clock start);
+        ``first_id`` moves where region and peer ids start."""
         from pd.simulator.generate import populate
 
         model = cls(clock=clock, seed=seed, step_delay=step_delay, members=members)
         populate(
-            model, stores=stores, regions=regions, replicas=replicas, zones=zones, hot_fraction=hot_fraction
+            model,
+            stores=stores,
+            regions=regions,
+            replicas=replicas,
+            zones=zones,
+            hot_fraction=hot_fraction,
+            first_id=first_id,
         )
         return model
 

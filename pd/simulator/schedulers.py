@@ -85,6 +85,8 @@ class SchedulerController:
 
     def __init__(self, model: ClusterModel) -> None:
         self.model = model
+        self._drain_credit = 0.0  # replacements the drain pace allows now (model.drain_per_minute)
+        self._drain_checked_at: float | None = None
         self.schedulers: dict[str, Scheduler] = {}
         for name in DEFAULT_SCHEDULERS:
             self.schedulers[name] = Scheduler(name, SCHEDULER_TYPES[name], batch=4 if "leader" in name else 3)
@@ -321,6 +323,14 @@ class SchedulerController:
         limit = int(model.config.get("replica-schedule-limit"))
         running = sum(1 for op in model.operators.running.values() if op.desc == "replace-rule-offline-peer")
         budget = min(limit - running, OFFLINE_OPS_PER_TICK)
+        pace = model.drain_per_minute
+        if pace is not None:
+            now = model.now()
+            elapsed = 0.0 if self._drain_checked_at is None else now - self._drain_checked_at
+            self._drain_checked_at = now
+            # At most a few seconds' worth saved up, so a paused drain does not burst when it resumes.
+            self._drain_credit = min(self._drain_credit + elapsed * pace / 60.0, max(1.0, pace / 12.0))
+            budget = min(budget, int(self._drain_credit))
         for store in sorted(model.stores.values(), key=lambda s: s.id):
             if store.state != OFFLINE:
                 continue
@@ -356,6 +366,8 @@ class SchedulerController:
                 )
                 if model.operators.add(op):
                     budget -= 1
+                    if pace is not None:
+                        self._drain_credit -= 1
 
     def _replacement_store(self, region: Region) -> int | None:
         model = self.model

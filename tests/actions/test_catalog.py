@@ -314,7 +314,7 @@ async def test_tiers_follow_the_design_table() -> None:
     assert tiers[ActionType.ADD_PEER] is Tier.STRUCTURAL
     assert tiers[ActionType.MERGE_REGION] is Tier.IRREVERSIBLE
     assert tiers[ActionType.OFFLINE_STORE] is Tier.IRREVERSIBLE
-    assert tiers[ActionType.EVICT_LEADER] is Tier.TEMPORARY
+    assert tiers[ActionType.EVICT_LEADER] is Tier.REVERSIBLE  # it lasts until removed
     assert tiers[ActionType.SET_CONFIG] is Tier.CONFIG
     operators = {a for a, s in CATALOG.items() if s.creates_operator}
     assert operators == {

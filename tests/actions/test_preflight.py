@@ -361,7 +361,7 @@ TWINS: list[Twin] = [
         "remove-evict-leader 4",
         _evicting(2),
         "store is evicting",
-        "store 4 is not in evict-leader-scheduler's list",
+        "store 4 is not evicting leaders",
         "remove-evict-leader 4",
         _evicting(2, 4),
     ),

@@ -105,7 +105,7 @@ CASES: list[tuple[str, Change, CheckStatus, str]] = [
         "holds none",
     ),
     ("evict-leader 4", lambda c: setattr(c, "evicting", [4]), CheckStatus.WARN, "10 still to move"),
-    ("evict-leader 4", _nothing, CheckStatus.FAIL, "not in evict-leader-scheduler's list"),
+    ("evict-leader 4", _nothing, CheckStatus.FAIL, "is not evicting leaders (no evict-leader on it)"),
     ("remove-evict-leader 4", _nothing, CheckStatus.PASS, "may hold leaders again"),
     ("remove-evict-leader 4", lambda c: setattr(c, "evicting", [4]), CheckStatus.FAIL, "still evicting"),
     (
@@ -149,11 +149,17 @@ CASES: list[tuple[str, Change, CheckStatus, str]] = [
     ),
     (
         "offline-store 4",
-        lambda c: c.set_store(4, state_name="Offline"),
+        lambda c: c.set_store(4, state_name="Tombstone"),
         CheckStatus.PASS,
-        "store 4 is Offline",
+        "store 4 is Tombstone: every region moved off it",
     ),
-    ("offline-store 4", _nothing, CheckStatus.FAIL, "store 4 is Up, not Offline or Tombstone"),
+    (
+        "offline-store 4",
+        lambda c: c.set_store(4, state_name="Offline"),
+        CheckStatus.FAIL,
+        "store 4 is still Offline",  # a drain under way is not a drain done
+    ),
+    ("offline-store 4", _nothing, CheckStatus.FAIL, "store 4 is Up, not draining"),
     ("cancel-offline 4", _nothing, CheckStatus.PASS, "store 4 is Up"),
     (
         "cancel-offline 4",

@@ -250,17 +250,17 @@ async def test_new_tickets_per_cycle_are_capped() -> None:
 
 
 async def test_action_the_policy_forbids_the_agent_is_never_posted() -> None:
-    """With temporary actions closed to the agent, the Down store's evict-leader is skipped, not posted."""
+    """With reversible actions closed to the agent, the Down store's evict-leader is skipped, not posted."""
     model = healthy_model()
     model.fail_store(4)
-    policy = Policy.from_mapping({"tiers": {"temporary": {"agent_may_propose": False}}})
+    policy = Policy.from_mapping({"tiers": {"reversible": {"agent_may_propose": False}}})
     async with agent_env(model, policy=policy) as env:
         report = await env.loop.run_once()
         assert report.proposals == () and env.notifier.published == []
         [skip] = report.skipped
         assert skip.action is ActionType.EVICT_LEADER and "policy" in skip.reason
         assert [t.key for t in await env.store.list_open_tickets()] == ["store-down:4"]
-        assert Tier.TEMPORARY.value in skip.reason
+        assert Tier.REVERSIBLE.value in skip.reason
 
 
 class _PhantomHotRegion:

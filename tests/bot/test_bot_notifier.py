@@ -106,13 +106,17 @@ async def test_progress_is_one_thread_message_edited_in_place(fake: FakeSlack) -
     proposal = samples.proposal(
         state=ProposalState.SUCCEEDED, channel=card.channel, message_ts=card.message_ts
     )
+    # The card's first reply holds the data behind its checks; the card itself has none.
+    [details] = fake.thread(CHANNEL, card.message_ts)[1:]
+    assert details.text.startswith("🔎") and '"regions": 1000' in str(details.blocks)
+    assert '"regions"' not in str(fake.messages(CHANNEL)[0].blocks)
     for step in range(5):
         await notifier.progress(proposal, f"admin-transfer-leader on region 12: RUNNING step {step}")
-    replies = fake.thread(CHANNEL, card.message_ts)[1:]
+    replies = fake.thread(CHANNEL, card.message_ts)[2:]
     assert len(replies) == 1 and "step 4" in replies[0].text
     assert len(fake.calls("chat.update")) == 4
     await notifier.finished(proposal, samples.result(proposal))
-    replies = fake.thread(CHANNEL, card.message_ts)[1:]
+    replies = fake.thread(CHANNEL, card.message_ts)[2:]
     assert len(replies) == 2 and "succeeded" in replies[1].text
 
 
@@ -135,7 +139,7 @@ async def test_a_rate_limit_is_retried_after_retry_after(fake: FakeSlack) -> Non
     fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=0)
     card = await notifier.publish(samples.proposal(channel=None, message_ts=None))
     assert card is not None
-    assert [c.status for c in fake.calls("chat.postMessage")] == [429, 200]
+    assert [c.status for c in fake.calls("chat.postMessage")] == [429, 200, 200]  # the card, its details
     assert any(
         isinstance(h, AsyncRateLimitErrorRetryHandler)
         for h in build_web_client("x", base_url="http://x/").retry_handlers
@@ -499,7 +503,7 @@ async def test_a_card_is_retried_while_slack_only_rate_limits_it(
     fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=0, times=2)
     card = await notifier.publish(proposal)
     assert card is not None and [m.ts for m in _cards(fake)] == [card.message_ts]
-    assert [c.status for c in fake.calls("chat.postMessage")] == [429, 429, 200]
+    assert [c.status for c in fake.calls("chat.postMessage")] == [429, 429, 200, 200]  # card, details
     assert await store.slack_owed() == []
 
 

@@ -14,6 +14,7 @@ from actions.ports import AuditQuery
 from bot import texts
 from bot.playground.limits import check_blocks, check_view
 from bot.reads import RegionView, StatusView, StoreView
+from bot.render.checks import details_message
 from bot.render.cluster import region_listing, status_listing, store_listing
 from bot.render.dryrun import dry_run_message
 from bot.render.help import action_help, help_message
@@ -216,13 +217,16 @@ def test_thread_messages_show_progress_and_the_result_with_its_verification() ->
 
 
 def test_a_dry_run_shows_checks_request_pd_ctl_tier_and_approvals() -> None:
-    """Dry-run: every check with its data, the exact request, the pd-ctl line, tier, approvals, audit row."""
+    """Dry-run: every check as a sentence, the exact request, the pd-ctl line, tier, approvals, audit row;
+    the data behind the checks is in a details message, not inline."""
     report = samples.dry_run("transfer-leader 12 3")
     shown = _all_text(assert_sendable(dry_run_message(report)))
     assert "POST /pd/api/v1/operators" in shown and '"to_store_id": 3' in shown
     assert report.pd_ctl in shown
     assert "reversible" in shown and "row 42" in shown
-    assert "⚠️" in shown and '"regions": 1000' in shown
+    assert "⚠️" in shown and "1000 regions" in shown and '"regions": 1000' not in shown
+    details = details_message("Details", report.preflight)
+    assert details is not None and '"regions": 1000' in _all_text(assert_sendable(details))
 
 
 def test_five_hundred_audit_rows_paginate_instead_of_failing() -> None:
@@ -306,21 +310,32 @@ def test_status_names_the_open_findings_up_front_most_severe_first() -> None:
     assert "No open findings" in _all_text(assert_sendable(listing_page(calm, page=page_count(calm))))
 
 
-def test_region_and_store_views_show_json_in_pages() -> None:
-    """Region and store JSON are shown preformatted and paged, with a summary on every page."""
+def test_region_and_store_views_summarise_and_show_json_only_when_asked() -> None:
+    """Region and store are summarised in fields; PD's JSON is shown (paged) only with --json."""
     region = RegionInfo.model_validate(samples.fixture("region.json"))
-    listing = region_listing(region.id, RegionView(region, None))
+    summary = _all_text(assert_sendable(listing_page(region_listing(region.id, RegionView(region, None)))))
+    assert "```" not in summary and '"approximate_size"' not in summary
+    assert f"{region.approximate_size} MiB" in summary and "--json" in summary
+    listing = region_listing(region.id, RegionView(region, None), raw_json=True)
     for page in range(1, page_count(listing) + 1):
         shown = _all_text(assert_sendable(listing_page(listing, page=page, command=f"region {region.id}")))
         assert "```" in shown and "Leader:" in shown
     store = StoreInfo.model_validate(samples.fixture("store.json"))
-    assert_sendable(
-        listing_page(
-            store_listing(store.store.id, StoreView(store, evicting_leaders=True)), command="store 1"
+    shown = _all_text(
+        assert_sendable(
+            listing_page(
+                store_listing(store.store.id, StoreView(store, evicting_leaders=True)), command="store 1"
+            )
         )
     )
-    missing = _all_text(assert_sendable(listing_page(region_listing(99, RegionView(None)))))
-    assert "does not know region 99" in missing
+    assert '"leader_weight"' not in shown and "```" not in shown
+    assert store.status.capacity in shown and f"{store.status.leader_count} · weight" in shown
+    assert store.store.address in shown and "Last heartbeat" in shown
+    raw = store_listing(store.store.id, StoreView(store), raw_json=True)
+    assert any('"leader_weight"' in row for row in raw.rows)
+    unknown = region_listing(99, RegionView(None, known_ids=(8, 12)))
+    missing = _all_text(assert_sendable(listing_page(unknown)))
+    assert "does not know region 99" in missing and "8, 12" in missing
 
 
 def test_help_lists_only_what_the_caller_may_run() -> None:
@@ -418,3 +433,41 @@ def test_long_preformatted_rows_page_within_the_budget() -> None:
     for page in (1, page_count(listing)):
         shown = _all_text(assert_sendable(listing_page(listing, page=page, command="region 12")))
         assert "```" in shown and "…" in shown
+
+
+def test_help_names_commands_as_typed_and_evict_leader_is_reversible() -> None:
+    """Help says `evict-leader` (the command), never PD's scheduler name, and its tier is not temporary."""
+    everything = _all_text(assert_sendable(help_message(lambda action: True)))
+    assert "*evict-leader* (reversible)" in everything
+    assert "evict-leader-scheduler" not in everything
+    assert "remove-evict-leader" in everything
+
+
+def test_the_requester_is_told_why_their_proposal_will_not_run() -> None:
+    """Rejected (with the reason), expired and superseded proposals each get a notice naming the requester."""
+    from bot.render.told import requester_notice
+
+    rejected = samples.proposal(
+        state=ProposalState.REJECTED,
+        approvals=(samples.approval("U0CAROL", Decision.REJECT, reason="not during <the sale>"),),
+    )
+    notice = requester_notice(rejected)
+    assert notice is not None and notice.text.startswith("<@U0ALICE>, #7 was rejected by <@U0CAROL>")
+    assert "not during &lt;the sale&gt;" in notice.text
+    expired = requester_notice(samples.proposal(state=ProposalState.EXPIRED))
+    assert expired is not None and "expired" in expired.text and "<!date^" in expired.text
+    superseded = requester_notice(samples.proposal(state=ProposalState.SUPERSEDED))
+    assert superseded is not None and "no longer passes its checks" in superseded.text
+    assert requester_notice(samples.proposal(state=ProposalState.PENDING)) is None
+    failed = samples.proposal(state=ProposalState.FAILED)
+    from bot.render.proposal import result_message
+
+    shown = result_message(failed, samples.result(failed, ProposalState.FAILED, "PD refused"))
+    assert "<@U0ALICE>" in str(shown.blocks)
+
+
+def test_an_offline_store_reads_as_draining_with_the_regions_left() -> None:
+    store = StoreInfo.model_validate(samples.fixture("store.json"))
+    offline = store.model_copy(update={"store": store.store.model_copy(update={"state_name": "Offline"})})
+    shown = _all_text(assert_sendable(listing_page(store_listing(offline.store.id, StoreView(offline)))))
+    assert f"Offline: draining, {store.status.region_count} regions left to move" in shown

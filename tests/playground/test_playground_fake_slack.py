@@ -513,3 +513,21 @@ async def test_wait_for_gives_up_with_the_calls_it_saw(fake: FakeSlack, client: 
 
     with pytest.raises(WaitTimeout, match=r"auth\.test"):
         await fake.wait_for(lambda: fake.calls("chat.update"), timeout=0.05)
+
+
+async def test_the_page_shows_when_each_message_was_posted_not_the_ts_counter(fake: FakeSlack) -> None:
+    """``ts`` is a reproducible counter (2024): the page gets the wall-clock time of each message."""
+    import time
+
+    from bot.playground.model import PLAYGROUND_CHANNEL
+    from bot.playground.snapshot import snapshot
+
+    before = time.time()
+    ws = fake.workspace
+    ws.post(ws.channel(PLAYGROUND_CHANNEL.id), text="hello")
+    ws.add_ephemeral(PLAYGROUND_CHANNEL.id, "U0ALICE", text="only you", source="response_url")
+    page = snapshot(ws, user=ws.user("U0ALICE"), channel=ws.channel(PLAYGROUND_CHANNEL.id), echoes=())
+    [message] = page["messages"]
+    assert float(message["ts"]) < before - 3600  # the counter is far in the past
+    assert before - 1 <= message["posted_at"] <= time.time() + 1
+    assert before - 1 <= page["ephemerals"][0]["posted_at"] <= time.time() + 1

@@ -237,11 +237,14 @@
     button.addEventListener("click", async () => {
       if (element.confirm && !(await confirmDialog(element.confirm))) return;
       if (element.url && safeUrl(element.url)) window.open(element.url, "_blank", "noopener");
-      button.disabled = true;
+      // Every button of the block goes grey as the click leaves: a second click cannot race the first.
+      const siblings = [...(button.parentElement?.querySelectorAll("button") || [button])];
+      for (const b of siblings) b.disabled = true;
       try {
         await act(ctx, element, blockId, element.value);
       } finally {
-        button.disabled = false;
+        // The bot usually rewrites the message (new buttons, or none); until then they stay disabled.
+        setTimeout(() => { for (const b of siblings) b.disabled = false; }, 5000);
       }
     });
     return button;
@@ -444,7 +447,7 @@
     const meta = el("div", { class: "message-meta" },
       el("span", { class: "author", "data-testid": "message-author" }, author),
       isApp && msg.user !== "USLACKBOT" ? el("span", { class: "app-badge" }, "APP") : null,
-      el("time", { title: msg.ts }, timeOf(msg.ts)),
+      el("time", { title: msg.ts, "data-testid": "message-time" }, timeOf(msg.posted_at ?? msg.ts)),
       msg.edited ? el("span", { class: "edited", "data-testid": "edited" }, "(edited)") : null,
       msg.subtype === "thread_broadcast" && !inThread ? el("span", { class: "broadcast" }, "replied to a thread") : null);
     let body;
@@ -488,7 +491,23 @@
     return entries.sort((a, b) => cmpTs(a.ts, b.ts));
   }
 
+  function renderHome() {
+    // The app's Home tab, in place of the channel: the bot publishes it when the tab is opened.
+    const home = state.data.home;
+    const key = JSON.stringify(["home", home, state.user]);
+    if (key === state.rendered.timeline) return;
+    state.rendered.timeline = key;
+    const ctx = { kind: "view", viewId: home?.id };
+    const body = home
+      ? el("div", { class: "home", "data-testid": "home-tab" }, renderBlocks(home.blocks || [], ctx))
+      : el("div", { class: "empty", "data-testid": "home-tab" }, "Opening the Home tab…");
+    $("timeline").replaceChildren(body);
+  }
+
   function renderTimeline() {
+    $("home-button").classList.toggle("active", Boolean(state.showHome));
+    $("channel-name").textContent = state.showHome ? "Home" : $("channel-name").textContent;
+    if (state.showHome) { renderHome(); return; }
     const entries = timelineEntries();
     const key = JSON.stringify([entries, state.user]);
     if (key === state.rendered.timeline) return;
@@ -719,8 +738,15 @@
         class: `channel-button${c.id === data.channel.id ? " active" : ""}`,
         "data-testid": "channel-button",
         "data-channel-id": c.id,
-        onclick: () => switchTo({ channel: c.id }),
+        onclick: () => { state.showHome = false; switchTo({ channel: c.id }); },
       }, channelLabel(c)))));
+  }
+
+  async function openHome() {
+    state.showHome = true;
+    state.rendered.timeline = "";
+    renderTimeline();
+    await post("/play/home", { user: state.user });
   }
 
   function switchTo({ user, channel }) {
@@ -797,7 +823,11 @@
       state.historyAt = Math.max(0, Math.min(state.history.length, state.historyAt + step));
       event.target.value = state.history[state.historyAt] || "";
     });
-    $("user-picker").addEventListener("change", (event) => switchTo({ user: event.target.value }));
+    $("user-picker").addEventListener("change", (event) => {
+      switchTo({ user: event.target.value });
+      if (state.showHome) post("/play/home", { user: event.target.value });
+    });
+    $("home-button").addEventListener("click", openHome);
     $("thread-close").addEventListener("click", () => { state.openThread = null; renderThread(); });
     $("modal").addEventListener("submit", submitModal);
     document.addEventListener("keydown", (event) => {
