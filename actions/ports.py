@@ -54,6 +54,7 @@ class PeerSnapshot:
     id: int
     store_id: int
     role: str = "Voter"  # Voter, Learner, IncomingVoter, DemotingVoter
+    is_witness: bool = False  # a witness holds the Raft log but no data, and may never lead
 
     @property
     def is_voter(self) -> bool:
@@ -133,6 +134,10 @@ class Cluster(Protocol):
         ...
 
     async def get_store_limits(self) -> dict[int, dict[str, float]]: ...
+
+    async def count_degraded_regions(self) -> int:
+        """Regions with a down peer or fewer voters than max-replicas (PD's down-peer and miss-peer)."""
+        ...
 
     async def send(self, request: PDRequest, *, caller_id: str) -> Any:
         """Send one write exactly once; never retried once it may have reached PD."""
@@ -236,8 +241,11 @@ class ProposalStore(Protocol):
         expires_at: datetime,
         actor: str,
         now: datetime,
+        tier: Tier | None = None,
+        approvals_required: int | None = None,
     ) -> Proposal | None:
-        """Edit: a new revision (approvals of older revisions no longer count); None if stale."""
+        """Edit: a new revision (approvals of older revisions no longer count); None if stale.
+        ``tier`` and ``approvals_required``, when given, replace the stored ones."""
         ...
 
     async def claim_for_execution(self, proposal_id: int, *, intent: AuditEntry, now: datetime) -> int | None:

@@ -149,13 +149,16 @@ class PDCluster:
         return list(config.store_ids)
 
     async def get_config(self) -> dict[str, Any]:
-        """``schedule`` merged with ``replication`` from one ``GET /config``, values as PD sent them."""
+        """``schedule`` merged with ``replication`` from one ``GET /config``, values as PD sent them,
+        plus PD's ``label-property`` section under that name (which labels reject leaders)."""
         config = await self._call(self._client.get_config(caller_id=self._caller_id))
         merged: dict[str, Any] = {}
         for section in ("schedule", "replication"):
             values = config.get(section)
             if isinstance(values, dict):
                 merged.update(values)
+        label_property = config.get("label-property")
+        merged["label-property"] = label_property if isinstance(label_property, dict) else {}
         return merged
 
     async def get_store_limits(self) -> dict[int, dict[str, float]]:
@@ -164,6 +167,14 @@ class PDCluster:
             store_id: {"add-peer": limit.add_peer, "remove-peer": limit.remove_peer}
             for store_id, limit in limits.items()
         }
+
+    async def count_degraded_regions(self) -> int:
+        """Regions in PD's ``down-peer`` or ``miss-peer`` check lists, counted once each."""
+        down, missing = await asyncio.gather(
+            self._call(self._client.get_regions_check("down-peer", caller_id=self._caller_id)),
+            self._call(self._client.get_regions_check("miss-peer", caller_id=self._caller_id)),
+        )
+        return len({r.id for r in down.regions} | {r.id for r in missing.regions})
 
     async def send(self, request: PDRequest, *, caller_id: str) -> Any:
         """Send one catalog-built write exactly once (the client never resends a write PD may have seen)."""

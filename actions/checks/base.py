@@ -108,6 +108,9 @@ class CheckContext:
     async def store_limits(self) -> dict[int, dict[str, float]]:
         return await self._once("limits", self._cluster.get_store_limits)
 
+    async def degraded_regions(self) -> int:
+        return await self._once("degraded", self._cluster.count_degraded_regions)
+
     async def max_replicas(self) -> int:
         """PD's ``max-replicas`` (3 when PD does not say), recorded as a fact."""
         value = (await self.config()).get("max-replicas")

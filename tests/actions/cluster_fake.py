@@ -176,6 +176,15 @@ class FakeCluster:
         self._read("get_store_limits")
         return {k: dict(v) for k, v in self.limits.items()}
 
+    async def count_degraded_regions(self) -> int:
+        self._read("count_degraded_regions")
+        replicas = int(self.config.get("max-replicas", 3))
+        return sum(
+            1
+            for r in self.regions.values()
+            if r.down_peer_store_ids or sum(1 for p in r.peers if p.is_voter) < replicas
+        )
+
     async def send(self, request: PDRequest, *, caller_id: str) -> Any:
         self.sent.append((request, caller_id))
         return "The operator is created."

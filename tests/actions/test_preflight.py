@@ -382,8 +382,8 @@ TWINS: list[Twin] = [
     Twin(
         "set-config max-replicas 7",
         _nothing,
-        "config value",
-        "max-replicas 7 needs at least 7 Up stores",
+        "risk",
+        "max-replicas 7 needs 7 Up stores",
         "set-config max-replicas 5",
     ),
     Twin(
