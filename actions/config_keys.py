@@ -465,7 +465,10 @@ def _durability(name: str, current: object, wanted: ConfigValue) -> str:
 
 def _stopper(name: str, current: object, wanted: ConfigValue) -> str | None:
     if name == "halt-scheduling" and wanted == "true":
-        return "sets halt-scheduling true, all scheduling stops (lost replicas are not repaired) until it is false"
+        return (
+            "sets halt-scheduling true, all scheduling stops (lost replicas are not repaired) "
+            "until it is set back to false"
+        )
     if name in ZERO_STOPS and wanted == 0:
         return f"sets {name} {_shown(current)} → 0, which stops {ZERO_STOPS[name]} until it is raised"
     if name in OFF_STOPS and wanted == "false":

@@ -150,7 +150,7 @@ async def assess_in(ctx: CheckContext, policy: Policy) -> tuple[RiskAssessment, 
     spec = CATALOG[ctx.request.action]
     try:
         verdict = assess(ctx.request, await gather(ctx), policy)
-    except Exception as exc:  # noqa: BLE001 - a risk that cannot be judged is judged the worst
+    except Exception as exc:
         tier = Tier.IRREVERSIBLE
         risk = RiskAssessment(
             base=spec.tier,

@@ -48,9 +48,7 @@ def region_snapshot(info: RegionInfo) -> RegionSnapshot:
         conf_ver=info.epoch.conf_ver,
         version=info.epoch.version,
         peers=tuple(
-            PeerSnapshot(
-                id=p.id, store_id=p.store_id, role=p.role_name or "Voter", is_witness=p.is_witness
-            )
+            PeerSnapshot(id=p.id, store_id=p.store_id, role=p.role_name or "Voter", is_witness=p.is_witness)
             for p in info.peers
         ),
         leader_store_id=info.leader_store_id,

@@ -46,6 +46,7 @@ from bot.render.kit import (
     user,
     when,
 )
+from bot.render.risk import risk_blocks
 
 CONFIRMED_TIERS = frozenset({Tier.STRUCTURAL, Tier.IRREVERSIBLE})
 
@@ -170,6 +171,7 @@ def proposal_card(proposal: Proposal, *, finding: Ticket | None = None) -> Messa
             f"*{texts.LABEL_PD_REQUEST}*\n{code(pd_request.describe(), 1800)}\n"
             f"*{texts.LABEL_PD_CTL}* {inline(spec.pd_ctl(params))}"
         ),
+        *risk_blocks(proposal.preflight),
     ]
     if finding is not None:
         blocks.append(section(_finding(finding)))
