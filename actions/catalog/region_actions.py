@@ -268,6 +268,8 @@ MERGE_REGION = ActionSpec(
         regions.region_exists("source_region_id", fact="source_region"),
         regions.region_exists("target_region_id", fact="target_region"),
         regions.regions_adjacent(),
+        regions.fully_replicated("source_region_id", name="source region replicated"),
+        regions.fully_replicated("target_region_id", name="target region replicated"),
         regions.region_healthy("source_region_id", name="source region healthy"),
         regions.region_healthy("target_region_id", name="target region healthy"),
         regions.no_running_operator("source_region_id", name="no operator on source"),

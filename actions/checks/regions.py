@@ -29,6 +29,7 @@ def region_fact(region: RegionSnapshot | None) -> dict[str, Any] | None:
         "version": region.version,
         "leader_store_id": region.leader_store_id,
         "peers": {str(p.store_id): p.role for p in sorted(region.peers, key=lambda p: p.store_id)},
+        "witness_store_ids": sorted(p.store_id for p in region.peers if p.is_witness),
         "down_store_ids": sorted(region.down_peer_store_ids),
         "pending_store_ids": sorted(region.pending_peer_store_ids),
     }
@@ -173,6 +174,12 @@ def leader_target() -> Check:
             return fail(
                 f"the peer of region {region.id} on store {target} is a {peer.role}, not a voter; "
                 "only voters can lead",
+                **data,
+            )
+        if peer.is_witness:
+            return fail(
+                f"the peer of region {region.id} on store {target} is a witness: it keeps the Raft log "
+                "but no data, and PD never lets a witness lead (target leader is not allowed)",
                 **data,
             )
         if target in region.down_peer_store_ids:
@@ -347,6 +354,40 @@ def split_keys_in_range() -> Check:
         return ok(f"every split key lies inside region {region.id}", **data)
 
     return Check("split keys in range", run)
+
+
+def fully_replicated(param: str, *, name: str) -> Check:
+    """merge-region: PD merges only fully replicated regions (``IsRegionReplicated``).
+
+    Exactly max-replicas voters, no learners and no witnesses: the shape PD's default placement
+    rule asks for. Anything else PD refuses as an abnormal peer (docs/pd-refusals.md).
+    """
+
+    async def run(ctx: CheckContext) -> Outcome | None:
+        region = await _region(ctx, param)
+        if region is None:
+            return None
+        max_replicas = await ctx.max_replicas()
+        learners = sorted(p.store_id for p in region.peers if not p.is_voter)
+        witnesses = sorted(p.store_id for p in region.peers if p.is_witness)
+        voters = [p for p in region.peers if p.is_voter and not p.is_witness]
+        data = {**region_data(region), "max_replicas": max_replicas, "witness_store_ids": witnesses}
+        problems = []
+        if learners:
+            problems.append(f"learners on {stores_text(learners)}")
+        if witnesses:
+            problems.append(f"witnesses on {stores_text(witnesses)}")
+        if len(voters) != max_replicas:
+            problems.append(f"{len(voters)} full voters where max-replicas is {max_replicas}")
+        if problems:
+            return fail(
+                f"region {region.id} is not fully replicated ({'; '.join(problems)}); PD refuses to merge "
+                f"it (region {region.id} has abnormal peer)",
+                **data,
+            )
+        return ok(f"region {region.id} has exactly {max_replicas} full voters and no learners", **data)
+
+    return Check(name, run)
 
 
 def regions_adjacent() -> Check:

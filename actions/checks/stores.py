@@ -33,6 +33,13 @@ def store_data(store: StoreSnapshot) -> dict[str, Any]:
     }
 
 
+def reject_leader_labels(config: dict[str, Any], store: StoreSnapshot) -> list[str]:
+    """The store's labels PD's ``label-property`` lists under ``reject-leader`` (``["zone=z1"]``)."""
+    rules = (config.get("label-property") or {}).get("reject-leader") or []
+    listed = {(r.get("key"), r.get("value")) for r in rules if isinstance(r, dict)}
+    return [f"{k}={v}" for k, v in sorted(store.labels.items()) if (k, v) in listed]
+
+
 def _missing(store_id: int) -> Outcome:
     return fail(f"store {store_id} does not exist; check the store id with /tikv status", store_id=store_id)
 
@@ -80,6 +87,14 @@ def target_store(param: str, *, takes_leaders: bool = False) -> Check:
             reason = STATE_REASONS.get(store.state_name, f"is {store.state_name}")
             return fail(f"store {store_id} {reason}; pick an Up store", **data)
         if takes_leaders:
+            rejecting = reject_leader_labels(await ctx.config(), store)
+            ctx.note("reject_leader", str(store_id), rejecting)
+            if rejecting:
+                return fail(
+                    f"store {store_id} has the label {', '.join(rejecting)}, which PD's label-property "
+                    "marks reject-leader; PD will not move a leader there (target leader is not allowed)",
+                    **data,
+                )
             evicting = await ctx.evicting()
             ctx.note("evicting", str(store_id), store_id in evicting)
             if store_id in evicting:
