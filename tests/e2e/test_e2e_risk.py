@@ -6,6 +6,7 @@ Every scenario is the whole bot over signed Slack requests against the PD simula
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -69,7 +70,7 @@ async def _dry_run(e2e: E2E, text: str) -> str:
 
 
 async def test_a_non_approver_cannot_approve_max_replicas_1(unsafe_allowed: E2E) -> None:
-    """Irreversible by what it does: Bob (no approver) is refused, PD keeps three copies; the card says why."""
+    """Irreversible by what it does: Bob (no approver) is refused, PD keeps 3 copies; the card says why."""
     e2e = unsafe_allowed
     card = await e2e.propose(ALICE, "set-config max-replicas 1")
     proposal = await e2e.proposal(card)
@@ -229,8 +230,8 @@ async def test_dry_run_refuses_a_merge_with_an_abnormal_peer_layout_as_pd_does(e
 
 
 def _healthy_neighbours(e2e: E2E) -> tuple[int, int]:
-    ordered = list(e2e.model.regions_in_order())
-    for left, right in zip(ordered, ordered[1:], strict=False):
+    ordered = e2e.model.regions_in_order()
+    for left, right in itertools.pairwise(ordered):
         if all(
             r.leader is not None
             and not r.down_peers
