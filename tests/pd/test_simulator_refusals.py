@@ -1,0 +1,106 @@
+"""The simulator refuses what PD refuses (docs/pd-refusals.md): witness peers and reject-leader stores
+never lead, merges need fully replicated regions; and PD's label-property endpoint."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pd.simulator import ClusterModel, ManualClock, SimulatorServer
+from pd.simulator.topology import Region
+
+V1 = "/pd/api/v1"
+NOT_ALLOWED = "cannot create operator: target leader is not allowed"
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[ClusterModel, httpx.AsyncClient]]:
+    model = ClusterModel.generate(5, 30, 11, clock=ManualClock(), step_delay=0.02)
+    async with (
+        SimulatorServer(model, tick_interval=None) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=5.0) as client,
+    ):
+        yield model, client
+
+
+def _region(model: ClusterModel) -> Region:
+    return next(
+        r
+        for r in sorted(model.regions.values(), key=lambda r: r.id)
+        if r.leader is not None and len(r.peers) == 3
+    )
+
+
+def _follower(region: Region) -> int:
+    return next(p.store_id for p in region.peers if p is not region.leader)
+
+
+async def _transfer(client: httpx.AsyncClient, region: int, store: int) -> httpx.Response:
+    return await client.post(
+        f"{V1}/operators", json={"name": "transfer-leader", "region_id": region, "to_store_id": store}
+    )
+
+
+async def test_a_witness_never_becomes_leader_and_shows_in_the_region(
+    served: tuple[ClusterModel, httpx.AsyncClient],
+) -> None:
+    model, client = served
+    region = _region(model)
+    target = _follower(region)
+    model.set_witness(region.id, target)
+    shown: dict[str, Any] = (await client.get(f"{V1}/region/id/{region.id}")).json()
+    witness = [p for p in shown["peers"] if p.get("is_witness")]
+    assert [p["store_id"] for p in witness] == [target]
+    assert list(witness[0]) == ["role_name", "id", "store_id", "is_witness"]
+    answer = await _transfer(client, region.id, target)
+    assert answer.status_code == 500 and answer.json() == NOT_ALLOWED
+    model.set_witness(region.id, target, False)
+    assert (await _transfer(client, region.id, target)).status_code == 200
+
+
+async def test_label_property_reject_leader_keeps_leaders_off_matching_stores(
+    served: tuple[ClusterModel, httpx.AsyncClient],
+) -> None:
+    model, client = served
+    region = _region(model)
+    target = _follower(region)
+    zone = dict(model.store(target).labels)["zone"]
+    rule = {"type": "reject-leader", "label-key": "zone", "label-value": zone}
+    assert (
+        await client.post(f"{V1}/config/label-property", json={"action": "set", **rule})
+    ).status_code == 200
+    assert (
+        await client.post(f"{V1}/config/label-property", json={"action": "set", **rule})
+    ).status_code == 200
+    expected = {"reject-leader": [{"key": "zone", "value": zone}]}
+    assert (await client.get(f"{V1}/config/label-property")).json() == expected
+    assert (await client.get(f"{V1}/config")).json()["label-property"] == expected
+    answer = await _transfer(client, region.id, target)
+    assert answer.status_code == 500 and answer.json() == NOT_ALLOWED
+    bad = await client.post(f"{V1}/config/label-property", json={"action": "nope", **rule})
+    assert bad.status_code == 500 and bad.json() == "unknown action nope"
+    deleted = await client.post(f"{V1}/config/label-property", json={"action": "delete", **rule})
+    assert deleted.status_code == 200 and (await client.get(f"{V1}/config/label-property")).json() == {}
+    assert (await _transfer(client, region.id, target)).status_code == 200
+
+
+async def test_a_merge_with_a_witness_is_an_abnormal_peer(
+    served: tuple[ClusterModel, httpx.AsyncClient],
+) -> None:
+    model, client = served
+    ordered = model.regions_in_order()
+    source, target = next(
+        (a, b)
+        for a, b in itertools.pairwise(ordered)
+        if model.is_replicated(a) and model.is_replicated(b) and a.is_healthy and b.is_healthy
+    )
+    model.set_witness(target.id, _follower(target))
+    body = {"name": "merge-region", "source_region_id": source.id, "target_region_id": target.id}
+    answer = await client.post(f"{V1}/operators", json=body)
+    assert answer.status_code == 500
+    assert json.loads(answer.text) == f"[PD:region:ErrRegionAbnormalPeer]region {target.id} has abnormal peer"
