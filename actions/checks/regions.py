@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from actions.checks.base import Check, CheckContext, Outcome, fail, ok, percent, stores_text, warn
+from actions.checks.stores import reject_leader_labels
 from actions.models import OperatorOutcome
 from actions.params import int_param, list_param, str_param
 from actions.ports import RegionSnapshot
@@ -240,6 +241,50 @@ def peer_present(param: str) -> Check:
         return ok(f"region {region.id} has a {peer.role} on store {source}{leader}", **region_data(region))
 
     return Check("peer on store", run)
+
+
+def leader_successor(param: str, *, joining: str | None = None) -> Check:
+    """remove-peer / transfer-peer of the leader's peer: another voter must be able to take the leader.
+
+    PD's builder moves the leader off a peer it removes, and only to a peer it allows to lead: a
+    voter (not a learner or a demoting voter), not a witness, on a store that is Up, not evicting
+    leaders and not marked reject-leader (docs/pd-refusals.md). ``joining`` names the store a
+    transfer-peer adds, which may take the leader too.
+    """
+
+    async def run(ctx: CheckContext) -> Outcome | None:
+        region = await _region(ctx, "region_id")
+        leaving = int_param(ctx.params, param)
+        if region is None or region.leader_store_id != leaving:
+            return None
+        candidates = [
+            p.store_id for p in region.peers if p.store_id != leaving and p.is_voter and not p.is_witness
+        ]
+        if joining is not None:
+            candidates.append(int_param(ctx.params, joining))
+        by_id = {s.id: s for s in await ctx.stores()}
+        evicting = set(await ctx.evicting())
+        config = await ctx.config()
+        able = sorted(
+            s
+            for s in candidates
+            if (store := by_id.get(s)) is not None
+            and store.state_name == "Up"
+            and s not in evicting
+            and not reject_leader_labels(config, store)
+        )
+        ctx.note("leader_successors", str(region.id), able)
+        data = {**region_data(region), "candidates": sorted(candidates), "able_to_lead": able}
+        if not able:
+            return fail(
+                f"the leader of region {region.id} is on store {leaving}, which this takes away, and no "
+                "other peer may take it (witnesses, learners and stores that are not Up, evict leaders or "
+                "are marked reject-leader cannot lead); PD refuses it (no valid leader)",
+                **data,
+            )
+        return ok(f"the leader of region {region.id} can move to {stores_text(able)} first", **data)
+
+    return Check("leader can move away", run)
 
 
 def replicas_after_removal() -> Check:

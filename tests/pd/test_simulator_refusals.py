@@ -104,3 +104,19 @@ async def test_a_merge_with_a_witness_is_an_abnormal_peer(
     answer = await client.post(f"{V1}/operators", json=body)
     assert answer.status_code == 500
     assert json.loads(answer.text) == f"[PD:region:ErrRegionAbnormalPeer]region {target.id} has abnormal peer"
+
+
+async def test_removing_the_leader_with_no_peer_that_may_lead_is_refused(
+    served: tuple[ClusterModel, httpx.AsyncClient],
+) -> None:
+    model, client = served
+    region = _region(model)
+    assert region.leader is not None
+    leader = region.leader.store_id
+    first, second = sorted(p.store_id for p in region.peers if p is not region.leader)
+    model.set_witness(region.id, first)
+    model.set_store_busy(second)
+    body = {"name": "remove-peer", "region_id": region.id, "store_id": leader}
+    answer = await client.post(f"{V1}/operators", json=body)
+    assert answer.status_code == 500
+    assert answer.json() == "fail to build operator: plan is empty, maybe no valid leader"
