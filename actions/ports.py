@@ -135,6 +135,10 @@ class Cluster(Protocol):
 
     async def get_store_limits(self) -> dict[int, dict[str, float]]: ...
 
+    async def get_hot_region_ids(self) -> set[int]:
+        """Regions PD currently counts as hot for writes or reads (``/hotspot/regions/write|read``)."""
+        ...
+
     async def count_degraded_regions(self) -> int:
         """Regions with a down peer or fewer voters than max-replicas (PD's down-peer and miss-peer)."""
         ...

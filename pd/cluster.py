@@ -168,6 +168,20 @@ class PDCluster:
             for store_id, limit in limits.items()
         }
 
+    async def get_hot_region_ids(self) -> set[int]:
+        """Every region id in PD's hot write and hot read peer statistics."""
+        write, read = await asyncio.gather(
+            self._call(self._client.get_hot_write_regions(caller_id=self._caller_id)),
+            self._call(self._client.get_hot_read_regions(caller_id=self._caller_id)),
+        )
+        return {
+            stat.region_id
+            for infos in (write, read)
+            for by_store in (infos.as_peer, infos.as_leader)
+            for peers in by_store.values()
+            for stat in peers.statistics
+        }
+
     async def count_degraded_regions(self) -> int:
         """Regions in PD's ``down-peer`` or ``miss-peer`` check lists, counted once each."""
         down, missing = await asyncio.gather(

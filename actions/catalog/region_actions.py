@@ -304,7 +304,7 @@ SCATTER_REGION = ActionSpec(
     tier=Tier.REVERSIBLE,
     example="scatter-region 12",
     creates_operator=True,
-    checks=(_HEALTH, _REGION, regions.region_healthy(strict=False), _NO_OPERATOR),
+    checks=(_HEALTH, _REGION, regions.region_healthy(strict=False), regions.not_hot(), _NO_OPERATOR),
     describe_fn=lambda p: f"Scatter region {_region(p)}'s peers and leader across stores",
     request_fn=lambda p: _operator("scatter-region", "ScatterRegion", region_id=_region(p)),
     pd_ctl_fn=lambda p: f"pd-ctl operator add scatter-region {_region(p)}",

@@ -108,6 +108,9 @@ class CheckContext:
     async def store_limits(self) -> dict[int, dict[str, float]]:
         return await self._once("limits", self._cluster.get_store_limits)
 
+    async def hot_regions(self) -> set[int]:
+        return await self._once("hot", self._cluster.get_hot_region_ids)
+
     async def degraded_regions(self) -> int:
         return await self._once("degraded", self._cluster.count_degraded_regions)
 

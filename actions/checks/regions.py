@@ -435,6 +435,25 @@ def fully_replicated(param: str, *, name: str) -> Check:
     return Check(name, run)
 
 
+def not_hot() -> Check:
+    """scatter-region: PD refuses to scatter a region it counts as hot (``region N is a hot region``).
+
+    Hotness moves with traffic, so it is checked but not fingerprinted.
+    """
+
+    async def run(ctx: CheckContext) -> Outcome:
+        region_id = int_param(ctx.params, "region_id")
+        if region_id in await ctx.hot_regions():
+            return fail(
+                f"region {region_id} is hot right now; PD refuses to scatter a hot region "
+                f"(region {region_id} is a hot region); try again when its traffic calms down",
+                region_id=region_id,
+            )
+        return ok(f"region {region_id} is not hot", region_id=region_id)
+
+    return Check("region not hot", run)
+
+
 def regions_adjacent() -> Check:
     """merge-region: the two regions are neighbours."""
 

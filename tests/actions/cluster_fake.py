@@ -43,6 +43,7 @@ class FakeCluster:
             "enable-tikv-split-region": "true",
         }
         self.limits: dict[int, dict[str, float]] = {}
+        self.hot: set[int] = set()
         self.pd_health = ClusterHealth(leader="pd-1", members=3, healthy_members=3)
         self.fail: set[str] = set()
         self.reads: list[tuple[str, Any]] = []
@@ -175,6 +176,10 @@ class FakeCluster:
     async def get_store_limits(self) -> dict[int, dict[str, float]]:
         self._read("get_store_limits")
         return {k: dict(v) for k, v in self.limits.items()}
+
+    async def get_hot_region_ids(self) -> set[int]:
+        self._read("get_hot_region_ids")
+        return set(self.hot)
 
     async def count_degraded_regions(self) -> int:
         self._read("count_degraded_regions")

@@ -33,9 +33,10 @@ async def test_a_leader_never_moves_to_a_witness() -> None:
     assert not (await _preflight(cluster, "transfer-leader 12 2")).blocked
     _witness(cluster, 12, 2)
     failed = _failed(await _preflight(cluster, "transfer-leader 12 2"))
-    assert "witness" in failed["target holds a voter"] and "target leader is not allowed" in failed[
-        "target holds a voter"
-    ]
+    assert (
+        "witness" in failed["target holds a voter"]
+        and "target leader is not allowed" in failed["target holds a voter"]
+    )
 
 
 async def test_a_leader_never_moves_to_a_store_pd_marks_reject_leader() -> None:
@@ -77,3 +78,10 @@ async def test_removing_the_leaders_peer_needs_a_peer_that_may_lead() -> None:
     # transfer-peer brings a new peer that may take the leader.
     report = await _preflight(cluster, "transfer-peer 12 1 4")
     assert "leader can move away" not in _failed(report)
+
+
+async def test_a_hot_region_is_not_scattered() -> None:
+    cluster = standard_cluster()
+    assert not (await _preflight(cluster, "scatter-region 12")).blocked
+    cluster.hot = {12}
+    assert "is a hot region" in _failed(await _preflight(cluster, "scatter-region 12"))["region not hot"]

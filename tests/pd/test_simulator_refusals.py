@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from pd.client import PDClient
+from pd.cluster import PDCluster
 from pd.simulator import ClusterModel, ManualClock, SimulatorServer
 from pd.simulator.topology import Region
 
@@ -120,3 +122,27 @@ async def test_removing_the_leader_with_no_peer_that_may_lead_is_refused(
     answer = await client.post(f"{V1}/operators", json=body)
     assert answer.status_code == 500
     assert answer.json() == "fail to build operator: plan is empty, maybe no valid leader"
+
+
+async def test_the_cluster_adapter_reads_witnesses_label_property_hot_and_degraded_regions() -> None:
+    """What preflight and the risk assessment read, through PDCluster against the simulator."""
+    model = ClusterModel.generate(5, 30, 11, clock=ManualClock(), step_delay=0.02)
+    region = _region(model)
+    target = _follower(region)
+    model.set_witness(region.id, target)
+    model.config.set_label_property("reject-leader", "zone", "z1")
+    model.set_region_flow(region.id, written_bytes=10**12)
+    async with (
+        SimulatorServer(model, tick_interval=None) as server,
+        httpx.AsyncClient(timeout=5.0) as http,
+    ):
+        cluster = PDCluster(PDClient(http, [server.url]))
+        snapshot = await cluster.get_region(region.id)
+        assert snapshot is not None
+        assert [p.store_id for p in snapshot.peers if p.is_witness] == [target]
+        config = await cluster.get_config()
+        assert config["label-property"] == {"reject-leader": [{"key": "zone", "value": "z1"}]}
+        assert region.id in await cluster.get_hot_region_ids()
+        assert await cluster.count_degraded_regions() == 0
+        model.fail_store(target)
+        assert await cluster.count_degraded_regions() == len(model.store(target).region_ids)
