@@ -135,6 +135,10 @@ class Cluster(Protocol):
 
     async def get_store_limits(self) -> dict[int, dict[str, float]]: ...
 
+    async def get_reject_leader_labels(self) -> set[tuple[str, str]]:
+        """Store labels (key, value) PD's ``label-property`` marks ``reject-leader``: no leader goes there."""
+        ...
+
     async def get_hot_region_ids(self) -> set[int]:
         """Regions PD currently counts as hot for writes or reads (``/hotspot/regions/write|read``)."""
         ...

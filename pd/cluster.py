@@ -149,17 +149,24 @@ class PDCluster:
         return list(config.store_ids)
 
     async def get_config(self) -> dict[str, Any]:
-        """``schedule`` merged with ``replication`` from one ``GET /config``, values as PD sent them,
-        plus PD's ``label-property`` section under that name (which labels reject leaders)."""
+        """``schedule`` merged with ``replication`` from one ``GET /config``, values as PD sent them."""
         config = await self._call(self._client.get_config(caller_id=self._caller_id))
         merged: dict[str, Any] = {}
         for section in ("schedule", "replication"):
             values = config.get(section)
             if isinstance(values, dict):
                 merged.update(values)
-        label_property = config.get("label-property")
-        merged["label-property"] = label_property if isinstance(label_property, dict) else {}
         return merged
+
+    async def get_reject_leader_labels(self) -> set[tuple[str, str]]:
+        """The (key, value) store labels PD's ``label-property`` marks ``reject-leader``."""
+        config = await self._call(self._client.get_label_property(caller_id=self._caller_id))
+        rules = config.get("reject-leader") if isinstance(config, dict) else None
+        return {
+            (str(r.get("key", "")), str(r.get("value", "")))
+            for r in (rules if isinstance(rules, list) else [])
+            if isinstance(r, dict)
+        }
 
     async def get_store_limits(self) -> dict[int, dict[str, float]]:
         limits = await self._call(self._client.get_stores_limit(caller_id=self._caller_id))

@@ -67,6 +67,7 @@ EVICT_LEADER_SCHEDULER = "evict-leader-scheduler"
 CONFIG = f"{API_PREFIX}/config"
 CONFIG_SCHEDULE = f"{API_PREFIX}/config/schedule"
 CONFIG_REPLICATE = f"{API_PREFIX}/config/replicate"
+CONFIG_LABEL_PROPERTY = f"{API_PREFIX}/config/label-property"
 
 
 def _segment(value: str) -> str:

@@ -108,6 +108,9 @@ class CheckContext:
     async def store_limits(self) -> dict[int, dict[str, float]]:
         return await self._once("limits", self._cluster.get_store_limits)
 
+    async def reject_leader_labels(self) -> set[tuple[str, str]]:
+        return await self._once("reject-leader", self._cluster.get_reject_leader_labels)
+
     async def hot_regions(self) -> set[int]:
         return await self._once("hot", self._cluster.get_hot_region_ids)
 

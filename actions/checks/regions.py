@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from actions.checks.base import Check, CheckContext, Outcome, fail, ok, percent, stores_text, warn
-from actions.checks.stores import reject_leader_labels
+from actions.checks.stores import rejected_labels
 from actions.models import OperatorOutcome
 from actions.params import int_param, list_param, str_param
 from actions.ports import RegionSnapshot
@@ -264,14 +264,14 @@ def leader_successor(param: str, *, joining: str | None = None) -> Check:
             candidates.append(int_param(ctx.params, joining))
         by_id = {s.id: s for s in await ctx.stores()}
         evicting = set(await ctx.evicting())
-        config = await ctx.config()
+        rejected = await ctx.reject_leader_labels()
         able = sorted(
             s
             for s in candidates
             if (store := by_id.get(s)) is not None
             and store.state_name == "Up"
             and s not in evicting
-            and not reject_leader_labels(config, store)
+            and not rejected_labels(rejected, store)
         )
         ctx.note("leader_successors", str(region.id), able)
         data = {**region_data(region), "candidates": sorted(candidates), "able_to_lead": able}

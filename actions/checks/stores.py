@@ -33,10 +33,8 @@ def store_data(store: StoreSnapshot) -> dict[str, Any]:
     }
 
 
-def reject_leader_labels(config: dict[str, Any], store: StoreSnapshot) -> list[str]:
-    """The store's labels PD's ``label-property`` lists under ``reject-leader`` (``["zone=z1"]``)."""
-    rules = (config.get("label-property") or {}).get("reject-leader") or []
-    listed = {(r.get("key"), r.get("value")) for r in rules if isinstance(r, dict)}
+def rejected_labels(listed: set[tuple[str, str]], store: StoreSnapshot) -> list[str]:
+    """The store's labels among PD's ``reject-leader`` ones, as ``["zone=z1"]``."""
     return [f"{k}={v}" for k, v in sorted(store.labels.items()) if (k, v) in listed]
 
 
@@ -87,7 +85,7 @@ def target_store(param: str, *, takes_leaders: bool = False) -> Check:
             reason = STATE_REASONS.get(store.state_name, f"is {store.state_name}")
             return fail(f"store {store_id} {reason}; pick an Up store", **data)
         if takes_leaders:
-            rejecting = reject_leader_labels(await ctx.config(), store)
+            rejecting = rejected_labels(await ctx.reject_leader_labels(), store) if store.labels else []
             ctx.note("reject_leader", str(store_id), rejecting)
             if rejecting:
                 return fail(

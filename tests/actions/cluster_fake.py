@@ -44,6 +44,7 @@ class FakeCluster:
         }
         self.limits: dict[int, dict[str, float]] = {}
         self.hot: set[int] = set()
+        self.reject_leader: set[tuple[str, str]] = set()  # PD's label-property reject-leader labels
         self.pd_health = ClusterHealth(leader="pd-1", members=3, healthy_members=3)
         self.fail: set[str] = set()
         self.reads: list[tuple[str, Any]] = []
@@ -176,6 +177,10 @@ class FakeCluster:
     async def get_store_limits(self) -> dict[int, dict[str, float]]:
         self._read("get_store_limits")
         return {k: dict(v) for k, v in self.limits.items()}
+
+    async def get_reject_leader_labels(self) -> set[tuple[str, str]]:
+        self._read("get_reject_leader_labels")
+        return set(self.reject_leader)
 
     async def get_hot_region_ids(self) -> set[int]:
         self._read("get_hot_region_ids")

@@ -42,11 +42,11 @@ async def test_a_leader_never_moves_to_a_witness() -> None:
 async def test_a_leader_never_moves_to_a_store_pd_marks_reject_leader() -> None:
     cluster = standard_cluster()
     cluster.set_store(2, labels={"zone": "z2", "host": "h2"})
-    cluster.config["label-property"] = {"reject-leader": [{"key": "zone", "value": "z2"}]}
+    cluster.reject_leader = {("zone", "z2")}
     report = await _preflight(cluster, "transfer-leader 12 2")
     assert "zone=z2" in _failed(report)["target store"]
     assert report.facts["reject_leader"] == {"2": ["zone=z2"]}
-    cluster.config["label-property"] = {"reject-leader": [{"key": "zone", "value": "z9"}]}
+    cluster.reject_leader = {("zone", "z9")}
     assert not (await _preflight(cluster, "transfer-leader 12 2")).blocked
 
 

@@ -140,8 +140,7 @@ async def test_the_cluster_adapter_reads_witnesses_label_property_hot_and_degrad
         snapshot = await cluster.get_region(region.id)
         assert snapshot is not None
         assert [p.store_id for p in snapshot.peers if p.is_witness] == [target]
-        config = await cluster.get_config()
-        assert config["label-property"] == {"reject-leader": [{"key": "zone", "value": "z1"}]}
+        assert await cluster.get_reject_leader_labels() == {("zone", "z1")}
         assert region.id in await cluster.get_hot_region_ids()
         assert await cluster.count_degraded_regions() == 0
         model.fail_store(target)
