@@ -287,6 +287,61 @@ def leader_successor(param: str, *, joining: str | None = None) -> Check:
     return Check("leader can move away", run)
 
 
+def _labels(raw: object) -> list[str]:
+    """PD's ``location-labels`` (a comma-joined string, or a list) as a list of names."""
+    parts = raw.split(",") if isinstance(raw, str) else list(raw) if isinstance(raw, list) else []
+    return [str(p).strip() for p in parts if str(p).strip()]
+
+
+def isolation_kept(target: str, *, leaving: str | None = None) -> Check:
+    """add-peer / transfer-peer: the new copy does not share a failure domain with the others.
+
+    Stricter than PD, whose admin operators ignore isolation: the level is ``isolation-level`` when
+    set, else the first of ``location-labels``. Sharing it fails when ``isolation-level`` is set and
+    another Up store would keep the copies apart; otherwise it warns (docs/pd-refusals.md).
+    """
+
+    async def run(ctx: CheckContext) -> Outcome | None:
+        region = await _region(ctx, "region_id")
+        if region is None:
+            return None
+        config = await ctx.config()
+        level = str(config.get("isolation-level") or "")
+        labels = _labels(config.get("location-labels"))
+        key = level or (labels[0] if labels else "")
+        if not key:
+            return None
+        target_id = int_param(ctx.params, target)
+        gone = int_param(ctx.params, leaving) if leaving else None
+        by_id = {s.id: s for s in await ctx.stores()}
+        store = by_id.get(target_id)
+        if store is None or key not in store.labels:
+            return None
+        others = {p.store_id for p in region.peers if p.store_id not in (target_id, gone)}
+        used = {by_id[s].labels.get(key) for s in others if s in by_id}
+        where = f"{key}={store.labels[key]}"
+        data = {"level": key, "target": where, "used": sorted(str(u) for u in used)}
+        ctx.note("isolation", str(target_id), where)
+        if store.labels[key] not in used:
+            return ok(f"store {target_id} ({where}) keeps the copies of region {region.id} apart", **data)
+        sharing = sorted(s for s in others if s in by_id and by_id[s].labels.get(key) == store.labels[key])
+        better = sorted(
+            s.id
+            for s in by_id.values()
+            if s.state_name == "Up" and s.id not in others and s.labels.get(key) not in used
+        )
+        problem = (
+            f"store {target_id} is in {where} like {stores_text(sharing)}: one {key} failure would take "
+            f"two copies of region {region.id}"
+        )
+        if level and better:
+            return fail(f"{problem}; isolation-level is {level}, pick {stores_text(better)}", **data)
+        hint = f"; {stores_text(better)} would keep them apart" if better else ""
+        return warn(problem + hint, **data)
+
+    return Check("isolation", run)
+
+
 def replicas_after_removal() -> Check:
     """remove-peer: enough healthy voters remain.
 

@@ -85,3 +85,21 @@ async def test_a_hot_region_is_not_scattered() -> None:
     assert not (await _preflight(cluster, "scatter-region 12")).blocked
     cluster.hot = {12}
     assert "is a hot region" in _failed(await _preflight(cluster, "scatter-region 12"))["region not hot"]
+
+
+async def test_a_new_copy_keeps_the_failure_domains_apart() -> None:
+    """Stricter than PD: sharing the isolation level warns, and fails when isolation-level asks for it."""
+    cluster = standard_cluster()
+    for store_id, zone in {1: "z1", 2: "z2", 3: "z3", 4: "z1", 5: "z4"}.items():
+        cluster.set_store(store_id, labels={"zone": zone, "host": f"h{store_id}"})
+    cluster.config["location-labels"] = "zone,host"
+    cluster.config["isolation-level"] = ""
+    report = await _preflight(cluster, "add-peer 12 4")
+    isolation = next(c for c in report.checks if c.name == "isolation")
+    assert isolation.status is CheckStatus.WARN and "zone=z1 like store 1" in isolation.message
+    assert "store 5 would keep them apart" in isolation.message
+    cluster.config["isolation-level"] = "zone"
+    assert "pick store 5" in _failed(await _preflight(cluster, "add-peer 12 4"))["isolation"]
+    assert "isolation" not in _failed(await _preflight(cluster, "add-peer 12 5"))
+    # Moving the z1 copy from store 1 to store 4 keeps the zones apart.
+    assert "isolation" not in _failed(await _preflight(cluster, "transfer-peer 12 1 4"))
