@@ -127,6 +127,8 @@ def _local_url(host: str, port: int) -> str:
 @asynccontextmanager
 async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[RunningBot]:
     """Open, wire and start everything; stop and close it all when the block ends."""
+    # A wrong policy file stops the start before anything is opened (PolicyError names the key).
+    policy = load_policy(settings.tikv_chatops_policy, real_slack=settings.has_slack_credentials)
     async with AsyncExitStack() as stack:
         metrics = Metrics()
         sock = _listen(settings.host, settings.port)
@@ -160,7 +162,6 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
 
         store = await open_store(settings.tikv_chatops_db)
         stack.push_async_callback(store.aclose)
-        policy = load_policy(settings.tikv_chatops_policy, real_slack=settings.has_slack_credentials)
 
         # Slack: the configured app, or the playground with a secret generated for this run.
         playground = None

@@ -167,11 +167,11 @@ def proposal_card(proposal: Proposal, *, finding: Ticket | None = None) -> Messa
                 (texts.LABEL_REVISION, str(proposal.revision)),
             ]
         ),
+        *risk_blocks(proposal.preflight),
         section(
             f"*{texts.LABEL_PD_REQUEST}*\n{code(pd_request.describe(), 1800)}\n"
             f"*{texts.LABEL_PD_CTL}* {inline(spec.pd_ctl(params))}"
         ),
-        *risk_blocks(proposal.preflight),
     ]
     if finding is not None:
         blocks.append(section(_finding(finding)))

@@ -618,6 +618,9 @@ async def test_an_unreachable_pd_fails_checks_instead_of_raising(words: str) -> 
             "get_evict_leader_store_ids",
             "get_config",
             "get_store_limits",
+            "get_hot_region_ids",
+            "get_reject_leader_labels",
+            "count_degraded_regions",
         }
     )
     report = await run_preflight(_request(words), cluster)

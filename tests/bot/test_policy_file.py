@@ -109,3 +109,16 @@ def test_policy_check_prints_each_tier_and_exits_non_zero_on_an_error(
     out = capsys.readouterr().out
     assert "structural: 1 approval by nobody (no approvers are configured)" in out
     assert "warning: Nobody can approve structural actions" in out
+
+
+def test_serve_refuses_to_start_with_a_wrong_policy_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = _write(tmp_path, "tiers:\n  irreversible:\n    approvals: true\n")
+    monkeypatch.setenv("TIKV_CHATOPS_POLICY", str(bad))
+    monkeypatch.setenv("TIKV_CHATOPS_DB", str(tmp_path / "never.db"))
+    monkeypatch.setenv("PORT", "0")
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    assert cli_main(["serve"]) == 2
+    assert "tiers.irreversible.approvals" in capsys.readouterr().err
+    assert not (tmp_path / "never.db").exists()
