@@ -143,7 +143,7 @@ class Cluster(Protocol):
         """Regions PD currently counts as hot for writes or reads (``/hotspot/regions/write|read``)."""
         ...
 
-    async def count_degraded_regions(self) -> int:
+    async def get_degraded_region_ids(self) -> set[int]:
         """Regions with a down peer or fewer voters than max-replicas (PD's down-peer and miss-peer)."""
         ...
 

@@ -32,6 +32,7 @@ from actions.models import (
     higher_tier,
 )
 from actions.policy import Policy
+from actions.ports import RegionSnapshot
 
 # Actions that take a store's data or leaders away: riskier while the cluster is already degraded.
 STORE_ACTIONS = frozenset(
@@ -134,11 +135,35 @@ async def gather(ctx: CheckContext) -> ClusterState:
             up = tuple(sorted(s.id for s in await ctx.stores() if s.state_name == "Up"))
         return ClusterState(config=config, up_store_ids=up)
     if action in STORE_ACTIONS:
+        # What the action itself takes away is not "more" degradation: removing the dead peer of a
+        # region, or draining a store that is down, is the repair.
+        subject = _subject_store(ctx)
         stores = await ctx.stores()
-        down = tuple(sorted(s.id for s in stores if s.state_name in _UNHEALTHY_STATES))
-        degraded = await ctx.degraded_regions()
-        return ClusterState(down_store_ids=down, degraded_regions=degraded)
+        down = tuple(sorted(s.id for s in stores if s.state_name in _UNHEALTHY_STATES and s.id != subject))
+        degraded = set(await ctx.degraded_regions())
+        region_id = ctx.params.get("region_id")
+        if isinstance(region_id, int) and region_id in degraded and subject is not None:
+            region = await ctx.region(region_id)
+            if region is not None and _only_unhealthy_on(region, subject, await ctx.max_replicas()):
+                degraded.discard(region_id)
+        return ClusterState(down_store_ids=down, degraded_regions=len(degraded))
     return ClusterState()
+
+
+def _subject_store(ctx: CheckContext) -> int | None:
+    """The store the action takes something from: ``store_id``, or ``from_store_id`` for transfer-peer."""
+    for name in ("from_store_id", "store_id"):
+        value = ctx.params.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _only_unhealthy_on(region: RegionSnapshot, store_id: int, max_replicas: int) -> bool:
+    """Whether the one thing wrong with ``region`` is its peer on ``store_id`` (no voter missing)."""
+    unhealthy = set(region.down_peer_store_ids) | set(region.pending_peer_store_ids)
+    voters = sum(1 for p in region.peers if p.is_voter)
+    return bool(unhealthy) and unhealthy <= {store_id} and voters >= max_replicas
 
 
 async def assess_in(ctx: CheckContext, policy: Policy) -> tuple[RiskAssessment, CheckResult | None]:

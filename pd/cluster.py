@@ -189,13 +189,13 @@ class PDCluster:
             for stat in peers.statistics
         }
 
-    async def count_degraded_regions(self) -> int:
-        """Regions in PD's ``down-peer`` or ``miss-peer`` check lists, counted once each."""
+    async def get_degraded_region_ids(self) -> set[int]:
+        """Regions in PD's ``down-peer`` or ``miss-peer`` check lists."""
         down, missing = await asyncio.gather(
             self._call(self._client.get_regions_check("down-peer", caller_id=self._caller_id)),
             self._call(self._client.get_regions_check("miss-peer", caller_id=self._caller_id)),
         )
-        return len({r.id for r in down.regions} | {r.id for r in missing.regions})
+        return {r.id for r in down.regions} | {r.id for r in missing.regions}
 
     async def send(self, request: PDRequest, *, caller_id: str) -> Any:
         """Send one catalog-built write exactly once (the client never resends a write PD may have seen)."""

@@ -114,8 +114,8 @@ class CheckContext:
     async def hot_regions(self) -> set[int]:
         return await self._once("hot", self._cluster.get_hot_region_ids)
 
-    async def degraded_regions(self) -> int:
-        return await self._once("degraded", self._cluster.count_degraded_regions)
+    async def degraded_regions(self) -> set[int]:
+        return await self._once("degraded", self._cluster.get_degraded_region_ids)
 
     async def max_replicas(self) -> int:
         """PD's ``max-replicas`` (3 when PD does not say), recorded as a fact."""

@@ -162,8 +162,8 @@ class CountingCluster:
     async def get_hot_region_ids(self) -> set[int]:
         return await self.inner.get_hot_region_ids()
 
-    async def count_degraded_regions(self) -> int:
-        return await self.inner.count_degraded_regions()
+    async def get_degraded_region_ids(self) -> set[int]:
+        return await self.inner.get_degraded_region_ids()
 
 
 # --- the whole action core over the PD simulator and a real store ------------------------------------

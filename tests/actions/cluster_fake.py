@@ -186,14 +186,14 @@ class FakeCluster:
         self._read("get_hot_region_ids")
         return set(self.hot)
 
-    async def count_degraded_regions(self) -> int:
-        self._read("count_degraded_regions")
+    async def get_degraded_region_ids(self) -> set[int]:
+        self._read("get_degraded_region_ids")
         replicas = int(self.config.get("max-replicas", 3))
-        return sum(
-            1
+        return {
+            r.id
             for r in self.regions.values()
             if r.down_peer_store_ids or sum(1 for p in r.peers if p.is_voter) < replicas
-        )
+        }
 
     async def send(self, request: PDRequest, *, caller_id: str) -> Any:
         self.sent.append((request, caller_id))

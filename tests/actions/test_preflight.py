@@ -620,7 +620,7 @@ async def test_an_unreachable_pd_fails_checks_instead_of_raising(words: str) -> 
             "get_store_limits",
             "get_hot_region_ids",
             "get_reject_leader_labels",
-            "count_degraded_regions",
+            "get_degraded_region_ids",
         }
     )
     report = await run_preflight(_request(words), cluster)

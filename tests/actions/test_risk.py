@@ -82,7 +82,7 @@ async def test_the_preflight_records_the_tier_and_reads_degradation_only_for_sto
     report = await run_preflight(_request("transfer-leader 12 2"), cluster)
     assert report.risk is not None and report.risk.tier is Tier.REVERSIBLE
     assert report.facts["risk"] == {"tier": "reversible"}
-    assert all(method != "count_degraded_regions" for method, _ in cluster.reads)
+    assert all(method != "get_degraded_region_ids" for method, _ in cluster.reads)
     cluster.set_store(3, state_name="Down")
     report = await run_preflight(_request("evict-leader 2"), cluster)
     assert report.risk is not None and report.risk.tier is Tier.CONFIG
@@ -131,3 +131,19 @@ async def test_approval_reassesses_and_a_degraded_cluster_needs_the_higher_tier(
         assert outcome.proposal.state is ProposalState.PENDING  # one of the two approvals it now needs
         assert env.cluster.sent == []
         assert raised.request.action is ActionType.TRANSFER_PEER
+
+
+async def test_removing_the_dead_peer_itself_is_the_repair_and_is_not_raised() -> None:
+    cluster = standard_cluster()
+    cluster.set_region(12, down_peer_store_ids=(3,))
+    report = await run_preflight(_request("remove-peer 12 3"), cluster)
+    assert report.risk is not None and report.risk.tier is Tier.STRUCTURAL
+    other = await run_preflight(_request("remove-peer 14 2"), cluster)
+    assert other.risk is not None and other.risk.tier is Tier.IRREVERSIBLE
+    assert "1 region miss a replica or have a down peer" in other.risk.reason
+    cluster.set_store(3, state_name="Down")
+    drained = await run_preflight(_request("evict-leader 3"), cluster)
+    assert drained.risk is not None and drained.risk.tier is Tier.CONFIG  # region 12 is still degraded
+    cluster.set_region(12, down_peer_store_ids=())
+    drained = await run_preflight(_request("evict-leader 3"), cluster)
+    assert drained.risk is not None and drained.risk.tier is Tier.TEMPORARY

@@ -142,6 +142,6 @@ async def test_the_cluster_adapter_reads_witnesses_label_property_hot_and_degrad
         assert [p.store_id for p in snapshot.peers if p.is_witness] == [target]
         assert await cluster.get_reject_leader_labels() == {("zone", "z1")}
         assert region.id in await cluster.get_hot_region_ids()
-        assert await cluster.count_degraded_regions() == 0
+        assert await cluster.get_degraded_region_ids() == set()
         model.fail_store(target)
-        assert await cluster.count_degraded_regions() == len(model.store(target).region_ids)
+        assert await cluster.get_degraded_region_ids() == set(model.store(target).region_ids)
