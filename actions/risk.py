@@ -81,7 +81,9 @@ def assess(request: ActionRequest, state: ClusterState, policy: Policy) -> Verdi
             verb = "is" if len(state.down_store_ids) == 1 else "are"
             problems.append(f"{stores_text(state.down_store_ids)} {verb} down")
         if state.degraded_regions:
-            problems.append(f"{plural(state.degraded_regions, 'region')} miss a replica or have a down peer")
+            count = state.degraded_regions
+            verb = "has" if count == 1 else "have"
+            problems.append(f"{plural(count, 'region')} {verb} a down or missing replica")
         reason = (
             f"raised from {base.value}: the cluster is degraded ({' and '.join(problems)}); "
             "this takes more away from it"

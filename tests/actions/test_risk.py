@@ -60,9 +60,12 @@ def test_store_actions_on_a_degraded_cluster_rise_a_tier_naming_the_count() -> N
     assert verdict.risk.tier is Tier.IRREVERSIBLE  # already the top
     moved = assess(_request("transfer-peer 12 1 5"), degraded, Policy())
     assert moved.risk.base is Tier.STRUCTURAL and moved.risk.tier is Tier.IRREVERSIBLE
-    assert "store 4 is down" in moved.risk.reason and "17 regions miss a replica" in moved.risk.reason
+    assert (
+        "store 4 is down" in moved.risk.reason
+        and "17 regions have a down or missing replica" in moved.risk.reason
+    )
     evict = assess(_request("evict-leader 2"), ClusterState(degraded_regions=1), Policy())
-    assert evict.risk.tier is Tier.CONFIG and "1 region miss" in evict.risk.reason
+    assert evict.risk.tier is Tier.CONFIG and "1 region has a down or missing" in evict.risk.reason
     assert assess(_request("evict-leader 2"), ClusterState(), Policy()).risk.tier is Tier.TEMPORARY
     # Actions that help a degraded cluster are not raised.
     assert assess(_request("cancel-offline 2"), degraded, Policy()).risk.tier is Tier.REVERSIBLE
@@ -140,7 +143,7 @@ async def test_removing_the_dead_peer_itself_is_the_repair_and_is_not_raised() -
     assert report.risk is not None and report.risk.tier is Tier.STRUCTURAL
     other = await run_preflight(_request("remove-peer 14 2"), cluster)
     assert other.risk is not None and other.risk.tier is Tier.IRREVERSIBLE
-    assert "1 region miss a replica or have a down peer" in other.risk.reason
+    assert "1 region has a down or missing replica" in other.risk.reason
     cluster.set_store(3, state_name="Down")
     drained = await run_preflight(_request("evict-leader 3"), cluster)
     assert drained.risk is not None and drained.risk.tier is Tier.CONFIG  # region 12 is still degraded
