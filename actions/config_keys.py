@@ -15,6 +15,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
+
+from actions.models import Tier
 
 ConfigValue = int | float | str
 
@@ -338,3 +341,183 @@ def config_key(raw: str) -> ConfigKey:
     if close:
         hint = f"; did you mean {close[0]}?" + (f" (also close: {', '.join(close[1:])})" if close[1:] else "")
     raise ValueError(f"unknown config key '{raw.strip()}'{hint}")
+
+
+# --- what a change can break ----------------------------------------------------------------------
+
+
+class KeyClass(enum.StrEnum):
+    """What changing a key can break (docs: README "How a tier is derived")."""
+
+    DURABILITY = "durability and placement"  # how many copies exist and where: irreversible
+    STOPPER = "scheduling stopper"  # can switch off a part of scheduling or repair: structural
+    TUNING = "tuning"  # how fast or how eagerly PD schedules: config
+
+
+DURABILITY_KEYS = frozenset(
+    {
+        "max-replicas",
+        "location-labels",
+        "isolation-level",
+        "strictly-match-label",
+        "enable-placement-rules",
+        "enable-witness",
+    }
+)
+# A limit of 0 switches off what it limits.
+ZERO_STOPS: Mapping[str, str] = {
+    "leader-schedule-limit": "leader balancing",
+    "region-schedule-limit": "region balancing",
+    "replica-schedule-limit": "the repair of regions that lost a copy",
+    "merge-schedule-limit": "region merging",
+    "hot-region-schedule-limit": "hot-region scheduling",
+    "witness-schedule-limit": "witness scheduling",
+    "split-scatter-schedule-limit": "scattering after splits",
+    "affinity-schedule-limit": "affinity scheduling",
+}
+# ``false`` switches off a repair.
+OFF_STOPS: Mapping[str, str] = {
+    "enable-remove-down-replica": "rebuilding the replicas of Down stores",
+    "enable-replace-offline-replica": "moving replicas off Offline stores",
+    "enable-make-up-replica": "repairing regions that lost a copy",
+    "enable-remove-extra-replica": "removing surplus replicas",
+}
+STOPPER_KEYS = frozenset({*ZERO_STOPS, *OFF_STOPS, "halt-scheduling", "max-store-down-time"})
+# max-store-down-time raised beyond this, and to at least twice its current value, is "raised far".
+FAR_STORE_DOWN_NS = 3600 * 10**9
+
+
+def key_class(name: str) -> KeyClass:
+    """The class of config key ``name`` (unknown keys count as tuning; ``config_key`` refuses them)."""
+    if name in DURABILITY_KEYS:
+        return KeyClass.DURABILITY
+    if name in STOPPER_KEYS:
+        return KeyClass.STOPPER
+    return KeyClass.TUNING
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigImpact:
+    """The tier one concrete change needs, and why, in one line with the arithmetic."""
+
+    tier: Tier
+    reason: str
+
+
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def words(count: int) -> str:
+    """``2`` → ``two`` (up to ten; digits beyond)."""
+    return _WORDS[count] if 0 <= count < len(_WORDS) else str(count)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value) or "''"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return text if text else "''"
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def _replicas(current: object, wanted: int) -> str:
+    now = _as_int(current)
+    if now is None:
+        return f"sets max-replicas to {wanted}, every region will keep {words(wanted)} copies"
+    if wanted < now:
+        gone = now - wanted
+        return (
+            f"lowers max-replicas {now} → {wanted}, {words(gone)} of {words(now)} copies of every region "
+            f"{'is' if gone == 1 else 'are'} dropped"
+        )
+    if wanted > now:
+        more = wanted - now
+        return (
+            f"raises max-replicas {now} → {wanted}, PD adds {words(more)} more "
+            f"cop{'y' if more == 1 else 'ies'} of every region (needs {wanted} Up stores)"
+        )
+    return f"keeps max-replicas at {now}"
+
+
+def _durability(name: str, current: object, wanted: ConfigValue) -> str:
+    if name == "max-replicas" and isinstance(wanted, int):
+        return _replicas(current, wanted)
+    change = f"{_shown(current)} → {_shown(wanted)}"
+    if name == "location-labels":
+        return f"changes location-labels {change}, PD re-places replicas by the new topology"
+    if name == "isolation-level":
+        return f"changes isolation-level {change}, which decides how far apart the copies of a region must be"
+    if name == "strictly-match-label":
+        return f"changes strictly-match-label {change}, stores whose labels do not match may get no replicas"
+    if name == "enable-placement-rules":
+        return f"changes enable-placement-rules {change}, PD re-places replicas by other rules"
+    return f"changes {name} {change}, PD may replace full copies by witnesses that hold no data"
+
+
+def _stopper(name: str, current: object, wanted: ConfigValue) -> str | None:
+    if name == "halt-scheduling" and wanted == "true":
+        return (
+            "sets halt-scheduling true, all scheduling stops (lost replicas are not repaired) "
+            "until it is set back to false"
+        )
+    if name in ZERO_STOPS and wanted == 0:
+        return f"sets {name} {_shown(current)} → 0, which stops {ZERO_STOPS[name]} until it is raised"
+    if name in OFF_STOPS and wanted == "false":
+        return f"sets {name} false, which stops {OFF_STOPS[name]}"
+    if name == "max-store-down-time" and isinstance(wanted, str):
+        try:
+            new_ns = parse_go_duration(wanted)
+            old_ns = parse_go_duration(str(current)) if current is not None else 30 * 60 * 10**9
+        except ValueError:
+            return None
+        if new_ns > FAR_STORE_DOWN_NS and new_ns >= 2 * max(old_ns, 1):
+            times = new_ns / max(old_ns, 1)
+            factor = f"{times:.0f}×" if times >= 10 else f"{times:.1f}×".replace(".0×", "×")
+            return (
+                f"raises max-store-down-time {format_go_duration(old_ns)} → {format_go_duration(new_ns)}, "
+                f"the replicas of a dead store are rebuilt {factor} later"
+            )
+    return None
+
+
+def config_impact(name: str, current: object, wanted: ConfigValue) -> ConfigImpact:
+    """What setting ``name`` from ``current`` (as PD reports it) to ``wanted`` can break."""
+    cls = key_class(name)
+    if cls is KeyClass.DURABILITY:
+        return ConfigImpact(Tier.IRREVERSIBLE, _durability(name, current, wanted))
+    if cls is KeyClass.STOPPER:
+        stop = _stopper(name, current, wanted)
+        if stop is not None:
+            return ConfigImpact(Tier.STRUCTURAL, stop)
+    return ConfigImpact(Tier.CONFIG, f"tunes {name} {_shown(current)} → {_shown(wanted)}")
+
+
+def check_against(name: str, wanted: ConfigValue, config: Mapping[str, Any]) -> str | None:
+    """A value that does not fit the rest of PD's config (as PD reports it), in words; else ``None``."""
+    if name == "isolation-level" and isinstance(wanted, str) and wanted:
+        raw = config.get("location-labels")
+        labels = [p for p in (raw.split(",") if isinstance(raw, str) else list(raw or [])) if p]
+        if wanted not in labels:
+            known = ", ".join(labels) if labels else "none are set"
+            return (
+                f"isolation-level must be one of location-labels ({known}), got '{wanted}'; "
+                "PD refuses it (isolation-level must be one of location-labels or empty)"
+            )
+    if name == "location-labels" and isinstance(wanted, str):
+        level = config.get("isolation-level")
+        labels = [p for p in wanted.split(",") if p]
+        if isinstance(level, str) and level and level not in labels:
+            return (
+                f"location-labels {_shown(wanted)} would drop isolation-level {level}; "
+                "PD refuses it (isolation-level must be one of location-labels or empty)"
+            )
+    return None

@@ -9,6 +9,7 @@ from actions.models import ActionRequest, Actor, DryRunReport
 from actions.policy import Policy
 from actions.ports import Cluster, ProposalStore
 from actions.preflight import run_preflight
+from actions.risk import effective_tier
 
 
 async def dry_run(
@@ -25,10 +26,11 @@ async def dry_run(
     Only reads PD; the report is recorded in the audit log with ``dry_run=True``.
     """
     spec = CATALOG[request.action]
-    report = await run_preflight(request, cluster)
+    report = await run_preflight(request, cluster, policy)
+    tier = effective_tier(report, request.action)
     pd_request = spec.pd_request(request.params)
     pd_ctl = spec.pd_ctl(request.params)
-    approvals = policy.tier_policy(spec.tier).approvals
+    approvals = policy.tier_policy(tier).approvals
     audit_id = await store.log_entry(
         note_entry(
             actor=actor.user_id,
@@ -40,8 +42,9 @@ async def dry_run(
                 "blocked": report.blocked,
                 "checks": checks_json(report),
                 "fingerprint": report.fingerprint,
-                "tier": spec.tier.value,
+                "tier": tier.value,
                 "approvals_required": approvals,
+                "risk": report.risk.model_dump(mode="json") if report.risk is not None else None,
             },
             now=clock(),
         )
@@ -51,7 +54,7 @@ async def dry_run(
         preflight=report,
         pd_request=pd_request,
         pd_ctl=pd_ctl,
-        tier=spec.tier,
+        tier=tier,
         approvals_required=approvals,
         audit_id=audit_id,
     )

@@ -126,12 +126,31 @@ class CheckResult(_Frozen):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+TIER_ORDER: tuple[Tier, ...] = tuple(Tier)
+"""Tiers from least to most dangerous."""
+
+
+def higher_tier(a: Tier, b: Tier) -> Tier:
+    """The more dangerous of two tiers."""
+    return a if TIER_ORDER.index(a) >= TIER_ORDER.index(b) else b
+
+
+class RiskAssessment(_Frozen):
+    """The tier a concrete request needs on this cluster, and the one line saying why (see actions.risk)."""
+
+    base: Tier  # the catalog's tier for the action
+    tier: Tier  # the effective tier: base raised by the parameters and the cluster's state
+    reason: str = ""  # "irreversible: lowers max-replicas 3 → 1, two of three copies … are dropped"
+    approval_gap: str = ""  # set when the policy leaves nobody who may approve this tier, and how to fix it
+
+
 class PreflightReport(_Frozen):
     """All checks of one request, plus the fingerprint of the cluster facts they relied on."""
 
     checks: tuple[CheckResult, ...]
     fingerprint: str
     facts: dict[str, Any] = Field(default_factory=dict)  # what the fingerprint hashes, for "what changed"
+    risk: RiskAssessment | None = None  # None in reports stored before risk was assessed
 
     @property
     def blocked(self) -> bool:

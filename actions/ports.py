@@ -54,6 +54,7 @@ class PeerSnapshot:
     id: int
     store_id: int
     role: str = "Voter"  # Voter, Learner, IncomingVoter, DemotingVoter
+    is_witness: bool = False  # a witness holds the Raft log but no data, and may never lead
 
     @property
     def is_voter(self) -> bool:
@@ -133,6 +134,18 @@ class Cluster(Protocol):
         ...
 
     async def get_store_limits(self) -> dict[int, dict[str, float]]: ...
+
+    async def get_reject_leader_labels(self) -> set[tuple[str, str]]:
+        """Store labels (key, value) PD's ``label-property`` marks ``reject-leader``: no leader goes there."""
+        ...
+
+    async def get_hot_region_ids(self) -> set[int]:
+        """Regions PD currently counts as hot for writes or reads (``/hotspot/regions/write|read``)."""
+        ...
+
+    async def get_degraded_region_ids(self) -> set[int]:
+        """Regions with a down peer or fewer voters than max-replicas (PD's down-peer and miss-peer)."""
+        ...
 
     async def send(self, request: PDRequest, *, caller_id: str) -> Any:
         """Send one write exactly once; never retried once it may have reached PD."""
@@ -236,8 +249,11 @@ class ProposalStore(Protocol):
         expires_at: datetime,
         actor: str,
         now: datetime,
+        tier: Tier | None = None,
+        approvals_required: int | None = None,
     ) -> Proposal | None:
-        """Edit: a new revision (approvals of older revisions no longer count); None if stale."""
+        """Edit: a new revision (approvals of older revisions no longer count); None if stale.
+        ``tier`` and ``approvals_required``, when given, replace the stored ones."""
         ...
 
     async def claim_for_execution(self, proposal_id: int, *, intent: AuditEntry, now: datetime) -> int | None:

@@ -297,7 +297,7 @@ class Reconciler:
             young = older_than and now - proposal.updated_at < older_than
             if self._executor.is_busy(proposal.id) or (young and not self._executor.is_deferred(proposal.id)):
                 continue
-            report = await run_preflight(proposal.request, self._cluster)
+            report = await run_preflight(proposal.request, self._cluster, self._policy)
             if report.blocked or report.fingerprint != proposal.fingerprint:
                 reason = (
                     "the cluster no longer passes its checks"
@@ -401,7 +401,7 @@ class Reconciler:
             ticket_id=proposal.request.ticket_id,
         )
         inverse_spec = CATALOG[action]
-        report = await run_preflight(request, self._cluster)
+        report = await run_preflight(request, self._cluster, self._policy)
         revert = await self._store.create_proposal(
             request=request,
             tier=inverse_spec.tier,

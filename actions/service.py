@@ -59,6 +59,7 @@ from actions.notify import tell
 from actions.policy import Policy
 from actions.ports import ApprovalOutcome, AuditQuery, Cluster, Notifier, ProposalStore
 from actions.preflight import run_preflight
+from actions.risk import effective_tier
 from actions.signals import DecisionSignals
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ class ApproveResult:
 
 def _failures(report: PreflightReport) -> str:
     return "; ".join(f"{c.name}: {c.message}" for c in report.failures)
+
+
+def _risk(report: PreflightReport) -> str:
+    return report.risk.reason if report.risk is not None and report.risk.reason else "its risk"
 
 
 def _when(moment: datetime) -> str:
@@ -180,7 +185,7 @@ class Operations:
                 "a person has to request it."
             )
         now = self._clock()
-        report = await run_preflight(request, self._cluster)
+        report = await run_preflight(request, self._cluster, self.policy)
         if report.blocked:
             await self._store.log_entry(
                 note_entry(
@@ -195,10 +200,16 @@ class Operations:
                 f"{_failures(report)}.",
                 report=report,
             )
-        tier_policy = self.policy.tier_policy(spec.tier)
+        tier = effective_tier(report, request.action)
+        if actor.is_agent and not self.policy.agent_may_propose(tier):
+            raise PolicyRefusal(
+                f"The agent may not propose {tier.value} actions such as this one ({_risk(report)}); "
+                "a person has to request it."
+            )
+        tier_policy = self.policy.tier_policy(tier)
         proposal = await self._store.create_proposal(
             request=request,
-            tier=spec.tier,
+            tier=tier,
             approvals_required=tier_policy.approvals,
             preflight=report,
             expires_at=now + tier_policy.ttl,
@@ -345,13 +356,14 @@ class Operations:
             raise PolicyRefusal(refusal)
         validated = validate_params(proposal.request.action, params)
         request = proposal.request.model_copy(update={"params": dict(validated)})
-        report = await run_preflight(request, self._cluster)
+        report = await run_preflight(request, self._cluster, self.policy)
         if report.blocked:
             raise PreflightFailed(
                 f"Not changed: the new parameters fail their checks against PD — {_failures(report)}.",
                 report=report,
             )
         now = self._clock()
+        tier = effective_tier(report, request.action)
         revised = await self._store.revise(
             proposal.id,
             expected_revision=proposal.revision,
@@ -360,6 +372,8 @@ class Operations:
             expires_at=now + self.policy.tier_policy(proposal.tier).ttl,
             actor=actor.user_id,
             now=now,
+            tier=tier,
+            approvals_required=self.policy.tier_policy(tier).approvals,
         )
         if revised is None:
             raise StaleDecision(await self._moved_on(proposal_id))
@@ -452,7 +466,7 @@ class Operations:
 
     async def _recheck(self, proposal: Proposal) -> Proposal:
         """Preflight again before an approval counts: supersede on failure, new revision on drift."""
-        report = await run_preflight(proposal.request, self._cluster)
+        report = await run_preflight(proposal.request, self._cluster, self.policy)
         before = proposal.preflight.facts if proposal.preflight is not None else {}
         now = self._clock()
         if report.blocked:
@@ -478,6 +492,7 @@ class Operations:
         if report.fingerprint == proposal.fingerprint:
             return proposal
         changed = describe_changes(before, report.facts)
+        tier = effective_tier(report, proposal.request.action)
         revised = await self._store.revise(
             proposal.id,
             expected_revision=proposal.revision,
@@ -486,6 +501,8 @@ class Operations:
             expires_at=now + self.policy.tier_policy(proposal.tier).ttl,
             actor=PREFLIGHT_ACTOR,
             now=now,
+            tier=tier,
+            approvals_required=self.policy.tier_policy(tier).approvals,
         )
         if revised is None:
             raise StaleDecision(await self._moved_on(proposal.id))

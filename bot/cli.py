@@ -4,6 +4,7 @@ tikv-chatops serve                 the bot (the default; also ``python -m bot``)
 tikv-chatops simulator [ARGS…]     the PD simulator alone (``python -m pd.simulator``)
 tikv-chatops playground [ARGS…]    the Slack playground alone (``python -m bot.playground``)
 tikv-chatops audit export [ARGS…]  the audit log as JSONL or CSV (``store.export``)
+tikv-chatops policy check [FILE]   print the effective approval policy; non-zero on an error
 """
 
 from __future__ import annotations
@@ -33,10 +34,15 @@ def _serve(argv: Sequence[str]) -> int:
     )
     # The PD client logs each request once, with its name; httpx's own line would repeat it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from actions.policy import PolicyError
     from bot.main import serve
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings))
+    except PolicyError as exc:
+        print(f"tikv-chatops: the policy file is wrong, nothing started:\n{exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -61,11 +67,19 @@ def _audit(argv: Sequence[str]) -> int:
     return _delegate("store.export", "export_main")(argv[1:])
 
 
+def _policy(argv: Sequence[str]) -> int:
+    if not argv or argv[0] != "check":
+        print("usage: tikv-chatops policy check [FILE]", file=sys.stderr)
+        return 2
+    return _delegate("bot.policy_file", "check_main")(argv[1:])
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "serve": _serve,
     "simulator": _delegate("pd.simulator.__main__", "main"),
     "playground": _delegate("bot.playground.__main__", "main"),
     "audit": _audit,
+    "policy": _policy,
 }
 
 

@@ -25,7 +25,6 @@ from typing import Any
 
 import aiohttp
 import httpx
-import yaml
 from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -44,6 +43,7 @@ from bot.identity import SlackIdentity
 from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
 from bot.pdmetrics import pd_transport
+from bot.policy_file import read_policy
 from bot.reads import ClusterReads
 from bot.services import Services
 from bot.settings import Settings
@@ -82,14 +82,14 @@ class RunningBot:
     agent: AgentLoop | None = None  # None when AGENT_ENABLED is false
 
 
-def load_policy(path: Path | None) -> Policy:
-    """The policy file (YAML), or the defaults when there is none."""
-    if path is None:
-        return Policy()
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if data is not None and not isinstance(data, dict):
-        raise ValueError(f"{path}: the policy file must be a mapping of settings")
-    return Policy.from_mapping(data)
+def load_policy(path: Path | None, *, real_slack: bool = False) -> Policy:
+    """The policy file (YAML, read strictly), or the defaults; fails closed with real Slack credentials."""
+    policy = read_policy(path)
+    if real_slack:
+        policy = policy.fail_closed()
+        for gap in policy.gaps():
+            logger.warning("policy: %s", gap)
+    return policy
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -127,6 +127,8 @@ def _local_url(host: str, port: int) -> str:
 @asynccontextmanager
 async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[RunningBot]:
     """Open, wire and start everything; stop and close it all when the block ends."""
+    # A wrong policy file stops the start before anything is opened (PolicyError names the key).
+    policy = load_policy(settings.tikv_chatops_policy, real_slack=settings.has_slack_credentials)
     async with AsyncExitStack() as stack:
         metrics = Metrics()
         sock = _listen(settings.host, settings.port)
@@ -160,7 +162,6 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
 
         store = await open_store(settings.tikv_chatops_db)
         stack.push_async_callback(store.aclose)
-        policy = load_policy(settings.tikv_chatops_policy)
 
         # Slack: the configured app, or the playground with a secret generated for this run.
         playground = None

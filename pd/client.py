@@ -806,6 +806,16 @@ class PDClient:
             "GetScheduleConfig", paths.CONFIG_SCHEDULE, ScheduleConfig, caller_id=caller_id
         )
 
+    async def get_label_property(self, *, caller_id: str | None = None) -> dict[str, Any]:
+        """``GET /config/label-property``: ``{"reject-leader": [{"key", "value"}, …]}``; ``{}`` if unset.
+
+        An unset map may come back as ``null``; it reads as ``{}``.
+        """
+        found: object = await self._get(
+            "GetLabelProperty", paths.CONFIG_LABEL_PROPERTY, object, caller_id=caller_id
+        )
+        return found if isinstance(found, dict) else {}
+
     async def get_replicate_config(self, *, caller_id: str | None = None) -> ReplicationConfig:
         """``GET /config/replicate``."""
         return await self._get(

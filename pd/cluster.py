@@ -158,12 +158,44 @@ class PDCluster:
                 merged.update(values)
         return merged
 
+    async def get_reject_leader_labels(self) -> set[tuple[str, str]]:
+        """The (key, value) store labels PD's ``label-property`` marks ``reject-leader``."""
+        config = await self._call(self._client.get_label_property(caller_id=self._caller_id))
+        rules = config.get("reject-leader") if isinstance(config, dict) else None
+        return {
+            (str(r.get("key", "")), str(r.get("value", "")))
+            for r in (rules if isinstance(rules, list) else [])
+            if isinstance(r, dict)
+        }
+
     async def get_store_limits(self) -> dict[int, dict[str, float]]:
         limits = await self._call(self._client.get_stores_limit(caller_id=self._caller_id))
         return {
             store_id: {"add-peer": limit.add_peer, "remove-peer": limit.remove_peer}
             for store_id, limit in limits.items()
         }
+
+    async def get_hot_region_ids(self) -> set[int]:
+        """Every region id in PD's hot write and hot read peer statistics."""
+        write, read = await asyncio.gather(
+            self._call(self._client.get_hot_write_regions(caller_id=self._caller_id)),
+            self._call(self._client.get_hot_read_regions(caller_id=self._caller_id)),
+        )
+        return {
+            stat.region_id
+            for infos in (write, read)
+            for by_store in (infos.as_peer, infos.as_leader)
+            for peers in by_store.values()
+            for stat in peers.statistics
+        }
+
+    async def get_degraded_region_ids(self) -> set[int]:
+        """Regions in PD's ``down-peer`` or ``miss-peer`` check lists."""
+        down, missing = await asyncio.gather(
+            self._call(self._client.get_regions_check("down-peer", caller_id=self._caller_id)),
+            self._call(self._client.get_regions_check("miss-peer", caller_id=self._caller_id)),
+        )
+        return {r.id for r in down.regions} | {r.id for r in missing.regions}
 
     async def send(self, request: PDRequest, *, caller_id: str) -> Any:
         """Send one catalog-built write exactly once (the client never resends a write PD may have seen)."""

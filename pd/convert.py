@@ -48,7 +48,8 @@ def region_snapshot(info: RegionInfo) -> RegionSnapshot:
         conf_ver=info.epoch.conf_ver,
         version=info.epoch.version,
         peers=tuple(
-            PeerSnapshot(id=p.id, store_id=p.store_id, role=p.role_name or "Voter") for p in info.peers
+            PeerSnapshot(id=p.id, store_id=p.store_id, role=p.role_name or "Voter", is_witness=p.is_witness)
+            for p in info.peers
         ),
         leader_store_id=info.leader_store_id,
         down_peer_store_ids=tuple(d.peer.store_id for d in info.down_peers),

@@ -323,6 +323,8 @@ def revise(
     expires_at: datetime,
     actor: str,
     now: datetime,
+    tier: Tier | None = None,
+    approvals_required: int | None = None,
 ) -> Proposal | None:
     at = to_db_time(now)
     with transaction(conn):
@@ -330,7 +332,7 @@ def revise(
             conn,
             "UPDATE proposals SET revision = revision + 1, request_json = ?, preflight_json = ?,"
             " fingerprint = ?, expires_at = ?, updated_at = ?, requester = ?, source = ?, action = ?,"
-            " ticket_id = ?"
+            " ticket_id = ?, tier = COALESCE(?, tier), approvals_required = COALESCE(?, approvals_required)"
             " WHERE id = ? AND state = ? AND revision = ? RETURNING revision",
             (
                 request.model_dump_json(),
@@ -342,6 +344,8 @@ def revise(
                 request.source,
                 request.action,
                 request.ticket_id,
+                tier,
+                approvals_required,
                 proposal_id,
                 ProposalState.PENDING,
                 expected_revision,
@@ -349,7 +353,9 @@ def revise(
         )
         if moved is None:
             return None
-        detail = {"edited_from_revision": expected_revision, "params": request.params}
+        detail: dict[str, Any] = {"edited_from_revision": expected_revision, "params": request.params}
+        if tier is not None:
+            detail["tier"] = tier
         _event(
             conn,
             proposal_id,

@@ -175,8 +175,15 @@ class SqliteProposalStore:
         expires_at: datetime,
         actor: str,
         now: datetime,
+        tier: Tier | None = None,
+        approvals_required: int | None = None,
     ) -> Proposal | None:
-        """Edit: a new revision (approvals of older revisions no longer count); None if stale."""
+        """Edit: a new revision (approvals of older revisions no longer count); None if stale.
+
+        ``tier`` / ``approvals_required``, when given, replace the stored ones (a re-assessed risk).
+        """
+        if approvals_required is not None:
+            _require_positive("approvals_required", approvals_required)
         return await self._db.run(
             f"revise proposal {proposal_id}",
             proposals.revise,
@@ -187,6 +194,8 @@ class SqliteProposalStore:
             expires_at=expires_at,
             actor=actor,
             now=now,
+            tier=tier,
+            approvals_required=approvals_required,
         )
 
     async def claim_for_execution(self, proposal_id: int, *, intent: AuditEntry, now: datetime) -> int | None:

@@ -108,6 +108,15 @@ class CheckContext:
     async def store_limits(self) -> dict[int, dict[str, float]]:
         return await self._once("limits", self._cluster.get_store_limits)
 
+    async def reject_leader_labels(self) -> set[tuple[str, str]]:
+        return await self._once("reject-leader", self._cluster.get_reject_leader_labels)
+
+    async def hot_regions(self) -> set[int]:
+        return await self._once("hot", self._cluster.get_hot_region_ids)
+
+    async def degraded_regions(self) -> set[int]:
+        return await self._once("degraded", self._cluster.get_degraded_region_ids)
+
     async def max_replicas(self) -> int:
         """PD's ``max-replicas`` (3 when PD does not say), recorded as a fact."""
         value = (await self.config()).get("max-replicas")

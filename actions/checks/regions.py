@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from actions.checks.base import Check, CheckContext, Outcome, fail, ok, percent, stores_text, warn
+from actions.checks.stores import rejected_labels
 from actions.models import OperatorOutcome
 from actions.params import int_param, list_param, str_param
 from actions.ports import RegionSnapshot
@@ -29,6 +30,7 @@ def region_fact(region: RegionSnapshot | None) -> dict[str, Any] | None:
         "version": region.version,
         "leader_store_id": region.leader_store_id,
         "peers": {str(p.store_id): p.role for p in sorted(region.peers, key=lambda p: p.store_id)},
+        "witness_store_ids": sorted(p.store_id for p in region.peers if p.is_witness),
         "down_store_ids": sorted(region.down_peer_store_ids),
         "pending_store_ids": sorted(region.pending_peer_store_ids),
     }
@@ -175,6 +177,12 @@ def leader_target() -> Check:
                 "only voters can lead",
                 **data,
             )
+        if peer.is_witness:
+            return fail(
+                f"the peer of region {region.id} on store {target} is a witness: it keeps the Raft log "
+                "but no data, and PD never lets a witness lead (target leader is not allowed)",
+                **data,
+            )
         if target in region.down_peer_store_ids:
             return fail(f"the peer of region {region.id} on store {target} is down; it cannot lead", **data)
         if target in region.pending_peer_store_ids:
@@ -233,6 +241,105 @@ def peer_present(param: str) -> Check:
         return ok(f"region {region.id} has a {peer.role} on store {source}{leader}", **region_data(region))
 
     return Check("peer on store", run)
+
+
+def leader_successor(param: str, *, joining: str | None = None) -> Check:
+    """remove-peer / transfer-peer of the leader's peer: another voter must be able to take the leader.
+
+    PD's builder moves the leader off a peer it removes, and only to a peer it allows to lead: a
+    voter (not a learner or a demoting voter), not a witness, on a store that is Up, not evicting
+    leaders and not marked reject-leader (docs/pd-refusals.md). ``joining`` names the store a
+    transfer-peer adds, which may take the leader too.
+    """
+
+    async def run(ctx: CheckContext) -> Outcome | None:
+        region = await _region(ctx, "region_id")
+        leaving = int_param(ctx.params, param)
+        if region is None or region.leader_store_id != leaving:
+            return None
+        candidates = [
+            p.store_id for p in region.peers if p.store_id != leaving and p.is_voter and not p.is_witness
+        ]
+        if joining is not None:
+            candidates.append(int_param(ctx.params, joining))
+        by_id = {s.id: s for s in await ctx.stores()}
+        evicting = set(await ctx.evicting())
+        rejected = await ctx.reject_leader_labels()
+        able = sorted(
+            s
+            for s in candidates
+            if (store := by_id.get(s)) is not None
+            and store.state_name == "Up"
+            and s not in evicting
+            and not rejected_labels(rejected, store)
+        )
+        ctx.note("leader_successors", str(region.id), able)
+        data = {**region_data(region), "candidates": sorted(candidates), "able_to_lead": able}
+        if not able:
+            return fail(
+                f"the leader of region {region.id} is on store {leaving}, which this takes away, and no "
+                "other peer may take it (witnesses, learners and stores that are not Up, evict leaders or "
+                "are marked reject-leader cannot lead); PD refuses it (no valid leader)",
+                **data,
+            )
+        return ok(f"the leader of region {region.id} can move to {stores_text(able)} first", **data)
+
+    return Check("leader can move away", run)
+
+
+def _labels(raw: object) -> list[str]:
+    """PD's ``location-labels`` (a comma-joined string, or a list) as a list of names."""
+    parts = raw.split(",") if isinstance(raw, str) else list(raw) if isinstance(raw, list) else []
+    return [str(p).strip() for p in parts if str(p).strip()]
+
+
+def isolation_kept(target: str, *, leaving: str | None = None) -> Check:
+    """add-peer / transfer-peer: the new copy does not share a failure domain with the others.
+
+    Stricter than PD, whose admin operators ignore isolation: the level is ``isolation-level`` when
+    set, else the first of ``location-labels``. Sharing it fails when ``isolation-level`` is set and
+    another Up store would keep the copies apart; otherwise it warns (docs/pd-refusals.md).
+    """
+
+    async def run(ctx: CheckContext) -> Outcome | None:
+        region = await _region(ctx, "region_id")
+        if region is None:
+            return None
+        config = await ctx.config()
+        level = str(config.get("isolation-level") or "")
+        labels = _labels(config.get("location-labels"))
+        key = level or (labels[0] if labels else "")
+        if not key:
+            return None
+        target_id = int_param(ctx.params, target)
+        gone = int_param(ctx.params, leaving) if leaving else None
+        by_id = {s.id: s for s in await ctx.stores()}
+        store = by_id.get(target_id)
+        if store is None or key not in store.labels:
+            return None
+        others = {p.store_id for p in region.peers if p.store_id not in (target_id, gone)}
+        used = {by_id[s].labels.get(key) for s in others if s in by_id}
+        where = f"{key}={store.labels[key]}"
+        data = {"level": key, "target": where, "used": sorted(str(u) for u in used)}
+        ctx.note("isolation", str(target_id), where)
+        if store.labels[key] not in used:
+            return ok(f"store {target_id} ({where}) keeps the copies of region {region.id} apart", **data)
+        sharing = sorted(s for s in others if s in by_id and by_id[s].labels.get(key) == store.labels[key])
+        better = sorted(
+            s.id
+            for s in by_id.values()
+            if s.state_name == "Up" and s.id not in others and s.labels.get(key) not in used
+        )
+        problem = (
+            f"store {target_id} is in {where} like {stores_text(sharing)}: one {key} failure would take "
+            f"two copies of region {region.id}"
+        )
+        if level and better:
+            return fail(f"{problem}; isolation-level is {level}, pick {stores_text(better)}", **data)
+        hint = f"; {stores_text(better)} would keep them apart" if better else ""
+        return warn(problem + hint, **data)
+
+    return Check("isolation", run)
 
 
 def replicas_after_removal() -> Check:
@@ -347,6 +454,59 @@ def split_keys_in_range() -> Check:
         return ok(f"every split key lies inside region {region.id}", **data)
 
     return Check("split keys in range", run)
+
+
+def fully_replicated(param: str, *, name: str) -> Check:
+    """merge-region: PD merges only fully replicated regions (``IsRegionReplicated``).
+
+    Exactly max-replicas voters, no learners and no witnesses: the shape PD's default placement
+    rule asks for. Anything else PD refuses as an abnormal peer (docs/pd-refusals.md).
+    """
+
+    async def run(ctx: CheckContext) -> Outcome | None:
+        region = await _region(ctx, param)
+        if region is None:
+            return None
+        max_replicas = await ctx.max_replicas()
+        learners = sorted(p.store_id for p in region.peers if not p.is_voter)
+        witnesses = sorted(p.store_id for p in region.peers if p.is_witness)
+        voters = [p for p in region.peers if p.is_voter and not p.is_witness]
+        data = {**region_data(region), "max_replicas": max_replicas, "witness_store_ids": witnesses}
+        problems = []
+        if learners:
+            problems.append(f"learners on {stores_text(learners)}")
+        if witnesses:
+            problems.append(f"witnesses on {stores_text(witnesses)}")
+        if len(voters) != max_replicas:
+            problems.append(f"{len(voters)} full voters where max-replicas is {max_replicas}")
+        if problems:
+            return fail(
+                f"region {region.id} is not fully replicated ({'; '.join(problems)}); PD refuses to merge "
+                f"it (region {region.id} has abnormal peer)",
+                **data,
+            )
+        return ok(f"region {region.id} has exactly {max_replicas} full voters and no learners", **data)
+
+    return Check(name, run)
+
+
+def not_hot() -> Check:
+    """scatter-region: PD refuses to scatter a region it counts as hot (``region N is a hot region``).
+
+    Hotness moves with traffic, so it is checked but not fingerprinted.
+    """
+
+    async def run(ctx: CheckContext) -> Outcome:
+        region_id = int_param(ctx.params, "region_id")
+        if region_id in await ctx.hot_regions():
+            return fail(
+                f"region {region_id} is hot right now; PD refuses to scatter a hot region "
+                f"(region {region_id} is a hot region); try again when its traffic calms down",
+                region_id=region_id,
+            )
+        return ok(f"region {region_id} is not hot", region_id=region_id)
+
+    return Check("region not hot", run)
 
 
 def regions_adjacent() -> Check:

@@ -11,7 +11,7 @@ import difflib
 from typing import Any
 
 from actions.checks.base import Check, CheckContext, Outcome, fail, ok, warn
-from actions.config_keys import ConfigKind, config_key
+from actions.config_keys import ConfigKind, check_against, config_key, words
 from actions.params import float_param, int_param, number_text, str_param
 
 # Config values that switch a part of scheduling off.
@@ -96,15 +96,12 @@ async def _conflict(ctx: CheckContext, key: str, wanted: object, config: dict[st
                     **{other: current},
                 )
     if key == "max-replicas" and isinstance(wanted, int):
+        # Recorded for the fingerprint; whether the count is acceptable is the risk assessment's call.
         up = sorted(s.id for s in await ctx.stores() if s.state_name == "Up")
         ctx.facts["up_store_ids"] = up
-        if wanted > len(up):
-            return fail(
-                f"max-replicas {wanted} needs at least {wanted} Up stores; the cluster has {len(up)}",
-                key=key,
-                new=wanted,
-                up_stores=up,
-            )
+    problem = check_against(key, wanted, config) if isinstance(wanted, int | float | str) else None
+    if problem is not None:
+        return fail(problem, key=key, new=wanted)
     return None
 
 
@@ -117,7 +114,11 @@ def _caution(key: str, wanted: object, current: object, kind: ConfigKind) -> str
                 "more; odd counts are the norm"
             )
         if isinstance(current, int) and wanted < current:
-            return f"lowering max-replicas from {current} to {wanted} removes a replica from every region"
+            gone = current - wanted
+            return (
+                f"lowering max-replicas {current} → {wanted} drops {words(gone)} of the {words(current)} "
+                "copies of every region"
+            )
     if key in _ZERO_STOPS and wanted == 0:
         return f"{key} 0 stops {_ZERO_STOPS[key]} until it is raised again"
     if key in _OFF_STOPS and wanted == "false":

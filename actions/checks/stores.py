@@ -33,6 +33,11 @@ def store_data(store: StoreSnapshot) -> dict[str, Any]:
     }
 
 
+def rejected_labels(listed: set[tuple[str, str]], store: StoreSnapshot) -> list[str]:
+    """The store's labels among PD's ``reject-leader`` ones, as ``["zone=z1"]``."""
+    return [f"{k}={v}" for k, v in sorted(store.labels.items()) if (k, v) in listed]
+
+
 def _missing(store_id: int) -> Outcome:
     return fail(f"store {store_id} does not exist; check the store id with /tikv status", store_id=store_id)
 
@@ -80,6 +85,14 @@ def target_store(param: str, *, takes_leaders: bool = False) -> Check:
             reason = STATE_REASONS.get(store.state_name, f"is {store.state_name}")
             return fail(f"store {store_id} {reason}; pick an Up store", **data)
         if takes_leaders:
+            rejecting = rejected_labels(await ctx.reject_leader_labels(), store) if store.labels else []
+            ctx.note("reject_leader", str(store_id), rejecting)
+            if rejecting:
+                return fail(
+                    f"store {store_id} has the label {', '.join(rejecting)}, which PD's label-property "
+                    "marks reject-leader; PD will not move a leader there (target leader is not allowed)",
+                    **data,
+                )
             evicting = await ctx.evicting()
             ctx.note("evicting", str(store_id), store_id in evicting)
             if store_id in evicting:

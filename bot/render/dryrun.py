@@ -9,12 +9,16 @@ from actions.models import DryRunReport
 from bot import texts
 from bot.render.checks import check_blocks, summary
 from bot.render.kit import Message, code, context, escape, fields, header, inline, section
+from bot.render.risk import risk_blocks
 
 
 def dry_run_message(report: DryRunReport) -> Message:
     spec = CATALOG[report.request.action]
     described = spec.describe(report.request.params)
+    risk = report.preflight.risk
     verdict = texts.DRY_RUN_WOULD_FAIL if report.preflight.blocked else texts.DRY_RUN_WOULD_PASS
+    if not report.preflight.blocked and risk is not None and risk.approval_gap:
+        verdict = texts.DRY_RUN_NOBODY_APPROVES
     blocks: list[Block] = [
         header(texts.DRY_RUN_TITLE.format(action=CATALOG[report.request.action].word)),
         section(f"*{escape(described)}*\n{verdict}"),
@@ -26,6 +30,7 @@ def dry_run_message(report: DryRunReport) -> Message:
                 (texts.DRY_RUN_CHECKS, summary(report.preflight.checks)),
             ]
         ),
+        *risk_blocks(report.preflight),
         section(f"{texts.DRY_RUN_REQUEST}\n{code(report.pd_request.describe(), 2000)}"),
         section(f"{texts.DRY_RUN_PD_CTL} {inline(report.pd_ctl)}"),
         *check_blocks(report.preflight, budget=6000, title=texts.DRY_RUN_CHECKS_TITLE),

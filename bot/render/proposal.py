@@ -46,6 +46,7 @@ from bot.render.kit import (
     user,
     when,
 )
+from bot.render.risk import risk_blocks
 
 CONFIRMED_TIERS = frozenset({Tier.STRUCTURAL, Tier.IRREVERSIBLE})
 
@@ -179,6 +180,7 @@ def proposal_card(proposal: Proposal, *, finding: Ticket | None = None) -> Messa
                 (texts.LABEL_REVISION, str(proposal.revision)),
             ]
         ),
+        *risk_blocks(proposal.preflight),
         section(
             f"*{texts.LABEL_PD_REQUEST}*\n{code(pd_request.describe(), 1800)}\n"
             f"*{texts.LABEL_PD_CTL}* {inline(spec.pd_ctl(params))}"

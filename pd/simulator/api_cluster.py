@@ -113,7 +113,27 @@ def routes(ctx: ApiContext) -> list[Route]:
         return ok_message(CONFIG_UPDATED)
 
     async def get_label_property(_: web.Request) -> web.StreamResponse:
-        return rd_json({})  # the simulator keeps no label properties (reject-leader…)
+        return rd_json(model.config.label_property)
+
+    async def post_label_property(request: web.Request) -> web.StreamResponse:
+        # PD reads the body into a map[string]string (``SetLabelPropertyConfig``).
+        body = await read_object(request)
+        for value in body.values():
+            if not isinstance(value, str):
+                kind = json_kind(value)
+                raise InputError(
+                    f"json: cannot unmarshal {kind} into Go value of type string",
+                    {"Value": kind, "Type": {}, "Offset": 0, "Struct": "", "Field": ""},
+                )
+        action = body.get("action", "")
+        typ, key, value = body.get("type", ""), body.get("label-key", ""), body.get("label-value", "")
+        if action == "set":
+            model.config.set_label_property(typ, key, value)
+        elif action == "delete":
+            model.config.delete_label_property(typ, key, value)
+        else:
+            raise JSONError(500, f"unknown action {action}")
+        return ok_message(CONFIG_UPDATED)
 
     async def get_pd_server(_: web.Request) -> web.StreamResponse:
         return rd_json(_pd_server(ctx))
@@ -153,6 +173,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         Route(("POST",), "/config/replicate", post_replicate, needs_cluster=False),
         Route(("GET",), "/config/pd-server", get_pd_server, needs_cluster=False),
         Route(("GET",), "/config/label-property", get_label_property, needs_cluster=False),
+        Route(("POST",), "/config/label-property", post_label_property, needs_cluster=False),
         Route(("GET",), "/config/cluster-version", get_cluster_version, needs_cluster=False),
         Route(("POST",), "/config/cluster-version", post_cluster_version, needs_cluster=False),
     ]
@@ -213,7 +234,7 @@ def full_config(ctx: ApiContext, config: PDConfig | None = None) -> dict[str, An
         "election-interval": "3s",
         "enable-prevote": True,
         "max-request-bytes": 157286400,
-        "label-property": {},
+        "label-property": config.label_property,
         "dashboard": {
             "tidb-cacert-path": "",
             "tidb-cert-path": "",

@@ -65,6 +65,7 @@ class TargetPeer:
     id: int
     store_id: int
     role: int
+    witness: bool = False
 
     @property
     def is_learner(self) -> bool:
@@ -87,7 +88,7 @@ class Builder:
         self.model = model
         self.region = region
         self.err: str | None = None
-        self.origin = {p.store_id: TargetPeer(p.id, p.store_id, p.role) for p in region.peers}
+        self.origin = {p.store_id: TargetPeer(p.id, p.store_id, p.role, p.is_witness) for p in region.peers}
         unhealthy = region.unhealthy_peer_ids()
         self.unhealthy = {p.store_id for p in region.peers if p.id in unhealthy}
         self.origin_leader = region.leader.store_id if region.leader is not None else 0
@@ -95,7 +96,7 @@ class Builder:
             self.err = "cannot build operator for region with no leader"
         elif not skip_joint_check and region.in_joint_state:
             self.err = "cannot build operator for region which is in joint state"
-        self.target = {k: TargetPeer(v.id, v.store_id, v.role) for k, v in self.origin.items()}
+        self.target = {k: TargetPeer(v.id, v.store_id, v.role, v.witness) for k, v in self.origin.items()}
         self.target_leader = 0
         self.target_leaders: list[int] = []
         self.expected_roles: dict[int, str] = {}
@@ -205,7 +206,7 @@ class Builder:
             if wanted is None:
                 self.to_remove[store_id] = o
                 continue
-            n = TargetPeer(o.id, store_id, wanted.role)
+            n = TargetPeer(o.id, store_id, wanted.role, wanted.witness)
             self.target[store_id] = n
             if o.is_learner and not n.is_learner:
                 self.to_promote[store_id] = n
@@ -224,7 +225,7 @@ class Builder:
         leader = self.target.get(self.target_leader)
         if leader is None or leader.is_learner:
             self.target_leader = 0
-        self.current = {k: TargetPeer(v.id, v.store_id, v.role) for k, v in self.origin.items()}
+        self.current = {k: TargetPeer(v.id, v.store_id, v.role, v.witness) for k, v in self.origin.items()}
         self.current_leader = self.origin_leader
         if self.target_leader and not self._allow_leader(self.target[self.target_leader], self.force_leader):
             raise PDFailure("cannot create operator: target leader is not allowed")
@@ -257,6 +258,8 @@ class Builder:
 
     def _allow_leader(self, peer: TargetPeer, ignore_cluster_limit: bool) -> bool:
         if peer.role in (LEARNER, DEMOTING_VOTER):
+            return False
+        if peer.witness:
             return False
         if peer.store_id == self.current_leader:
             return True

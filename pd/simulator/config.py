@@ -331,6 +331,27 @@ class PDConfig:
         self.log: dict[str, Any] = {f.key: f.default for f in LOG_FIELDS}
         self.cluster_version = cluster_version
         self.store_limits: dict[int, dict[str, float]] = {}
+        # ``label-property``: type (only "reject-leader" has an effect) -> [{"key", "value"}, …]
+        self.label_property: dict[str, list[dict[str, str]]] = {}
+
+    def set_label_property(self, typ: str, key: str, value: str) -> None:
+        """``PersistOptions.SetLabelProperty``: append the label unless it is there already."""
+        labels = self.label_property.setdefault(typ, [])
+        if not any(label == {"key": key, "value": value} for label in labels):
+            labels.append({"key": key, "value": value})
+
+    def delete_label_property(self, typ: str, key: str, value: str) -> None:
+        """``PersistOptions.DeleteLabelProperty``: drop the label; drop the type once it is empty."""
+        kept = [label for label in self.label_property.get(typ, []) if label != {"key": key, "value": value}]
+        if kept:
+            self.label_property[typ] = kept
+        else:
+            self.label_property.pop(typ, None)
+
+    def label_property_matches(self, typ: str, labels: Iterable[tuple[str, str]]) -> bool:
+        """``CheckLabelProperty``: one of the store's labels is listed under ``typ``."""
+        wanted = self.label_property.get(typ, [])
+        return any({"key": k, "value": v} in wanted for k, v in labels)
 
     # -- typed reads used by the model ---------------------------------------------------------
 

@@ -327,6 +327,7 @@ class ClusterModel:
             and not self.is_disconnected(store)
             and not store.busy
             and not self.schedulers.leader_in_paused(store.id)
+            and not self.config.label_property_matches("reject-leader", store.labels)
         )
 
     def used_size(self, store: Store) -> int:
@@ -429,6 +430,13 @@ class ClusterModel:
         store = self.store(store_id)
         store.leader_weight = leader
         store.region_weight = region
+
+    def set_witness(self, region_id: int, store_id: int, witness: bool = True) -> None:
+        """Make the region's peer on ``store_id`` a witness (or a full copy again)."""
+        peer = self.region(region_id).peer_on(store_id)
+        if peer is None:
+            raise TopologyError(f"region {region_id} has no peer on store {store_id}")
+        peer.is_witness = witness
 
     def set_store_busy(self, store_id: int, busy: bool = True) -> None:
         """Mark the store busy (it refuses leaders while busy)."""
@@ -875,8 +883,9 @@ class ClusterModel:
         return [self.regions[r] for r in sorted(self.store(store_id).leader_ids)]
 
     def is_replicated(self, region: Region) -> bool:
-        """PD's ``IsRegionReplicated`` with the default rule: exactly max-replicas voters, no learners."""
-        voters = sum(1 for p in region.peers if p.role == VOTER)
+        """PD's ``IsRegionReplicated`` with the default rule: exactly max-replicas voters, no learners,
+        and no witnesses (the default rule asks for full copies; a witness fits no rule of it)."""
+        voters = sum(1 for p in region.peers if p.role == VOTER and not p.is_witness)
         return voters == self.config.max_replicas and len(region.peers) == voters
 
     def verify(self) -> None:

@@ -29,6 +29,7 @@ class Peer:
     id: int
     store_id: int
     role: int = VOTER
+    is_witness: bool = False  # holds the Raft log but no data; PD never lets it lead
 
     @property
     def is_learner(self) -> bool:

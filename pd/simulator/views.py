@@ -124,7 +124,8 @@ EMPTY_LEADER = '{"role_name":""}'
 
 
 def _peer_json(peer: Peer) -> str:
-    return _ROLE_JSON[peer.role].format(peer.id, peer.store_id)
+    text = _ROLE_JSON[peer.role].format(peer.id, peer.store_id)
+    return text[:-1] + ',"is_witness":true}' if peer.is_witness else text
 
 
 def region_json(model: ClusterModel, region: Region, now: float | None = None) -> str:

@@ -156,6 +156,15 @@ class CountingCluster:
     async def get_store_limits(self) -> dict[int, dict[str, float]]:
         return await self.inner.get_store_limits()
 
+    async def get_reject_leader_labels(self) -> set[tuple[str, str]]:
+        return await self.inner.get_reject_leader_labels()
+
+    async def get_hot_region_ids(self) -> set[int]:
+        return await self.inner.get_hot_region_ids()
+
+    async def get_degraded_region_ids(self) -> set[int]:
+        return await self.inner.get_degraded_region_ids()
+
 
 # --- the whole action core over the PD simulator and a real store ------------------------------------
 

@@ -43,6 +43,8 @@ class FakeCluster:
             "enable-tikv-split-region": "true",
         }
         self.limits: dict[int, dict[str, float]] = {}
+        self.hot: set[int] = set()
+        self.reject_leader: set[tuple[str, str]] = set()  # PD's label-property reject-leader labels
         self.pd_health = ClusterHealth(leader="pd-1", members=3, healthy_members=3)
         self.fail: set[str] = set()
         self.reads: list[tuple[str, Any]] = []
@@ -175,6 +177,23 @@ class FakeCluster:
     async def get_store_limits(self) -> dict[int, dict[str, float]]:
         self._read("get_store_limits")
         return {k: dict(v) for k, v in self.limits.items()}
+
+    async def get_reject_leader_labels(self) -> set[tuple[str, str]]:
+        self._read("get_reject_leader_labels")
+        return set(self.reject_leader)
+
+    async def get_hot_region_ids(self) -> set[int]:
+        self._read("get_hot_region_ids")
+        return set(self.hot)
+
+    async def get_degraded_region_ids(self) -> set[int]:
+        self._read("get_degraded_region_ids")
+        replicas = int(self.config.get("max-replicas", 3))
+        return {
+            r.id
+            for r in self.regions.values()
+            if r.down_peer_store_ids or sum(1 for p in r.peers if p.is_voter) < replicas
+        }
 
     async def send(self, request: PDRequest, *, caller_id: str) -> Any:
         self.sent.append((request, caller_id))

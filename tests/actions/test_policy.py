@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pydantic import ValidationError
 
 from actions.models import (
     ActionApproval,
@@ -17,7 +16,7 @@ from actions.models import (
     ProposalState,
     Tier,
 )
-from actions.policy import Policy, parse_duration
+from actions.policy import Policy, PolicyError, parse_duration
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -99,13 +98,13 @@ def test_durations_are_read_like_people_write_them(text: str, expected: timedelt
 
 def test_bad_policy_files_are_refused_with_the_reason() -> None:
     """Unknown tiers, unknown keys and unreadable TTLs fail loudly rather than weaken the policy."""
-    with pytest.raises(ValidationError, match="unknown tier 'risky'"):
+    with pytest.raises(PolicyError, match="unknown tier 'risky'"):
         Policy.from_mapping({"tiers": {"risky": {"approvals": 1}}})
-    with pytest.raises(ValidationError, match="approval"):
+    with pytest.raises(PolicyError, match="approval"):
         Policy.from_mapping({"tiers": {"reversible": {"approval": 2}}})
-    with pytest.raises(ValidationError, match="not a duration"):
+    with pytest.raises(PolicyError, match="not a duration"):
         Policy.from_mapping({"tiers": {"reversible": {"ttl": "soon"}}})
-    with pytest.raises(ValidationError):
+    with pytest.raises(PolicyError):
         Policy.from_mapping({"approvers": ["U0ALICE"]})
 
 

@@ -382,8 +382,8 @@ TWINS: list[Twin] = [
     Twin(
         "set-config max-replicas 7",
         _nothing,
-        "config value",
-        "max-replicas 7 needs at least 7 Up stores",
+        "risk",
+        "max-replicas 7 needs 7 Up stores",
         "set-config max-replicas 5",
     ),
     Twin(
@@ -618,6 +618,9 @@ async def test_an_unreachable_pd_fails_checks_instead_of_raising(words: str) -> 
             "get_evict_leader_store_ids",
             "get_config",
             "get_store_limits",
+            "get_hot_region_ids",
+            "get_reject_leader_labels",
+            "get_degraded_region_ids",
         }
     )
     report = await run_preflight(_request(words), cluster)

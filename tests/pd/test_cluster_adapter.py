@@ -49,6 +49,8 @@ ROUTES: dict[str, tuple[int, str, str]] = {
         JSON,
     ),
     "/pd/api/v1/config": (200, "config.json", JSON),
+    # The label-property section of config.json, as its own endpoint answers it.
+    "/pd/api/v1/config/label-property": (200, "config_label_property.json", JSON),
     "/pd/api/v1/stores/limit": (200, "stores_limit.json", JSON),
 }
 

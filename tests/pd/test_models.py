@@ -223,6 +223,12 @@ def test_full_config_sections_parse() -> None:
     assert answer("config_pd_server.json")["flow-round-by-digit"] == 3
 
 
+@covers("config_label_property.json")
+def test_label_property_is_the_config_section_of_the_same_name() -> None:
+    """``GET /config/label-property`` answers the ``label-property`` section of the whole config."""
+    assert answer("config_label_property.json") == answer("config.json")["label-property"] == {}
+
+
 @covers("hotspot_regions_write.json")
 def test_hot_regions_parse_per_store() -> None:
     """Hot peers are keyed by integer store id, as peer and as leader."""
