@@ -146,7 +146,7 @@ def build_query(q: AuditQuery) -> tuple[str, list[Any]]:
     LIMIT stops the read early, and the other filters are checked per row through their own keys.
     ``CROSS JOIN`` keeps SQLite from walking the whole log by id instead of the reference table.
     """
-    checks: list[tuple[str, int]] = []
+    checks: list[tuple[str, Any]] = []
     if q.proposal_id is None and q.region_id is not None:
         source, order = "action_log_regions r CROSS JOIN action_log a ON a.id = r.log_id", "r.log_id"
         checks.append(("r.region_id = ?", q.region_id))
@@ -163,6 +163,10 @@ def build_query(q: AuditQuery) -> tuple[str, list[Any]]:
         checks.append((_REGION_OF_ROW, q.region_id))
     if q.store_id is not None and order != "s.log_id":
         checks.append((_STORE_OF_ROW, q.store_id))
+    if q.actor is not None:
+        checks.append(("a.actor = ?", q.actor))
+    if q.since is not None:
+        checks.append(("a.created_at >= ?", to_db_time(q.since)))
     sql = _SELECT + source
     if checks:
         sql += " WHERE " + " AND ".join(check for check, _ in checks)
