@@ -132,7 +132,9 @@ class Operations:
         """Newest first; ``within`` counts back from now."""
         if query.within is not None:
             since = self._clock() - query.within
-            query = replace(query, since=since if query.since is None else max(since, query.since), within=None)
+            if query.since is not None:
+                since = max(since, query.since)
+            query = replace(query, since=since, within=None)
         return await self._store.query_audit(query)
 
     # --- proposing -------------------------------------------------------------------------------

@@ -86,6 +86,14 @@ def outcome(event: str, request: Any, result: Any) -> str:
     return "sent" if event == chain.PD_REQUEST_EVENT else ""
 
 
+def _pd_request(request: Any, caller_id: str) -> str:
+    """``POST /pd/api/v1/operators X-Caller-ID: tikv-chatops/7`` when the row names a PD request."""
+    text = pd_request_text(request)
+    if isinstance(request, dict) and not caller_id:
+        caller_id = str(request.get("caller_id") or "")
+    return f"{text} X-Caller-ID: {caller_id}" if text and caller_id else text
+
+
 def rows(conn: sqlite3.Connection, filters: Filters = Filters()) -> Iterator[dict[str, Any]]:
     """Every matching row as an export record, oldest first, streamed from one cursor."""
     where: list[str] = []
@@ -118,7 +126,7 @@ def rows(conn: sqlite3.Connection, filters: Filters = Filters()) -> Iterator[dic
             "ticket": row["ticket_id"],
             "cluster": request.get("cluster", "") if isinstance(request, dict) else "",
             "action": row["action"],
-            "pd_request": pd_request_text(request),
+            "pd_request": _pd_request(request, row["caller_id"]),
             "caller_id": row["caller_id"],
             "outcome": outcome(row["event"], request, result),
             "dry_run": bool(row["dry_run"]),

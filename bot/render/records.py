@@ -86,14 +86,18 @@ def _timeline_row(entry: AuditEntry) -> str:
 
 def _is_timeline(query: AuditQuery) -> bool:
     """Only a proposal asked for: its life reads oldest first."""
-    return query.proposal_id is not None and (
-        query.region_id,
-        query.store_id,
-        query.ticket_id,
-        query.actor,
-        query.since,
-        query.within,
-    ) == (None,) * 6
+    return (
+        query.proposal_id is not None
+        and (
+            query.region_id,
+            query.store_id,
+            query.ticket_id,
+            query.actor,
+            query.since,
+            query.within,
+        )
+        == (None,) * 6
+    )
 
 
 def audit_title(query: AuditQuery) -> str:
