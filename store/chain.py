@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +83,7 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def row_content(row: sqlite3.Row) -> str:
+def row_content(row: sqlite3.Row | Mapping[str, Any]) -> str:
     """``content`` of an ``action_log`` row as stored."""
     return content(
         proposal_id=row["proposal_id"],
@@ -124,24 +124,44 @@ def advance(conn: sqlite3.Connection, last_id: int, last_hash: str) -> None:
     )
 
 
-def _seal_after(conn: sqlite3.Connection, last_id: int, last_hash: str) -> tuple[int, str]:
-    rows = conn.execute(
-        "SELECT id, proposal_id, ticket_id, actor, action, event, summary, dry_run, caller_id, request_json,"
-        " approval_json, created_at, result_json, executed_at, row_hash FROM action_log WHERE id > ?"
-        " ORDER BY id",
-        (last_id,),
-    ).fetchall()
-    for row in rows:
-        if row["row_hash"] is None:
-            digest = link(last_hash, row["id"], row_content(row))
-            conn.execute(
-                "UPDATE action_log SET prev_hash = ?, row_hash = ? WHERE id = ?",
-                (last_hash, digest, row["id"]),
-            )
-            last_hash = digest
-        else:
-            last_hash = row["row_hash"]
-        last_id = row["id"]
+def _seal_after(
+    conn: sqlite3.Connection, last_id: int, last_hash: str, *, page: int = 2000
+) -> tuple[int, str]:
+    """Hash the rows after ``last_id`` that have no hash yet, in id order, ``page`` at a time; a row
+    from before the chain gets its event and summary (``store.summaries``) first."""
+    from store.summaries import describe
+
+    while True:
+        rows = conn.execute(
+            "SELECT id, proposal_id, ticket_id, actor, action, event, summary, dry_run, caller_id,"
+            " request_json, approval_json, created_at, result_json, executed_at, row_hash FROM action_log"
+            " WHERE id > ? ORDER BY id LIMIT ?",
+            (last_id, page),
+        ).fetchall()
+        for row in rows:
+            if row["row_hash"] is None:
+                fields = dict(zip(row.keys(), row, strict=True))
+                if not fields["event"]:
+                    fields["event"], fields["summary"] = describe(
+                        {
+                            "action": row["action"],
+                            "dry_run": bool(row["dry_run"]),
+                            "caller_id": row["caller_id"],
+                            "request_json": _loads(row["request_json"]),
+                            "result_json": _loads(row["result_json"]),
+                        }
+                    )
+                digest = link(last_hash, row["id"], row_content(fields))
+                conn.execute(
+                    "UPDATE action_log SET event = ?, summary = ?, prev_hash = ?, row_hash = ? WHERE id = ?",
+                    (fields["event"], fields["summary"], last_hash, digest, row["id"]),
+                )
+                last_hash = digest
+            else:
+                last_hash = row["row_hash"]
+            last_id = row["id"]
+        if len(rows) < page:
+            break
     advance(conn, last_id, last_hash)
     return last_id, last_hash
 

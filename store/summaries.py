@@ -56,8 +56,8 @@ def _classify(data: dict[str, Any]) -> str:
     result = data.get("result_json")
     if data.get("dry_run"):
         return "dry_run"
-    if data.get("caller_id") and not result:
-        return "pd_request"
+    if data.get("caller_id"):
+        return "pd_request"  # only the rows of PD writes carry an X-Caller-ID
     if isinstance(result, dict):
         if "refused" in result:
             return "refused"

@@ -9,9 +9,11 @@ ALTER TABLE action_log ADD COLUMN prev_hash TEXT;
 ALTER TABLE action_log ADD COLUMN row_hash TEXT;
 
 DROP TRIGGER action_log_written_once;
+-- A row from before this migration gets its event and summary once, with its hash.
 CREATE TRIGGER action_log_written_once
 BEFORE UPDATE OF id, proposal_id, ticket_id, actor, action, dry_run, caller_id, region_id, store_id,
                  request_json, approval_json, created_at, event, summary ON action_log
+WHEN OLD.row_hash IS NOT NULL
 BEGIN
     SELECT RAISE(ABORT, 'only result_json and executed_at of an action_log row may change');
 END;

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import store_builders as b
 
+from actions.ports import AuditQuery
 from bot import cli
 from store import export
 from store.sqlite import SqliteProposalStore, open_store
@@ -155,3 +156,41 @@ async def test_prune_exports_removes_and_leaves_an_anchor(
     assert export.verify_file(str(again)).ok
     code, said = _verify(db_path, capsys)
     assert code == 0, said
+
+
+async def test_a_database_from_before_the_chain_is_upgraded_in_place(db_path: str) -> None:
+    """Rows written under schema 2 get an event, a summary and hashes at the first open; an execution
+    that was in flight can still have its result filled in."""
+    from store.migrate import apply_migrations, load_migrations
+
+    with closing(sqlite3.connect(db_path, isolation_level=None)) as conn:
+        apply_migrations(conn, load_migrations()[:2])
+        insert = (
+            "INSERT INTO action_log (proposal_id, actor, action, dry_run, caller_id, request_json,"
+            " result_json, created_at, executed_at) VALUES (?, ?, 'transfer-leader', ?, ?, ?, ?, ?, ?)"
+        )
+        at = "2026-11-28T12:00:00.000000Z"
+        request = '{"action":"transfer-leader","params":{"region_id":12,"to_store_id":3}}'
+        conn.execute(insert, (None, "U0ALICE", 1, "", request, '{"blocked":false}', at, at))
+        conn.execute(insert, (7, "U0BOB", 0, "tikv-chatops/7", request, None, at, None))
+    store = await open_store(db_path)
+    try:
+        verdict = await store.verify_audit()
+        rows = await store.query_audit(AuditQuery())
+    finally:
+        await store.aclose()
+    assert verdict.ok and verdict.rows == 2
+    assert [(r.event, r.summary.split(":")[0]) for r in rows] == [
+        ("pd_request", "about to send transfer-leader region_id=12 to_store_id=3 to PD"),
+        ("dry_run", "dry-run of transfer-leader region_id=12 to_store_id=3"),
+    ]
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.execute('UPDATE action_log SET result_json = \'{"state":"succeeded"}\' WHERE id = 2')
+        conn.commit()
+        with pytest.raises(sqlite3.IntegrityError, match="written once"):
+            conn.execute("UPDATE action_log SET result_json = '{}' WHERE id = 1")
+    reopened = await open_store(db_path)
+    try:
+        assert (await reopened.verify_audit()).ok
+    finally:
+        await reopened.aclose()
