@@ -25,6 +25,9 @@ from store.summaries import describe
 _SELECT = f"SELECT {', '.join('a.' + c.strip() for c in AUDIT_COLUMNS.split(','))} FROM "
 
 
+_SQLITE_MIN, _SQLITE_MAX = -(2**63), 2**63 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedRow:
     """An AuditEntry already turned into column values, so the write itself is only SQL."""
@@ -39,7 +42,10 @@ def prepare(entry: AuditEntry) -> PreparedRow:
     """Serialise ``entry``. The store calls this before handing the write to the connection's
     thread, so under load this CPU work overlaps the previous commit's fsync."""
     data = entry.model_dump(mode="json")
-    regions, stores = subjects(data["request_json"])
+    # An id SQLite cannot hold (a fuzzed 20-digit region) is kept in the JSON, just not indexed.
+    regions, stores = (
+        [i for i in ids if _SQLITE_MIN <= i <= _SQLITE_MAX] for ids in subjects(data["request_json"])
+    )
     event, summary = describe(data)
     request_text, result_text = dumps(data["request_json"]), opt_dumps(data["result_json"])
     approval_text = opt_dumps(data["approval_json"])

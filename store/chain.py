@@ -24,6 +24,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from store.connection import transaction
+from store.summaries import describe
+
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first row of a log that was never pruned."""
 
@@ -129,8 +132,6 @@ def _seal_after(
 ) -> tuple[int, str]:
     """Hash the rows after ``last_id`` that have no hash yet, in id order, ``page`` at a time; a row
     from before the chain gets its event and summary (``store.summaries``) first."""
-    from store.summaries import describe
-
     while True:
         rows = conn.execute(
             "SELECT id, proposal_id, ticket_id, actor, action, event, summary, dry_run, caller_id,"
@@ -168,8 +169,6 @@ def _seal_after(
 
 def seal(conn: sqlite3.Connection) -> int:
     """Hash the rows that have none yet (in id order), in one transaction; returns the newest id."""
-    from store.connection import transaction
-
     with transaction(conn):
         return head(conn)[0]
 

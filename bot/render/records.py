@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,6 +73,10 @@ def audit_row(entry: AuditEntry) -> str:
     return " · ".join(parts)
 
 
+_MENTION = re.compile(r"\b([UW][A-Z0-9]*[0-9][A-Z0-9]*)\b")
+"""A Slack user id in a summary (``edited by U0BOB``): shown as a mention, so Slack shows the name."""
+
+
 def _timeline_row(entry: AuditEntry) -> str:
     """A row that carries its own one-line summary (every row written since the audit chain)."""
     parts = [
@@ -79,7 +84,7 @@ def _timeline_row(entry: AuditEntry) -> str:
         when(entry.created_at),
         user(entry.actor),
         f"*{escape(entry.event.replace('_', ' '))}*",
-        escape(clip(entry.summary, 240)),
+        _MENTION.sub(lambda m: user(m[1]), escape(clip(entry.summary, 240))),
     ]
     return " · ".join(parts)
 

@@ -97,11 +97,11 @@ async def test_every_event_of_a_proposals_life_is_audited_listed_and_exported(tm
         everything = await _listing(e2e, BOB, "audit 100")
         for words in (
             f"#{executed.id} transfer-leader",  # created
-            "edited by U0BOB to revision 2",
-            f"#{executed.id} approval by U0ALICE refused: You requested this action",
-            f"#{executed.id} approval by U0CAROL",
+            "edited by <@U0BOB> to revision 2",
+            f"#{executed.id} approval by <@U0ALICE> refused: You requested this action",
+            f"#{executed.id} approval by <@U0CAROL>",
             "X-Caller-ID tikv-chatops/" + str(executed.id),
-            f"#{rejected.id} rejected by U0CAROL: not during the sale",
+            f"#{rejected.id} rejected by <@U0CAROL>: not during the sale",
             f"#{expired.id} expired",
             "dry-run of scatter-region",
         ):
@@ -112,19 +112,19 @@ async def test_every_event_of_a_proposals_life_is_audited_listed_and_exported(tm
         timeline = await _listing(e2e, BOB, f"audit proposal {executed.id}")
         assert f"Timeline of proposal #{executed.id}" in timeline
         order = [
-            "proposed by U0ALICE from a slash command",
-            "edited by U0BOB",
+            "proposed by <@U0ALICE> from a slash command",
+            "edited by <@U0BOB>",
             "refused",
-            "approval by U0CAROL",
+            "approval by <@U0CAROL>",
             "ready to run",
             "about to send",
             "PD answered",
         ]
         positions = [timeline.index(words) for words in order]
         assert positions == sorted(positions), timeline
-        assert "user U0CAROL" not in timeline
+        assert "user <@U0CAROL>" not in timeline
         carol = await _listing(e2e, BOB, f"audit user <@{CAROL}|carol> since 1h")
-        assert "rejected by U0CAROL" in carol and "dry-run of scatter-region" not in carol
+        assert "rejected by <@U0CAROL>" in carol and "dry-run of scatter-region" not in carol
 
         # Both exports, from the bot's database, hold every event with readable columns and verify.
         db = str(tmp_path / "chatops.db")

@@ -151,20 +151,3 @@ def intents(rows: list[AuditEntry]) -> list[AuditEntry]:
     """The "about to call PD" rows among ``rows`` (the timeline rows of transitions left out)."""
     return [r for r in rows if r.event == "pd_request"]
 
-
-def explicit(rows: list[AuditEntry]) -> list[AuditEntry]:
-    """The rows handed to ``log_entry`` or a claim, without the store's own timeline rows."""
-    timeline = {
-        "created",
-        "edited",
-        "revised",
-        "approval",
-        "approved",
-        "rejected",
-        "expired",
-        "superseded",
-        "pd_response",
-        "result",
-        "state_changed",
-    }
-    return [r for r in rows if r.event not in timeline]

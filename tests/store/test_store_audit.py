@@ -163,3 +163,12 @@ async def test_query_limit_must_be_positive(store: SqliteProposalStore) -> None:
     """A limit below one is a caller's bug (SQLite would read LIMIT -1 as 'everything')."""
     with pytest.raises(ValueError, match="limit must be at least 1"):
         await store.query_audit(AuditQuery(limit=0))
+
+
+async def test_an_id_sqlite_cannot_hold_is_kept_but_not_indexed(store: SqliteProposalStore) -> None:
+    """A dry-run of a fuzzed 20-digit region id is still recorded (the id stays in its JSON)."""
+    huge = 99_999_999_999_999_999_999
+    log_id = await store.log_entry(b.entry({"region_id": huge, "store_id": 3}, dry_run=True))
+    (row,) = await store.query_audit(AuditQuery(store_id=3))
+    assert row.id == log_id and row.request_json["params"]["region_id"] == huge
+    assert (await store.verify_audit()).ok
