@@ -103,3 +103,20 @@ def note_entry(
         created_at=now,
         executed_at=now,
     )
+
+
+def refusal_entry(proposal: Proposal, *, actor: str, verb: str, reason: str, now: datetime) -> AuditEntry:
+    """The row of a decision the policy refused (a self-approval, a second approval…), with the reason
+    the person was given; written before they are told."""
+    return note_entry(
+        actor=actor,
+        request=proposal.request,
+        result={"refused": verb, "reason": reason, "revision": proposal.revision},
+        now=now,
+        proposal_id=proposal.id,
+    ).model_copy(
+        update={
+            "event": f"{verb}_refused",
+            "summary": f"#{proposal.id} {verb} by {actor} refused: {reason}",
+        }
+    )

@@ -279,6 +279,10 @@ class AuditEntry(_Frozen):
     caller_id: str = ""
     created_at: datetime
     executed_at: datetime | None = None
+    event: str = ""  # what happened (``created``, ``edited``, ``approval_refused``…); "" = from the row
+    summary: str = ""  # one line for people; "" = written by the store from the row
+    prev_hash: str | None = None  # the chain (store/chain.py): set by the store, never by a caller
+    row_hash: str | None = None
 
 
 class Ticket(_Frozen):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from actions.models import (
@@ -184,6 +184,9 @@ class AuditQuery:
     store_id: int | None = None
     ticket_id: int | None = None
     proposal_id: int | None = None
+    actor: str | None = None  # rows this user (or the system actor) wrote
+    since: datetime | None = None  # rows created at or after this
+    within: timedelta | None = None  # rows of the last ``within``: the service turns it into ``since``
 
 
 class ProposalStore(Protocol):

@@ -22,10 +22,10 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from actions.audit import SYSTEM_ACTOR, checks_json, note_entry
+from actions.audit import SYSTEM_ACTOR, checks_json, note_entry, refusal_entry
 from actions.catalog import CATALOG, validate_params
 from actions.clock import Clock
 from actions.dryrun import dry_run
@@ -143,6 +143,12 @@ class Operations:
         return awaiting, own
 
     async def audit(self, query: AuditQuery) -> list[AuditEntry]:
+        """Newest first; ``within`` counts back from now."""
+        if query.within is not None:
+            since = self._clock() - query.within
+            if query.since is not None:
+                since = max(since, query.since)
+            query = replace(query, since=since, within=None)
         return await self._store.query_audit(query)
 
     # --- proposing -------------------------------------------------------------------------------
@@ -260,6 +266,7 @@ class Operations:
         if refusal is None and actor.user_id in await self._editors(proposal):
             refusal = "You edited this revision, so someone else has to approve it."
         if refusal is not None:
+            await self._refused(proposal, actor, "approval", refusal)
             raise PolicyRefusal(refusal)
         proposal = await self._recheck(proposal)
         now = self._clock()
@@ -274,7 +281,9 @@ class Operations:
             required=proposal.approvals_required,
         )
         if outcome is ApprovalOutcome.DUPLICATE:
-            raise PolicyRefusal("You already approved this; it needs an approval from someone else.")
+            refusal = "You already approved this; it needs an approval from someone else."
+            await self._refused(proposal, actor, "approval", refusal)
+            raise PolicyRefusal(refusal)
         if outcome is ApprovalOutcome.STALE:
             raise StaleDecision(await self._moved_on(proposal_id))
         # The approval is committed: from here an unavailable database must not say "not recorded".
@@ -330,6 +339,7 @@ class Operations:
         proposal = await self._decidable(proposal_id, revision=revision, verb="reject")
         refusal = self.policy.may_reject(actor, proposal)
         if refusal is not None:
+            await self._refused(proposal, actor, "rejection", refusal)
             raise PolicyRefusal(refusal)
         rejected = await self._store.reject(
             ActionApproval(
@@ -353,6 +363,7 @@ class Operations:
         proposal = await self._decidable(proposal_id, revision=None, verb="edit")
         refusal = self.policy.may_edit(actor, proposal)
         if refusal is not None:
+            await self._refused(proposal, actor, "edit", refusal)
             raise PolicyRefusal(refusal)
         validated = validate_params(proposal.request.action, params)
         request = proposal.request.model_copy(update={"params": dict(validated)})
@@ -442,6 +453,12 @@ class Operations:
         return await self.get(proposal.id)
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    async def _refused(self, proposal: Proposal, actor: Actor, verb: str, reason: str) -> None:
+        """Record a refused decision, with the reason the person is about to be given."""
+        await self._store.log_entry(
+            refusal_entry(proposal, actor=actor.user_id, verb=verb, reason=reason, now=self._clock())
+        )
 
     async def _decidable(self, proposal_id: int, *, revision: int | None, verb: str) -> Proposal:
         """The proposal, if it is still pending at ``revision`` and inside its TTL."""

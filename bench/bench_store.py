@@ -30,7 +30,7 @@ from pathlib import Path
 
 from actions.models import AuditEntry
 from actions.ports import AuditQuery
-from store import audit
+from store import audit, chain, export
 from store.sqlite import SqliteProposalStore, open_store
 
 REGIONS = 200_000
@@ -92,27 +92,69 @@ def _rows(count: int, rng: random.Random) -> Iterator[tuple[tuple[object, ...], 
         )
 
 
+def _chained(row: tuple[object, ...], prev: str) -> tuple[tuple[object, ...], str]:
+    """``row`` with its event, summary and place in the hash chain (as ``store.audit`` writes them)."""
+    (
+        log_id,
+        proposal,
+        ticket,
+        actor,
+        action,
+        dry_run,
+        caller,
+        _r,
+        _s,
+        request,
+        result,
+        approval,
+        at,
+        done,
+    ) = row
+    event, summary = "note", f"{action} by {actor}"
+    body = chain.content(
+        proposal_id=int(str(proposal)),
+        ticket_id=int(str(ticket)),
+        actor=str(actor),
+        action=str(action),
+        event=event,
+        summary=summary,
+        dry_run=bool(dry_run),
+        caller_id=str(caller),
+        request=json.loads(str(request)),
+        approval=json.loads(str(approval)),
+        created_at=str(at),
+        result=json.loads(str(result)),
+        executed_at=str(done),
+    )
+    digest = chain.link(prev, int(str(log_id)), body)
+    return (*row, event, summary, prev, digest), digest
+
+
 def seed(path: Path, count: int) -> float:
-    """Insert ``count`` rows and their references in one transaction; returns seconds taken."""
+    """Insert ``count`` hash-chained rows and their references in one transaction; returns seconds."""
     rng = random.Random(7)
     started = time.perf_counter()
     log_rows: list[tuple[object, ...]] = []
     region_refs: list[tuple[int, int]] = []
     store_refs: list[tuple[int, int]] = []
+    prev = chain.GENESIS
     for row, regions, stores in _rows(count, rng):
-        log_rows.append(row)
+        chained, prev = _chained(row, prev)
+        log_rows.append(chained)
         region_refs += [(r, int(str(row[0]))) for r in regions]
         store_refs += [(s, int(str(row[0]))) for s in stores]
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
         conn.execute("BEGIN")
         conn.executemany(
             "INSERT INTO action_log (id, proposal_id, ticket_id, actor, action, dry_run, caller_id,"
-            " region_id, store_id, request_json, result_json, approval_json, created_at, executed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " region_id, store_id, request_json, result_json, approval_json, created_at, executed_at,"
+            " event, summary, prev_hash, row_hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             log_rows,
         )
         conn.executemany("INSERT OR IGNORE INTO action_log_regions VALUES (?, ?)", region_refs)
         conn.executemany("INSERT OR IGNORE INTO action_log_stores VALUES (?, ?)", store_refs)
+        chain.advance(conn, count, prev)
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return time.perf_counter() - started
@@ -132,8 +174,9 @@ async def _timed(call: Callable[[], Awaitable[object]], runs: int) -> list[float
     return samples
 
 
-async def bench_queries(store: SqliteProposalStore, path: Path) -> list[str]:
+async def bench_queries(store: SqliteProposalStore, path: Path, rows: int) -> list[str]:
     rng = random.Random(11)
+    newest = T0 + timedelta(seconds=rows)
     kinds: dict[str, Callable[[], AuditQuery]] = {
         "recent 20": lambda: AuditQuery(limit=20),
         "by region": lambda: AuditQuery(region_id=rng.randrange(1, REGIONS)),
@@ -142,6 +185,11 @@ async def bench_queries(store: SqliteProposalStore, path: Path) -> list[str]:
         "by proposal": lambda: AuditQuery(proposal_id=rng.randrange(1, PROPOSALS)),
         "by store and ticket": lambda: AuditQuery(
             store_id=rng.randrange(1, STORES), ticket_id=rng.randrange(1, TICKETS)
+        ),
+        "by user": lambda: AuditQuery(actor=f"U{rng.randrange(1, 400):04d}"),
+        "since 2h": lambda: AuditQuery(since=newest - timedelta(hours=2)),
+        "by user since 2h": lambda: AuditQuery(
+            actor=f"U{rng.randrange(1, 400):04d}", since=newest - timedelta(hours=2)
         ),
     }
     lines = []
@@ -229,11 +277,71 @@ async def bench_appends(store: SqliteProposalStore, directory: Path, count: int,
     return lines
 
 
+def _memory_peak(path: Path, out: Path, until: datetime) -> tuple[int, float]:
+    """Rows exported up to ``until`` and the most Python memory the export held at once (tracemalloc)."""
+    import tracemalloc
+
+    conn = export.connect_read_only(str(path))
+    tracemalloc.start()
+    try:
+        count, _ = export.write_file(export.rows(conn, export.Filters(until=until)), "jsonl", str(out))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        conn.close()
+        out.unlink()
+    return count, peak / 2**20
+
+
+def bench_export(path: Path, directory: Path, seeded: int) -> list[str]:
+    """Rows per second of ``tikv-chatops audit export`` (both formats) and ``audit verify``, and the
+    export's peak memory for a tenth of the log and for all of it (streaming: it must not grow)."""
+    lines = []
+    for fmt in ("jsonl", "csv"):
+        out = directory / f"export.{fmt}"
+        conn = export.connect_read_only(str(path))
+        started = time.perf_counter()
+        count, _ = export.write_file(export.rows(conn), fmt, str(out))  # type: ignore[arg-type]
+        seconds = time.perf_counter() - started
+        conn.close()
+        size = out.stat().st_size / 2**20
+        lines.append(
+            f"| export {fmt} | {count:,} | {seconds:.1f} | {count / seconds:,.0f} | {size:,.0f} MiB |"
+        )
+        if fmt == "jsonl":
+            started = time.perf_counter()
+            verdict = export.verify_file(str(out))
+            seconds = time.perf_counter() - started
+            rate, ok = verdict.rows / seconds, "ok" if verdict.ok else "BROKEN"
+            lines.append(f"| verify --file (jsonl) | {verdict.rows:,} | {seconds:.1f} | {rate:,.0f} | {ok} |")
+        out.unlink()
+    conn = export.connect_read_only(str(path))
+    started = time.perf_counter()
+    verdict = chain.verify_db(conn)
+    seconds = time.perf_counter() - started
+    conn.close()
+    ok = "ok" if verdict.ok else "BROKEN: " + verdict.message
+    lines.append(
+        f"| verify (database) | {verdict.rows:,} | {seconds:.1f} | {verdict.rows / seconds:,.0f} | {ok} |"
+    )
+    peaks = [
+        _memory_peak(path, directory / "peak.jsonl", T0 + timedelta(seconds=seeded * share))
+        for share in (0.01, 0.1)
+    ]
+    lines.append(
+        "Export memory (tracemalloc peak, JSONL): "
+        + "; ".join(f"{count:,} rows: {peak:.2f} MiB" for count, peak in peaks)
+        + "."
+    )
+    return lines
+
+
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_store")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--appends", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-export", action="store_true", help="skip the export and verify timings")
     parser.add_argument(
         "--dir", default=None, help="where to put the database (default: a temporary directory)"
     )
@@ -247,10 +355,13 @@ async def main(argv: list[str]) -> int:
         os.sync()  # the seed's dirty pages would otherwise be written back during the timed appends
         store = await open_store(str(path))
         try:
-            query_lines = await bench_queries(store, path)
+            query_lines = await bench_queries(store, path, args.rows)
             append_lines = await bench_appends(store, Path(tmp), args.appends, args.rounds)
         finally:
             await store.aclose()
+        export_lines = (
+            ["| (skipped) | | | | |", ""] if args.no_export else bench_export(path, Path(tmp), args.rows)
+        )
     print("## Store (SQLite, WAL, synchronous=FULL)\n")
     print(
         f"Seeded {args.rows:,} action_log rows in {seconds:.1f} s (one transaction); "
@@ -276,6 +387,18 @@ async def main(argv: list[str]) -> int:
     print("| round | device fdatasync/s | one at a time rows/s | p50 ms | p99 ms | concurrent rows/s |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(append_lines))
+    print(
+        "\nEvery appended row is hash-chained (``store.chain``): its SHA-256 is computed inside the "
+        "committing transaction from the newest row's hash, so the group commit chains in commit order.\n"
+    )
+    print(
+        f"Export and verification of the whole log ({args.rows:,} seeded rows plus the appends): one "
+        "plain sqlite3 cursor streaming to a file (`tikv-chatops audit export` / `audit verify`).\n"
+    )
+    print("| what | rows | seconds | rows/s | |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    print("\n".join(export_lines[:-1]))
+    print("\n" + export_lines[-1])
     return 0
 
 

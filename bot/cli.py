@@ -3,7 +3,7 @@
 tikv-chatops serve                 the bot (the default; also ``python -m bot``)
 tikv-chatops simulator [ARGS…]     the PD simulator alone (``python -m pd.simulator``)
 tikv-chatops playground [ARGS…]    the Slack playground alone (``python -m bot.playground``)
-tikv-chatops audit export [ARGS…]  the audit log as JSONL or CSV (``store.export``)
+tikv-chatops audit export|verify|prune  export, check the hash chain, prune (``store.audit_cli``)
 tikv-chatops policy check [FILE]   print the effective approval policy; non-zero on an error
 """
 
@@ -58,13 +58,10 @@ def _delegate(module: str, function: str) -> Callable[[Sequence[str]], int]:
 
 
 def _audit(argv: Sequence[str]) -> int:
-    if not argv or argv[0] != "export":
-        print(
-            "usage: tikv-chatops audit export [--format jsonl|csv] [--db PATH] [--output FILE]",
-            file=sys.stderr,
-        )
+    if not argv or argv[0] not in ("export", "verify", "prune"):
+        print("usage: tikv-chatops audit export|verify|prune [ARGS…] (try --help)", file=sys.stderr)
         return 2
-    return _delegate("store.export", "export_main")(argv[1:])
+    return _delegate("store.audit_cli", "main")(argv)
 
 
 def _policy(argv: Sequence[str]) -> int:

@@ -3,7 +3,7 @@
     /tikv [-c CLUSTER] help [ACTION]
     /tikv [-c CLUSTER] status | pending
     /tikv [-c CLUSTER] region R | store S
-    /tikv [-c CLUSTER] audit [N] | audit (region R | store S | ticket T | proposal P) [N]
+    /tikv [-c CLUSTER] audit [region R] [store S] [ticket T] [proposal P] [user @U] [since 2h] [N]
     /tikv [-c CLUSTER] [dry-run] ACTION ARGS…      (actions and their arguments: actions.catalog)
     /tikv [-c CLUSTER] undo P
 
@@ -71,6 +71,8 @@ class Audit:
     store_id: int | None = None
     ticket_id: int | None = None
     proposal_id: int | None = None
+    user: str | None = None
+    since_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ Command = Help | Status | ShowRegion | ShowStore | Pending | Audit | RunAction |
 USAGE = texts.USAGE
 
 _AUDIT_FILTERS = ("region", "store", "ticket", "proposal")
+_AUDIT_MORE = ("user", "since")
 
 
 def parse(text: str, *, default_cluster: str = "default") -> Command:
@@ -204,19 +207,61 @@ def _help(cluster: str, rest: list[str]) -> Help:
 
 
 def _audit(cluster: str, rest: list[str]) -> Audit:
+    """Filters in any order (``region R``, ``store S``, ``ticket T``, ``proposal P``, ``user @U``,
+    ``since 2h``), each at most once, and optionally a row count last."""
     usage = USAGE["audit"]
-    if not rest:
-        return Audit(cluster)
-    if len(rest) == 1 and rest[0].lower() not in _AUDIT_FILTERS:
-        return Audit(cluster, limit=_limit(rest[0], usage))
-    kind = rest[0].lower()
-    if kind not in _AUDIT_FILTERS:
-        raise GrammarError(texts.AUDIT_FILTER.format(word=rest[0]), usage=usage)
-    if len(rest) not in (2, 3):
-        raise GrammarError(texts.AUDIT_NEEDS_ID.format(kind=kind), usage=usage)
-    ident = _number(rest[1], texts.AUDIT_ID.format(kind=kind), usage)
-    limit = _limit(rest[2], usage) if len(rest) == 3 else DEFAULT_AUDIT_ROWS
-    return Audit(cluster, limit=limit, **{f"{kind}_id": ident})
+    ids: dict[str, int] = {}
+    user: str | None = None
+    since: int | None = None
+    limit = DEFAULT_AUDIT_ROWS
+    at = 0
+    while at < len(rest):
+        kind = rest[at].lower()
+        if kind not in _AUDIT_FILTERS + _AUDIT_MORE:
+            if at == len(rest) - 1 and _ID.match(rest[at]) and kind.isdigit():
+                limit = _limit(rest[at], usage)
+                break
+            raise GrammarError(texts.AUDIT_FILTER.format(word=rest[at]), usage=usage)
+        if at + 1 >= len(rest):
+            message = texts.AUDIT_NEEDS_ID if kind in _AUDIT_FILTERS else texts.AUDIT_NEEDS_VALUE
+            raise GrammarError(message.format(kind=kind), usage=usage)
+        word = rest[at + 1]
+        if kind == "user":
+            user = _user_id(word, usage)
+        elif kind == "since":
+            since = _duration(word, usage)
+        else:
+            ids[kind] = _number(word, texts.AUDIT_ID.format(kind=kind), usage)
+        at += 2
+    return Audit(
+        cluster,
+        limit=limit,
+        region_id=ids.get("region"),
+        store_id=ids.get("store"),
+        ticket_id=ids.get("ticket"),
+        proposal_id=ids.get("proposal"),
+        user=user,
+        since_seconds=since,
+    )
+
+
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
+_DURATION = re.compile(r"^(\d{1,6})([mhdw])$", re.IGNORECASE)
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _user_id(word: str, usage: str) -> str:
+    match = _USER.match(word)
+    if match is None:
+        raise GrammarError(texts.AUDIT_USER.format(word=word), usage=usage)
+    return match[1] or match[2]
+
+
+def _duration(word: str, usage: str) -> int:
+    match = _DURATION.match(word)
+    if match is None or int(match[1]) == 0:
+        raise GrammarError(texts.AUDIT_SINCE.format(word=word), usage=usage)
+    return int(match[1]) * _UNIT_SECONDS[match[2].lower()]
 
 
 def _limit(word: str, usage: str) -> int:

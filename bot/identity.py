@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -60,8 +60,10 @@ class SlackIdentity:
         groups: Iterable[str] = (),
         ttl: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        on_name: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._client = client
+        self._on_name = on_name  # told each name users.info gives, so the audit export can show it
         self._groups = tuple(sorted(set(groups)))
         self._users: _TTLCache[dict[str, Any]] = _TTLCache(ttl, clock)
         self._members: _TTLCache[frozenset[str]] = _TTLCache(ttl, clock)
@@ -96,6 +98,14 @@ class SlackIdentity:
         if not isinstance(info, dict):
             raise IdentityRefused(texts.IDENTITY_UNKNOWN.format(error="no user in the answer"))
         self._users.put(user_id, info)
+        if self._on_name is not None:
+            profile = info.get("profile") or {}
+            name = str(profile.get("display_name") or info.get("real_name") or info.get("name") or "")
+            if name:
+                try:
+                    await self._on_name(user_id, name)
+                except Exception:  # a name for the export is never worth refusing the person
+                    logger.warning("could not keep the name of %s", user_id, exc_info=True)
         return info
 
     async def _group_members(self, group_id: str) -> frozenset[str]:

@@ -217,7 +217,10 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             operations=operations,
             reads=ClusterReads(pd, store, timeout=settings.pd_timeout),
             identity=SlackIdentity(
-                client, groups=policy.approvers.groups, ttl=settings.identity_cache_seconds
+                client,
+                groups=policy.approvers.groups,
+                ttl=settings.identity_cache_seconds,
+                on_name=lambda user_id, name: store.remember_actor(user_id, name, now=clock()),
             ),
             metrics=metrics,
             work=work,

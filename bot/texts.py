@@ -265,8 +265,8 @@ USAGE = {
     "region": "/tikv region REGION_ID [--json]  — e.g. /tikv region 12",
     "store": "/tikv store STORE_ID [--json]  — e.g. /tikv store 4",
     "pending": "/tikv pending",
-    "audit": "/tikv audit [N] | audit region R | audit store S | audit ticket T | audit proposal P  "
-    "— e.g. /tikv audit region 12",
+    "audit": "/tikv audit [region R] [store S] [ticket T] [proposal P] [user @U] [since 2h] [N]  "
+    "— e.g. /tikv audit region 12 since 2h",
     "undo": "/tikv undo PROPOSAL_ID  — e.g. /tikv undo 7",
     "dry-run": "/tikv dry-run ACTION ARGS…  — e.g. /tikv dry-run transfer-leader 12 3",
     "cluster": "/tikv -c CLUSTER status",
@@ -285,7 +285,13 @@ THE_PROPOSAL_ID = "the proposal id"
 NOT_A_PROPOSAL_ID = "A proposal id is a number such as 7 or #7, not `{word}`."
 HELP_ONE_ACTION = "`help` takes at most one action name."
 NO_SUCH_ACTION = "There is no action called `{word}`."
-AUDIT_FILTER = "`audit` filters by region, store, ticket or proposal, not `{word}`."
+AUDIT_FILTER = "`audit` filters by region, store, ticket, proposal, user or since, not `{word}`."
+AUDIT_NEEDS_VALUE = "`audit {kind}` needs a value, e.g. `audit user @alice` or `audit since 2h`."
+AUDIT_USER = "`{word}` is not a person: mention them, e.g. `audit user @alice`."
+AUDIT_SINCE = "`{word}` is not a duration such as 30m, 2h, 1d or 1w."
+AUDIT_TIMELINE_FOOTER = "oldest first, the last {limit} events"
+AUDIT_TIMELINE_TITLE = "Timeline of proposal #{id}"
+AUDIT_WITHIN = "the last {hours:g} h"
 AUDIT_NEEDS_ID = "`audit {kind}` needs one {kind} id (and optionally a row count)."
 AUDIT_ID = "The {kind} id"
 AUDIT_ROWS = "The number of rows"

@@ -8,6 +8,7 @@ however large the log is.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,11 +16,16 @@ from typing import Any
 
 from actions.models import AuditEntry
 from actions.ports import AuditQuery
+from store import chain
 from store.codec import AUDIT_COLUMNS, audit_from_row, dumps, opt_dumps, opt_time, subjects, to_db_time
 from store.connection import transaction
 from store.errors import StoreError
+from store.summaries import describe
 
 _SELECT = f"SELECT {', '.join('a.' + c.strip() for c in AUDIT_COLUMNS.split(','))} FROM "
+
+
+_SQLITE_MIN, _SQLITE_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +35,37 @@ class PreparedRow:
     values: tuple[Any, ...]
     regions: list[int]
     stores: list[int]
+    body: str  # the row's canonical content, hashed into the chain when it is written
 
 
 def prepare(entry: AuditEntry) -> PreparedRow:
     """Serialise ``entry``. The store calls this before handing the write to the connection's
     thread, so under load this CPU work overlaps the previous commit's fsync."""
     data = entry.model_dump(mode="json")
-    regions, stores = subjects(data["request_json"])
+    # An id SQLite cannot hold (a fuzzed 20-digit region) is kept in the JSON, just not indexed.
+    regions, stores = (
+        [i for i in ids if _SQLITE_MIN <= i <= _SQLITE_MAX] for ids in subjects(data["request_json"])
+    )
+    event, summary = describe(data)
+    request_text, result_text = dumps(data["request_json"]), opt_dumps(data["result_json"])
+    approval_text = opt_dumps(data["approval_json"])
+    created_at, executed_at = to_db_time(entry.created_at), opt_time(entry.executed_at)
+    body = chain.content(
+        proposal_id=entry.proposal_id,
+        ticket_id=entry.ticket_id,
+        actor=entry.actor,
+        action=entry.action,
+        event=event,
+        summary=summary,
+        dry_run=entry.dry_run,
+        caller_id=entry.caller_id,
+        # Read back from the stored text, so the hash is of exactly what the row will say.
+        request=json.loads(request_text),
+        approval=None if approval_text is None else json.loads(approval_text),
+        created_at=created_at,
+        result=None if result_text is None else json.loads(result_text),
+        executed_at=executed_at,
+    )
     values = (
         entry.proposal_id,
         entry.ticket_id,
@@ -45,30 +75,44 @@ def prepare(entry: AuditEntry) -> PreparedRow:
         entry.caller_id,
         regions[0] if regions else None,
         stores[0] if stores else None,
-        dumps(data["request_json"]),
-        opt_dumps(data["result_json"]),
-        opt_dumps(data["approval_json"]),
-        to_db_time(entry.created_at),
-        opt_time(entry.executed_at),
+        request_text,
+        result_text,
+        approval_text,
+        created_at,
+        executed_at,
+        event,
+        summary,
     )
-    return PreparedRow(values, regions, stores)
+    return PreparedRow(values, regions, stores, body)
+
+
+def insert_all(conn: sqlite3.Connection, rows: list[PreparedRow]) -> list[int]:
+    """Insert rows and their region/store references, chained in order (inside the caller's
+    transaction): each row's id and hash follow the newest row as this transaction sees it."""
+    last_id, last_hash = chain.head(conn)
+    ids: list[int] = []
+    for row in rows:
+        log_id = last_id + 1
+        digest = chain.link(last_hash, log_id, row.body)
+        conn.execute(
+            "INSERT INTO action_log (id, proposal_id, ticket_id, actor, action, dry_run, caller_id,"
+            " region_id, store_id, request_json, result_json, approval_json, created_at, executed_at, event,"
+            " summary, prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (log_id, *row.values, last_hash, digest),
+        )
+        for region in row.regions:
+            conn.execute("INSERT INTO action_log_regions (region_id, log_id) VALUES (?, ?)", (region, log_id))
+        for store in row.stores:
+            conn.execute("INSERT INTO action_log_stores (store_id, log_id) VALUES (?, ?)", (store, log_id))
+        ids.append(log_id)
+        last_id, last_hash = log_id, digest
+    chain.advance(conn, last_id, last_hash)
+    return ids
 
 
 def insert(conn: sqlite3.Connection, row: PreparedRow) -> int:
-    """Insert one row and its region/store references (inside the caller's transaction)."""
-    cursor = conn.execute(
-        "INSERT INTO action_log (proposal_id, ticket_id, actor, action, dry_run, caller_id, region_id,"
-        " store_id, request_json, result_json, approval_json, created_at, executed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        row.values,
-    )
-    log_id = cursor.lastrowid
-    assert log_id is not None  # an INSERT into a rowid table always sets it
-    for region in row.regions:
-        conn.execute("INSERT INTO action_log_regions (region_id, log_id) VALUES (?, ?)", (region, log_id))
-    for store in row.stores:
-        conn.execute("INSERT INTO action_log_stores (store_id, log_id) VALUES (?, ?)", (store, log_id))
-    return log_id
+    """Insert one row (inside the caller's transaction); see ``insert_all``."""
+    return insert_all(conn, [row])[0]
 
 
 def append(conn: sqlite3.Connection, row: PreparedRow) -> int:
@@ -108,7 +152,7 @@ def build_query(q: AuditQuery) -> tuple[str, list[Any]]:
     LIMIT stops the read early, and the other filters are checked per row through their own keys.
     ``CROSS JOIN`` keeps SQLite from walking the whole log by id instead of the reference table.
     """
-    checks: list[tuple[str, int]] = []
+    checks: list[tuple[str, Any]] = []
     if q.proposal_id is None and q.region_id is not None:
         source, order = "action_log_regions r CROSS JOIN action_log a ON a.id = r.log_id", "r.log_id"
         checks.append(("r.region_id = ?", q.region_id))
@@ -125,6 +169,10 @@ def build_query(q: AuditQuery) -> tuple[str, list[Any]]:
         checks.append((_REGION_OF_ROW, q.region_id))
     if q.store_id is not None and order != "s.log_id":
         checks.append((_STORE_OF_ROW, q.store_id))
+    if q.actor is not None:
+        checks.append(("a.actor = ?", q.actor))
+    if q.since is not None:
+        checks.append(("a.created_at >= ?", to_db_time(q.since)))
     sql = _SELECT + source
     if checks:
         sql += " WHERE " + " AND ".join(check for check, _ in checks)
@@ -148,3 +196,16 @@ def page(conn: sqlite3.Connection, *, after_id: int, since: datetime | None, siz
         params.append(to_db_time(since))
     rows = conn.execute(sql + " ORDER BY a.id LIMIT ?", (*params, size)).fetchall()
     return [audit_from_row(row) for row in rows]
+
+
+def remember_actor(conn: sqlite3.Connection, actor: str, name: str, *, now: datetime) -> None:
+    """The newest display name seen for ``actor`` (its own short transaction; unchanged names cost a read)."""
+    known = conn.execute("SELECT name FROM actor_names WHERE actor = ?", (actor,)).fetchone()
+    if known is not None and known[0] == name:
+        return
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO actor_names (actor, name, seen_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (actor) DO UPDATE SET name = excluded.name, seen_at = excluded.seen_at",
+            (actor, name, to_db_time(now)),
+        )

@@ -39,7 +39,7 @@ PROPOSAL_COLUMNS = (
 )
 AUDIT_COLUMNS = (
     "id, proposal_id, ticket_id, actor, action, dry_run, caller_id, request_json, result_json,"
-    " approval_json, created_at, executed_at"
+    " approval_json, created_at, executed_at, event, summary, prev_hash, row_hash"
 )
 APPROVAL_COLUMNS = "proposal_id, revision, approver, decision, reason, decided_at"
 TICKET_COLUMNS = "id, key, title, state, detail_json, created_at"
@@ -149,6 +149,10 @@ def audit_from_row(row: sqlite3.Row) -> AuditEntry:
         approval_json=None if row["approval_json"] is None else json.loads(row["approval_json"]),
         created_at=from_db_time(row["created_at"]),
         executed_at=None if row["executed_at"] is None else from_db_time(row["executed_at"]),
+        event=row["event"],
+        summary=row["summary"],
+        prev_hash=row["prev_hash"],
+        row_hash=row["row_hash"],
     )
 
 

@@ -26,7 +26,8 @@ from actions.models import (
     Tier,
 )
 from actions.ports import ApprovalOutcome, ProposalEvent
-from store import audit
+from store import audit, timeline
+from store.chain import PD_REQUEST_EVENT
 from store.codec import (
     APPROVAL_COLUMNS,
     PROPOSAL_COLUMNS,
@@ -61,6 +62,7 @@ def _event(
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (proposal_id, from_state, to_state, revision, actor, at, dumps(detail or {})),
     )
+    timeline.record_transition(conn, proposal_id, from_state, to_state, revision, actor, at, detail or {})
 
 
 def _guarded(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
@@ -206,6 +208,7 @@ def add_approval(conn: sqlite3.Connection, approval: ActionApproval, *, required
                 at,
             ),
         )
+        timeline.record_approval(conn, approval, at)
         moved = _guarded(
             conn,
             "UPDATE proposals SET state = ?, updated_at = ?"
@@ -382,7 +385,7 @@ def claim_for_execution(
         )
         if moved is None:
             return None
-        update: dict[str, Any] = {"proposal_id": proposal_id}
+        update: dict[str, Any] = {"proposal_id": proposal_id, "event": PD_REQUEST_EVENT}
         if intent.ticket_id is None:
             update["ticket_id"] = moved["ticket_id"]
         if intent.approval_json is None:
@@ -442,6 +445,9 @@ def update_result(conn: sqlite3.Connection, proposal_id: int, *, log_id: int, re
         if cursor.rowcount == 0:
             raise ProposalNotFound(f"proposal {proposal_id} does not exist")
         audit.set_result(conn, log_id, proposal_id=proposal_id, result_json=result_json, executed_at=None)
+        at = to_db_time(result.finished_at or result.started_at)
+        actor = _executor_of(conn, log_id)
+        timeline.record_result(conn, proposal_id, log_id=log_id, result_json=result_json, actor=actor, at=at)
 
 
 def expire_due(conn: sqlite3.Connection, *, now: datetime) -> list[Proposal]:

@@ -27,7 +27,7 @@ from actions.models import (
     Tier,
 )
 from actions.ports import ApprovalOutcome, AuditQuery, ProposalEvent
-from store import audit, outbox, proposals, tickets
+from store import audit, chain, outbox, proposals, tickets
 from store.connection import DEFAULT_BUSY_TIMEOUT, Database
 from store.group_commit import AuditAppender
 from store.migrate import load_migrations
@@ -279,6 +279,14 @@ class SqliteProposalStore:
             assert batch[-1].id is not None  # rows read back always have ids
             after = batch[-1].id
 
+    async def verify_audit(self) -> chain.Verdict:
+        """Walk the audit log's hash chain (``store.chain``)."""
+        return await self._db.run("verify the audit log", chain.verify_db)
+
+    async def remember_actor(self, actor: str, name: str, *, now: datetime) -> None:
+        """Keep the display name Slack gave for ``actor``, so exports can say who it is."""
+        await self._db.run(f"remember {actor}'s name", audit.remember_actor, actor, name, now=now)
+
     # --- tickets --------------------------------------------------------------------------------
 
     async def open_ticket(
@@ -379,6 +387,12 @@ async def open_store(
     db = await Database.open(
         path, busy_timeout=busy_timeout, read_only=read_only, migrations=load_migrations()
     )
+    if not read_only:
+        try:
+            await db.run("hash the audit rows written before the chain", chain.seal)
+        except BaseException:
+            await db.close()
+            raise
     return SqliteProposalStore(db)
 
 

@@ -10,6 +10,7 @@ posts its card in the channel and tells the caller ephemerally. Refusals are rai
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -80,6 +81,8 @@ async def read_listing(services: Services, command: ReadCommand) -> Listing:
         store_id=command.store_id,
         ticket_id=command.ticket_id,
         proposal_id=command.proposal_id,
+        actor=command.user,
+        within=None if command.since_seconds is None else timedelta(seconds=command.since_seconds),
     )
     return audit_listing(query, await services.operations.audit(query))
 

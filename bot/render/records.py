@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,6 +52,8 @@ def _outcome(entry: AuditEntry) -> str:
 
 
 def audit_row(entry: AuditEntry) -> str:
+    if entry.summary:
+        return _timeline_row(entry)
     parts = [
         f"`{entry.id}`" if entry.id is not None else "`-`",
         when(entry.created_at),
@@ -70,22 +73,69 @@ def audit_row(entry: AuditEntry) -> str:
     return " · ".join(parts)
 
 
+_MENTION = re.compile(r"\b([UW][A-Z0-9]*[0-9][A-Z0-9]*)\b")
+"""A Slack user id in a summary (``edited by U0BOB``): shown as a mention, so Slack shows the name."""
+
+
+def _timeline_row(entry: AuditEntry) -> str:
+    """A row that carries its own one-line summary (every row written since the audit chain)."""
+    parts = [
+        f"`{entry.id}`" if entry.id is not None else "`-`",
+        when(entry.created_at),
+        user(entry.actor),
+        f"*{escape(entry.event.replace('_', ' '))}*",
+        _MENTION.sub(lambda m: user(m[1]), escape(clip(entry.summary, 240))),
+    ]
+    return " · ".join(parts)
+
+
+def _is_timeline(query: AuditQuery) -> bool:
+    """Only a proposal asked for: its life reads oldest first."""
+    return (
+        query.proposal_id is not None
+        and (
+            query.region_id,
+            query.store_id,
+            query.ticket_id,
+            query.actor,
+            query.since,
+            query.within,
+        )
+        == (None,) * 6
+    )
+
+
 def audit_title(query: AuditQuery) -> str:
-    for label, value in (
-        ("region", query.region_id),
-        ("store", query.store_id),
-        ("ticket", query.ticket_id),
-        ("proposal", query.proposal_id),
-    ):
-        if value is not None:
-            return texts.AUDIT_TITLE_FOR.format(what=label, id=value)
-    return texts.AUDIT_TITLE
+    if _is_timeline(query):
+        return texts.AUDIT_TIMELINE_TITLE.format(id=query.proposal_id)
+    parts = [
+        f"{label} {value}"
+        for label, value in (
+            ("region", query.region_id),
+            ("store", query.store_id),
+            ("ticket", query.ticket_id),
+            ("proposal", query.proposal_id),
+        )
+        if value is not None
+    ]
+    if query.actor is not None:
+        parts.append(f"user {user(query.actor)}")
+    if query.within is not None:
+        parts.append(texts.AUDIT_WITHIN.format(hours=round(query.within.total_seconds() / 3600, 2)))
+    if not parts:
+        return texts.AUDIT_TITLE
+    first, _, rest = parts[0].partition(" ")
+    title = texts.AUDIT_TITLE_FOR.format(what=first, id=rest)
+    return ", ".join([title, *parts[1:]])
 
 
 def audit_listing(query: AuditQuery, entries: Sequence[AuditEntry]) -> Listing:
+    timeline = _is_timeline(query)
+    ordered = list(reversed(entries)) if timeline else list(entries)
+    footer = texts.AUDIT_TIMELINE_FOOTER if timeline else texts.AUDIT_FOOTER
     return Listing(
         title=audit_title(query),
-        rows=tuple(audit_row(e) for e in entries),
+        rows=tuple(audit_row(e) for e in ordered),
         empty=texts.NO_AUDIT_ROWS,
-        footer=texts.AUDIT_FOOTER.format(limit=query.limit),
+        footer=footer.format(limit=query.limit),
     )

@@ -494,3 +494,36 @@ async def test_a_rejection_whose_read_back_fails_is_still_a_rejection() -> None:
         outage.on = False
         assert outage.refused == 1 and rejected.state is ProposalState.REJECTED
         assert (await env.ops.get(proposal.id)).state is ProposalState.REJECTED
+
+
+async def test_refused_decisions_are_audited_with_the_reason_given() -> None:
+    """A refused approval, rejection or edit is an audit row of the proposal, carrying the sentence the
+    person was shown, written before the refusal is raised; `within` counts back from the clock."""
+    policy = Policy.from_mapping({"approvers": {"users": [ALICE.user_id]}})
+    async with ops_env(policy) as env:
+        region, _, _ = env.transfer_target()
+        request = ActionRequest(
+            action=ActionType.ADD_PEER,
+            params={"region_id": region, "store_id": env.store_without_peer(region)},
+            requester="U0REQ",
+        )
+        proposal = await env.ops.propose(request, actor=REQUESTER)
+        refusals = []
+        for attempt in (
+            env.ops.approve(proposal.id, actor=REQUESTER),
+            env.ops.reject(proposal.id, actor=BOB, reason="no"),
+            env.ops.edit(proposal.id, actor=BOB, params={"store_id": "1"}),
+        ):
+            with pytest.raises(PolicyRefusal) as caught:
+                await attempt
+            refusals.append(str(caught.value))
+        rows = await env.ops.audit(AuditQuery(proposal_id=proposal.id, within=timedelta(minutes=5)))
+        refused = {r.event: r for r in rows if r.event.endswith("_refused")}
+        assert set(refused) == {"approval_refused", "rejection_refused", "edit_refused"}
+        order = ("approval_refused", "rejection_refused", "edit_refused")
+        assert [(refused[e].result_json or {}).get("reason") for e in order] == refusals
+        assert refused["rejection_refused"].actor == BOB.user_id
+        assert f"#{proposal.id} approval by {REQUESTER.user_id} refused: You requested" in (
+            refused["approval_refused"].summary
+        )
+        assert [r.event for r in rows][-1] == "created"

@@ -77,3 +77,19 @@ async def test_a_failed_group_lookup_grants_nothing(fake: FakeSlack) -> None:
     identity = SlackIdentity(_client(fake), groups=["S0OPS"])
     carol = await identity.actor("U0CAROL")
     assert carol.group_ids == frozenset()
+
+
+async def test_each_name_users_info_gives_is_handed_on_for_the_audit_export(fake: FakeSlack) -> None:
+    """The names the bot sees are passed to ``on_name`` (the store keeps them for exports), once per
+    lookup, and a failing keeper does not refuse the person."""
+    seen: list[tuple[str, str]] = []
+
+    async def keep(user_id: str, name: str) -> None:
+        seen.append((user_id, name))
+        raise RuntimeError("disk full")
+
+    identity = SlackIdentity(_client(fake), on_name=keep)
+    carol = await identity.actor("U0CAROL")
+    await identity.actor("U0CAROL")  # cached: not looked up, not handed on again
+    assert carol.name == "carol"
+    assert seen == [("U0CAROL", "carol")]

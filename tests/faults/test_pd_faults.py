@@ -71,10 +71,12 @@ async def _still_serving(env: FaultEnv, region: int, target: int) -> None:
 
 
 async def _proposal_rows(env: FaultEnv, proposal_id: int) -> list[dict[str, object]]:
+    """The proposal's PD-write rows (its timeline's other rows left out)."""
     rows = await env.bot.store.query_audit(AuditQuery(proposal_id=proposal_id))
     return [
         {"caller_id": r.caller_id, "result": r.result_json, "executed": r.executed_at is not None}
         for r in rows
+        if r.event == "pd_request"
     ]
 
 

@@ -201,7 +201,8 @@ async def test_an_outcome_is_recorded_while_slack_keeps_failing(tmp_path: Path) 
         await _outage(env, "chat.postMessage", "chat.update")
         await env.click(BOB, card, texts.ActionId.APPROVE)
         await _settled(env, proposal.id)
-        [row] = await env.bot.store.query_audit(AuditQuery(proposal_id=proposal.id))
+        rows = await env.bot.store.query_audit(AuditQuery(proposal_id=proposal.id))
+        [row] = [r for r in rows if r.event == "pd_request"]
         assert row.executed_at is not None and row.result_json is not None
         assert row.result_json["state"] == "succeeded" and row.result_json["operator"] == "SUCCESS"
         assert env.operators == [("admin-transfer-leader", region)] and len(env.pd_writes()) == 1

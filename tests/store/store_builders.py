@@ -145,3 +145,9 @@ def result(
         started_at=T0 + timedelta(minutes=2),
         finished_at=T0 + timedelta(minutes=2, seconds=1),
     )
+
+
+def intents(rows: list[AuditEntry]) -> list[AuditEntry]:
+    """The "about to call PD" rows among ``rows`` (the timeline rows of transitions left out)."""
+    return [r for r in rows if r.event == "pd_request"]
+

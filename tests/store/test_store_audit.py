@@ -27,7 +27,10 @@ async def test_a_logged_entry_reads_back_as_written(store: SqliteProposalStore) 
     )
     log_id = await store.log_entry(written)
     (read,) = await store.query_audit(AuditQuery())
-    assert read == written.model_copy(update={"id": log_id})
+    chained = {"id": log_id, "event": "dry_run", "prev_hash": read.prev_hash, "row_hash": read.row_hash}
+    assert read == written.model_copy(update=chained | {"summary": read.summary})
+    assert read.summary.startswith("dry-run of transfer-leader region_id=12 to_store_id=3")
+    assert read.prev_hash == "0" * 64 and read.row_hash is not None and len(read.row_hash) == 64
 
 
 async def test_recent_rows_come_newest_first_up_to_the_limit(store: SqliteProposalStore) -> None:
@@ -116,7 +119,11 @@ async def test_audit_rows_cannot_be_deleted_or_rewritten(store: SqliteProposalSt
             conn.execute("DELETE FROM action_log")
         with pytest.raises(sqlite3.IntegrityError, match="only result_json and executed_at"):
             conn.execute("UPDATE action_log SET actor = 'someone else'")
-        conn.execute("UPDATE action_log SET result_json = '{}'")
+        with pytest.raises(sqlite3.IntegrityError, match="hash of an action_log row is written once"):
+            conn.execute("UPDATE action_log SET row_hash = 'x'")
+        # A note's result is part of its hash; only a PD write's row gets its result later.
+        with pytest.raises(sqlite3.IntegrityError, match="written once"):
+            conn.execute("UPDATE action_log SET result_json = '{}'")
 
 
 @pytest.mark.parametrize(
@@ -156,3 +163,12 @@ async def test_query_limit_must_be_positive(store: SqliteProposalStore) -> None:
     """A limit below one is a caller's bug (SQLite would read LIMIT -1 as 'everything')."""
     with pytest.raises(ValueError, match="limit must be at least 1"):
         await store.query_audit(AuditQuery(limit=0))
+
+
+async def test_an_id_sqlite_cannot_hold_is_kept_but_not_indexed(store: SqliteProposalStore) -> None:
+    """A dry-run of a fuzzed 20-digit region id is still recorded (the id stays in its JSON)."""
+    huge = 99_999_999_999_999_999_999
+    log_id = await store.log_entry(b.entry({"region_id": huge, "store_id": 3}, dry_run=True))
+    (row,) = await store.query_audit(AuditQuery(store_id=3))
+    assert row.id == log_id and row.request_json["params"]["region_id"] == huge
+    assert (await store.verify_audit()).ok

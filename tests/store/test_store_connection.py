@@ -52,7 +52,7 @@ async def test_an_in_memory_store_works_end_to_end(mem_store: SqliteProposalStor
     log_id = await mem_store.claim_for_execution(proposal.id, intent=b.entry(), now=b.T0)
     assert log_id is not None
     assert await mem_store.finish_execution(proposal.id, log_id=log_id, result=b.result(), now=b.T0)
-    assert [e.id for e in await mem_store.query_audit(AuditQuery())] == [log_id]
+    assert [e.id for e in b.intents(await mem_store.query_audit(AuditQuery()))] == [log_id]
 
 
 async def test_a_locked_database_raises_store_unavailable_and_writes_nothing(db_path: str) -> None:

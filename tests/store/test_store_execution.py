@@ -28,7 +28,7 @@ async def test_claim_moves_approved_to_executing_and_writes_the_intent_row(
     assert log_id is not None
     loaded = await store.get_proposal(proposal.id)
     assert loaded is not None and (loaded.state, loaded.updated_at) == (ProposalState.EXECUTING, claimed_at)
-    (row,) = await store.query_audit(AuditQuery(proposal_id=proposal.id))
+    (row,) = b.intents(await store.query_audit(AuditQuery(proposal_id=proposal.id)))
     assert (row.id, row.proposal_id, row.ticket_id, row.result_json, row.executed_at) == (
         log_id,
         proposal.id,
@@ -49,7 +49,7 @@ async def test_claim_keeps_the_approvals_and_ticket_the_executor_gave(store: Sql
     proposal = await b.approved(store)
     intent = b.entry(ticket_id=77).model_copy(update={"approval_json": [{"approver": "U0SOMEONE"}]})
     log_id = await store.claim_for_execution(proposal.id, intent=intent, now=b.T0)
-    (row,) = await store.query_audit(AuditQuery(proposal_id=proposal.id))
+    (row,) = b.intents(await store.query_audit(AuditQuery(proposal_id=proposal.id)))
     assert (row.id, row.ticket_id, row.approval_json) == (log_id, 77, [{"approver": "U0SOMEONE"}])
 
 
@@ -64,7 +64,7 @@ async def test_concurrent_claims_succeed_exactly_once(store: SqliteProposalStore
     )
     winners = [c for c in claims if c is not None]
     assert len(winners) == 1
-    assert [e.id for e in await store.query_audit(AuditQuery(proposal_id=proposal.id))] == winners
+    assert [e.id for e in b.intents(await store.query_audit(AuditQuery(proposal_id=proposal.id)))] == winners
 
 
 async def test_claims_through_two_connections_succeed_exactly_once(db_path: str) -> None:
@@ -79,7 +79,7 @@ async def test_claims_through_two_connections_succeed_exactly_once(db_path: str)
                 for i in range(10)
             )
         )
-        rows = await first.query_audit(AuditQuery(proposal_id=proposal.id))
+        rows = b.intents(await first.query_audit(AuditQuery(proposal_id=proposal.id)))
     finally:
         await first.aclose()
         await second.aclose()
@@ -91,7 +91,7 @@ async def test_a_pending_proposal_cannot_be_claimed(store: SqliteProposalStore) 
     """Only approved proposals execute: claiming a pending one is None and writes no audit row."""
     proposal = await b.pending(store)
     assert await store.claim_for_execution(proposal.id, intent=b.entry(), now=b.T0) is None
-    assert await store.query_audit(AuditQuery()) == []
+    assert b.intents(await store.query_audit(AuditQuery())) == []
 
 
 async def test_an_intent_for_another_proposal_is_refused(store: SqliteProposalStore) -> None:
@@ -112,7 +112,7 @@ async def test_finish_records_the_result_on_the_proposal_and_the_audit_row(
     assert await store.finish_execution(proposal.id, log_id=log_id, result=b.result(), now=finished_at)
     loaded = await store.get_proposal(proposal.id)
     assert loaded is not None and (loaded.state, loaded.result) == (ProposalState.SUCCEEDED, b.result())
-    (row,) = await store.query_audit(AuditQuery(proposal_id=proposal.id))
+    (row,) = b.intents(await store.query_audit(AuditQuery(proposal_id=proposal.id)))
     assert row.result_json == b.result().model_dump(mode="json")
     assert row.executed_at == finished_at
     last = (await store.events(proposal.id))[-1]
@@ -162,7 +162,7 @@ async def test_update_result_refines_without_a_transition(store: SqliteProposalS
     await store.update_result(proposal.id, log_id=log_id, result=refined)
     loaded = await store.get_proposal(proposal.id)
     assert loaded is not None and (loaded.state, loaded.result) == (ProposalState.SUCCEEDED, refined)
-    (row,) = await store.query_audit(AuditQuery(proposal_id=proposal.id))
+    (row,) = b.intents(await store.query_audit(AuditQuery(proposal_id=proposal.id)))
     assert row.result_json == refined.model_dump(mode="json")
     assert row.executed_at == finished_at
     assert await store.events(proposal.id) == events_before

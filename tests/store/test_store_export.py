@@ -1,23 +1,23 @@
-"""Audit export: JSONL and CSV that read back to the same entries, streamed, and its CLI entry."""
+"""Audit export (JSONL and CSV, streamed, readable columns, hashes) and its CLI, which reads
+TIKV_CHATOPS_DB like the bot."""
 
 from __future__ import annotations
 
-import asyncio
 import io
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import store_builders as b
 
-from actions.models import AuditEntry
-from actions.ports import AuditQuery
-from store.export import FIELDS, Format, export_audit, export_main, read_audit
-from store.sqlite import SqliteProposalStore, connect_store
+from actions.models import AuditEntry, Decision
+from bot import cli
+from store import export
+from store.sqlite import SqliteProposalStore
 
 
 def _awkward_entries() -> list[AuditEntry]:
-    """Rows that stress both formats: None fields, commas, quotes, newlines, unicode, nested JSON."""
     plain = b.entry({"region_id": 12, "to_store_id": 3}, proposal_id=1, ticket_id=2)
     awkward = b.entry(
         {"key": 'a,"b"\nc', "name": "ünïcode ✓"},
@@ -25,120 +25,121 @@ def _awkward_entries() -> list[AuditEntry]:
         actor="U0ÉLISE",
         dry_run=True,
         created_at=b.T0 + timedelta(minutes=1),
-    ).model_copy(
-        update={
-            "result_json": {"checks": [{"name": "x", "data": {"nested": [1, 2.5, None, True]}}]},
-            "approval_json": [],
-            "executed_at": b.T0 + timedelta(minutes=1, microseconds=5),
-        }
-    )
+    ).model_copy(update={"result_json": {"blocked": False, "checks": [{"data": [1, 2.5, None, True]}]}})
     late = b.entry({"store_id": 9}, created_at=b.T0 + timedelta(hours=1))
     return [plain, awkward, late]
 
 
-async def _seed(store: SqliteProposalStore, entries: list[AuditEntry]) -> list[AuditEntry]:
-    ids = [await store.log_entry(e) for e in entries]
-    return [e.model_copy(update={"id": i}) for e, i in zip(entries, ids, strict=True)]
+async def _seed(store: SqliteProposalStore) -> None:
+    for entry in _awkward_entries():
+        await store.log_entry(entry)
+    await store.remember_actor("U0ÉLISE", "Élise", now=b.T0)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-async def test_an_export_reads_back_to_the_same_entries(store: SqliteProposalStore, fmt: Format) -> None:
-    """Every row, oldest first, reads back equal to what query_audit returns."""
-    stored = await _seed(store, _awkward_entries())
-    out = io.StringIO(newline="")
-    assert await export_audit(store, fmt, out) == 3
-    out.seek(0)
-    assert list(read_audit(fmt, out)) == stored
-    assert list(reversed(await store.query_audit(AuditQuery()))) == stored
+async def test_an_export_has_readable_columns_and_verifies_on_its_own(
+    store: SqliteProposalStore, db_path: str, tmp_path: Path, fmt: export.Format
+) -> None:
+    await _seed(store)
+    out = tmp_path / f"audit.{fmt}"
+    assert cli.main(["audit", "export", "--db", db_path, "--format", fmt, "--output", str(out)]) == 0
+    with out.open(encoding="utf-8", newline="") as src:
+        records = list(export.read(fmt, src))
+    assert [r["id"] for r in records] == [1, 2, 3]
+    awkward = records[1]
+    assert (awkward["actor"], awkward["actor_name"], awkward["event"], awkward["outcome"]) == (
+        "U0ÉLISE",
+        "Élise",
+        "dry_run",
+        "would pass",
+    )
+    assert awkward["time"] == "2026-11-28T12:01:00.000000Z"
+    assert awkward["summary"].startswith("dry-run of set-config")
+    assert awkward["request"]["params"]["key"] == 'a,"b"\nc'
+    assert all(r["hash"] and len(r["hash"]) == 64 for r in records)
+    assert export.verify_file(str(out)).ok
+    assert cli.main(["audit", "verify", "--file", str(out)]) == 0
 
 
-async def test_csv_has_one_column_per_audit_field(store: SqliteProposalStore) -> None:
-    """The CSV header is AuditEntry's fields in order; None is an empty cell and JSON stays JSON."""
-    await _seed(store, _awkward_entries()[:1])
-    out = io.StringIO(newline="")
-    await export_audit(store, "csv", out)
-    header, row = out.getvalue().splitlines()[:2]
-    assert header.split(",") == list(FIELDS)
-    assert row.startswith("1,1,2,U0APPROVER,transfer-leader,false,")
-    assert '"{""action"":""transfer-leader"",""params"":{""region_id"":12,""to_store_id"":3}}"' in row
-    assert row.endswith(",,tikv-chatops/1,2026-11-28T12:00:00Z,")
+async def test_export_reads_tikv_chatops_db_and_filters(
+    store: SqliteProposalStore,
+    db_path: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No --db: the bot's TIKV_CHATOPS_DB; --since/--until/--proposal narrow the rows."""
+    await _seed(store)
+    monkeypatch.setenv("TIKV_CHATOPS_DB", db_path)
+    assert cli.main(["audit", "export", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split(",")[:6] == ["id", "time", "actor", "actor_name", "event", "summary"]
+    assert cli.main(["audit", "export", "--since", "2026-11-28T12:00:30", "--until", "2026-11-28T12:30"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [2]
+    assert cli.main(["audit", "export", "--proposal", "1"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [1]
 
 
-async def test_since_keeps_rows_created_at_or_after_it(store: SqliteProposalStore) -> None:
-    """--since filters on created_at, inclusive."""
-    stored = await _seed(store, _awkward_entries())
+def test_export_without_a_database_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TIKV_CHATOPS_DB", str(tmp_path / "missing.db"))
+    assert cli.main(["audit", "export"]) == 1
+    assert "missing.db" in capsys.readouterr().err
+
+
+async def test_a_proposals_life_is_one_timeline(store: SqliteProposalStore, db_path: str) -> None:
+    """Creation, an edit with its diff, approvals, the PD request and response, the result, a rejection
+    with its reason and an expiry are rows of the one audit stream, in order."""
+    proposal = await b.pending(store, required=2)
+    await store.add_approval(b.approval(proposal, "U0FIRST"), required=2)
+    edited = await store.revise(
+        proposal.id,
+        expected_revision=1,
+        request=proposal.request.model_copy(update={"params": {"region_id": 12, "to_store_id": 4}}),
+        preflight=proposal.preflight,  # type: ignore[arg-type]
+        expires_at=b.T0 + timedelta(hours=1),
+        actor="U0EDITOR",
+        now=b.T0 + timedelta(minutes=1),
+    )
+    assert edited is not None
+    await store.add_approval(b.approval(edited, "U0A"), required=2)
+    await store.add_approval(b.approval(edited, "U0B"), required=2)
+    log_id = await store.claim_for_execution(proposal.id, intent=b.entry(proposal_id=proposal.id), now=b.T0)
+    assert log_id is not None
+    await store.finish_execution(proposal.id, log_id=log_id, result=b.result(), now=b.T0)
+    await store.update_result(proposal.id, log_id=log_id, result=b.result())
+    rejected = await b.pending(store)
+    assert await store.reject(b.approval(rejected, "U0BOB", decision=Decision.REJECT))
+    expiring = await b.pending(store)
+    await store.expire_due(now=b.T0 + timedelta(days=1))
+
+    conn = export.connect_read_only(db_path)
+    try:
+        life = list(export.rows(conn, export.Filters(proposal_id=proposal.id)))
+        last_event = {r["proposal"]: (r["event"], r["summary"]) for r in export.rows(conn)}
+    finally:
+        conn.close()
+    assert [r["event"] for r in life] == [
+        "created",
+        "approval",
+        "edited",
+        "approval",
+        "approval",
+        "approved",
+        "pd_request",
+        "pd_response",
+        "result",
+    ]
+    assert "from a slash command" in life[0]["summary"]
+    assert life[2]["request"]["diff"] == {"to_store_id": [3, 4]}
+    assert "edited by U0EDITOR" in life[2]["summary"] and "to_store_id 3 → 4" in life[2]["summary"]
+    assert "X-Caller-ID tikv-chatops/1" in life[7]["summary"] and life[7]["outcome"] == "succeeded"
+    assert last_event[rejected.id] == ("rejected", f"#{rejected.id} rejected by U0BOB: looks wrong")
+    assert last_event[expiring.id][0] == "expired"
+    assert (await store.verify_audit()).ok
+
+
+def test_write_streams_records(tmp_path: Path) -> None:
     out = io.StringIO()
-    assert await export_audit(store, "jsonl", out, since=b.T0 + timedelta(minutes=1)) == 2
-    out.seek(0)
-    assert list(read_audit("jsonl", out)) == stored[1:]
-
-
-async def test_the_export_is_read_in_pages_not_all_at_once(store: SqliteProposalStore) -> None:
-    """iter_audit reads batch by batch: a row appended while the export runs is still reached."""
-    await _seed(store, [b.entry(actor=f"U{i}") for i in range(5)])
-    seen: list[str] = []
-    async for entry in store.iter_audit(batch_size=2):
-        seen.append(entry.actor)
-        if len(seen) == 1:
-            await store.log_entry(b.entry(actor="U-late"))
-    assert seen == ["U0", "U1", "U2", "U3", "U4", "U-late"]
-
-
-def _seeded_file(tmp_path: Path) -> tuple[str, list[AuditEntry]]:
-    path = str(tmp_path / "chatops.db")
-
-    async def seed() -> list[AuditEntry]:
-        async with connect_store(path) as store:
-            return await _seed(store, _awkward_entries())
-
-    return path, asyncio.run(seed())
-
-
-@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-def test_export_main_writes_the_file_and_exits_zero(
-    tmp_path: Path, fmt: Format, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`tikv-chatops audit export --db … --format … --output …` writes the export and says how many rows."""
-    db, stored = _seeded_file(tmp_path)
-    output = tmp_path / f"audit.{fmt}"
-    assert export_main(["--db", db, "--format", fmt, "--output", str(output)]) == 0
-    with output.open(newline="", encoding="utf-8") as src:
-        assert list(read_audit(fmt, src)) == stored
-    assert f"exported 3 audit rows to {output}" in capsys.readouterr().err
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
-
-
-def test_export_main_writes_jsonl_to_stdout_by_default(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Without --format and --output, JSON Lines go to standard output; --since is ISO-8601, UTC if naive."""
-    db, stored = _seeded_file(tmp_path)
-    assert export_main(["--db", db, "--since", "2026-11-28T12:30:00"]) == 0
-    assert list(read_audit("jsonl", io.StringIO(capsys.readouterr().out))) == stored[2:]
-
-
-def test_export_main_reports_a_missing_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A wrong --db path is exit 1 with a message, and no database is created there."""
-    missing = tmp_path / "nope.db"
-    assert export_main(["--db", str(missing)]) == 1
-    assert f"no database at {missing}" in capsys.readouterr().err
-    assert not missing.exists()
-
-
-def test_export_main_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Unknown formats and unparsable --since are usage errors (exit 2); --help is exit 0."""
-    assert export_main(["--db", "x.db", "--format", "xml"]) == 2
-    assert export_main(["--db", "x.db", "--since", "yesterday"]) == 2
-    assert "not an ISO-8601 time" in capsys.readouterr().err
-    assert export_main(["--help"]) == 0
-    assert "tikv-chatops audit export" in capsys.readouterr().out
-
-
-def test_a_failed_export_leaves_no_partial_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """An export that fails (here: an unmigrated database) exits 1 and leaves no output file behind."""
-    empty = tmp_path / "empty.db"
-    empty.write_bytes(b"")
-    output = tmp_path / "audit.jsonl"
-    assert export_main(["--db", str(empty), "--output", str(output)]) == 1
-    assert "needs migration 0001_initial" in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+    records = ({"hash": str(i), **{f: None for f in export.FIELDS if f != "hash"}} for i in range(5))
+    assert export.write(records, "jsonl", out) == (5, "4")
