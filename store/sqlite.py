@@ -27,7 +27,7 @@ from actions.models import (
     Tier,
 )
 from actions.ports import ApprovalOutcome, AuditQuery, ProposalEvent
-from store import audit, outbox, proposals, tickets
+from store import audit, counts, outbox, proposals, tickets
 from store.connection import DEFAULT_BUSY_TIMEOUT, Database
 from store.group_commit import AuditAppender
 from store.migrate import load_migrations
@@ -352,6 +352,14 @@ class SqliteProposalStore:
     async def slack_owed_counts(self) -> dict[SlackDebtKind, int]:
         """How many Slack deliveries of each kind are owed."""
         return await self._db.run("count the Slack outbox", outbox.counts)
+
+    async def proposal_counts(self) -> dict[ProposalState, int]:
+        """How many proposals are in each state, counted by SQLite (no proposal is loaded)."""
+        return await self._db.run("count proposals by state", counts.proposal_counts)
+
+    async def ping(self) -> None:
+        """One trivial query: raises ``StoreError`` when the database cannot be used."""
+        await self._db.run("read the database", counts.ping)
 
 
 def _require_positive(name: str, value: int) -> None:

@@ -1,0 +1,117 @@
+"""What ``POST /slack/events`` does before anything reads a body: Slack's signature, then bounded parsing.
+
+Slack signs every request it sends (docs/slack-edge.md): the ``X-Slack-Signature`` header is
+``v0=`` and the hex HMAC-SHA256, keyed with the app's signing secret, of ``v0:{timestamp}:{raw body}``;
+``X-Slack-Request-Timestamp`` is the Unix time it was sent, and a request older (or newer) than five
+minutes is refused so a captured request cannot be replayed. ``verify`` checks both on the raw bytes
+before anything decodes or parses them: an unsigned request is refused whatever it contains.
+
+A signed body is Slack's, but it is still parsed with bounds: its size (aiohttp refuses more than
+``MAX_BODY`` bytes with 413) and its JSON nesting (``nesting_depth``, a linear scan that skips string
+contents, before ``json.loads`` ever sees it), so no body holds the event loop in the decoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from urllib.parse import parse_qsl
+
+# Slack's own bodies are a few to a few tens of KiB (a modal submission carries its whole view).
+MAX_BODY = 1024 * 1024
+# Slack's payloads nest about a dozen levels (a view's blocks, elements, options, text objects).
+MAX_DEPTH = 64
+# Slack refuses to sign for, and apps refuse, requests more than five minutes from now.
+MAX_SKEW_SECONDS = 300
+
+_ASCII_DIGITS = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+# A JSON string (skipped whole: brackets inside it do not nest), or one bracket.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[{]|[\]}]', re.DOTALL)
+
+
+class Unverified(Exception):
+    """Why a request's signature was refused (short, safe to log: it never quotes the request)."""
+
+
+def _one(headers: Mapping[str, str | Sequence[str]], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return value[0] if len(value) == 1 else None
+
+
+def check_headers(
+    headers: Mapping[str, str | Sequence[str]], *, now: Callable[[], float] = time.time
+) -> tuple[str, str]:
+    """The timestamp and signature headers, if they can be those of a request Slack sent just now.
+
+    Checked before the body is read: a request without them is refused without reading it.
+    """
+    timestamp = _one(headers, "x-slack-request-timestamp")
+    signature = _one(headers, "x-slack-signature")
+    if timestamp is None or signature is None:
+        raise Unverified("no signature")
+    if not _ASCII_DIGITS.fullmatch(timestamp):
+        raise Unverified("the timestamp is not a number")
+    if abs(now() - int(timestamp)) > MAX_SKEW_SECONDS:
+        raise Unverified("the timestamp is more than five minutes away")
+    if not _SIGNATURE.fullmatch(signature):
+        raise Unverified("the signature is not a v0 signature")
+    return timestamp, signature
+
+
+def verify(
+    secret: str,
+    body: bytes,
+    headers: Mapping[str, str | Sequence[str]],
+    *,
+    now: Callable[[], float] = time.time,
+) -> None:
+    """Raise ``Unverified`` unless ``body`` carries Slack's signature with ``secret``, made just now."""
+    if not secret:
+        raise Unverified("no signing secret is configured")
+    timestamp, signature = check_headers(headers, now=now)
+    mac = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    if not hmac.compare_digest("v0=" + mac.hexdigest(), signature):
+        raise Unverified("the signature does not match")
+
+
+def nesting_depth(text: str, limit: int = MAX_DEPTH) -> int:
+    """How deep the brackets of JSON ``text`` nest, counting no further than ``limit + 1``.
+
+    Linear in ``text`` and cheap: a regular expression steps over strings and finds the brackets.
+    Text that is not JSON gets some number; ``json.loads`` then refuses it as usual.
+    """
+    depth = deepest = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    return deepest
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+def json_parts(text: str) -> list[str]:
+    """The parts of a Slack body that will be decoded as JSON: the body itself, or its ``payload``."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        return [text]
+    if "payload" not in text:
+        return []
+    return [value for name, value in parse_qsl(text, keep_blank_values=True) if name == "payload"]
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether any JSON in the Slack body ``text`` nests deeper than ``limit``."""
+    return any(nesting_depth(part, limit) > limit for part in json_parts(text))
