@@ -7,7 +7,7 @@ so one slow or failing read leaves a gap in the answer (with its reason) instead
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -55,10 +55,12 @@ class ClusterReads:
         self._store = store
         self._timeout = timeout
 
-    async def _read(self, name: str, call: Awaitable[T], errors: list[str]) -> T | None:
+    async def _read(self, name: str, call: Callable[[], Awaitable[T]], errors: list[str]) -> T | None:
+        # ``call`` is a function, called here: a coroutine made by the caller and handed to a task that
+        # is cancelled before it starts (the job stopped, the bot shutting down) would never be awaited.
         try:
             async with asyncio.timeout(self._timeout):
-                return await call
+                return await call()
         except TimeoutError:
             errors.append(f"{name}: PD did not answer within {self._timeout:g}s")
         except PDError as exc:
@@ -68,11 +70,11 @@ class ClusterReads:
     async def status(self) -> StatusView:
         errors: list[str] = []
         stores, health, members, operators, schedulers = await asyncio.gather(
-            self._read("stores", self._pd.get_stores(), errors),
-            self._read("health", self._pd.get_health(), errors),
-            self._read("members", self._pd.get_members(), errors),
-            self._read("operators", self._pd.get_operators_object(), errors),
-            self._read("schedulers", self._pd.get_schedulers(), errors),
+            self._read("stores", self._pd.get_stores, errors),
+            self._read("health", self._pd.get_health, errors),
+            self._read("members", self._pd.get_members, errors),
+            self._read("operators", self._pd.get_operators_object, errors),
+            self._read("schedulers", self._pd.get_schedulers, errors),
         )
         tickets: list[Ticket] | None
         try:
