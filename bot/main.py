@@ -45,7 +45,7 @@ from bot.identity import SlackIdentity
 from bot.logsetup import add_secrets, install_redaction, secrets_of
 from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
-from bot.ops_server import Readiness, build_ops_app
+from bot.ops_server import Readiness, build_ops_app, refresh_gauges
 from bot.pdmetrics import pd_transport
 from bot.reads import ClusterReads
 from bot.services import Services
@@ -246,6 +246,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             timeout=min(settings.pd_timeout, 2.0),
         )
         await _in_background(stack, "readiness-probe", readiness.run)
+        await refresh_gauges(metrics, store)  # the one full count of proposals, before anyone scrapes
 
         # What a crash left open is settled before anyone can click.
         await reconciler.startup()

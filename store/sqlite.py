@@ -51,6 +51,7 @@ class SqliteProposalStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._appender = AuditAppender(db)
+        self._tally = counts.StateTally()
 
     @property
     def path(self) -> str:
@@ -354,8 +355,9 @@ class SqliteProposalStore:
         return await self._db.run("count the Slack outbox", outbox.counts)
 
     async def proposal_counts(self) -> dict[ProposalState, int]:
-        """How many proposals are in each state, counted by SQLite (no proposal is loaded)."""
-        return await self._db.run("count proposals by state", counts.proposal_counts)
+        """How many proposals are in each state: counted once, then kept up to date from the events
+        written since (``store.counts``); no proposal is loaded."""
+        return await self._db.run("count proposals by state", counts.proposal_counts, self._tally)
 
     async def ping(self) -> None:
         """One trivial query: raises ``StoreError`` when the database cannot be used."""
