@@ -9,16 +9,22 @@ before anything decodes or parses them: an unsigned request is refused whatever 
 A signed body is Slack's, but it is still parsed with bounds: its size (aiohttp refuses more than
 ``MAX_BODY`` bytes with 413) and its JSON nesting (``nesting_depth``, a linear scan that skips string
 contents, before ``json.loads`` ever sees it), so no body holds the event loop in the decoder.
+Socket Mode messages (not signed: they come over the app's own authenticated WebSocket) get the same
+bounds through ``bound_socket_mode``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
+
+logger = logging.getLogger(__name__)
 
 # Slack's own bodies are a few to a few tens of KiB (a modal submission carries its whole view).
 MAX_BODY = 1024 * 1024
@@ -115,3 +121,20 @@ def json_parts(text: str) -> list[str]:
 def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     """Whether any JSON in the Slack body ``text`` nests deeper than ``limit``."""
     return any(nesting_depth(part, limit) > limit for part in json_parts(text))
+
+
+def bound_socket_mode(client: Any) -> None:
+    """Make slack_sdk's Socket Mode ``client`` drop a message larger than ``MAX_BODY`` or nested deeper
+    than ``MAX_DEPTH`` before it decodes it (``enqueue_message`` is where every received text goes)."""
+    enqueue: Callable[[str], Awaitable[None]] = client.enqueue_message
+
+    async def bounded(message: str) -> None:
+        if len(message) > MAX_BODY:
+            logger.warning("dropped a Socket Mode message of %d characters", len(message))
+            return
+        if nesting_depth(message) > MAX_DEPTH:
+            logger.warning("dropped a Socket Mode message nested deeper than %d levels", MAX_DEPTH)
+            return
+        await enqueue(message)
+
+    client.enqueue_message = bounded

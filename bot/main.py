@@ -41,6 +41,7 @@ from actions.reconcile import Reconciler
 from actions.service import Operations
 from agent.proposer import AgentLoop, AgentSettings
 from bot.app import build_app, build_web_client
+from bot.edge import bound_socket_mode
 from bot.identity import SlackIdentity
 from bot.logsetup import add_secrets, install_redaction, secrets_of
 from bot.metrics import Metrics
@@ -275,6 +276,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             handler = AsyncSocketModeHandler(
                 bolt, settings.slack_app_token.get_secret_value(), web_client=client
             )
+            bound_socket_mode(handler.client)  # the same size and nesting bounds as over HTTP
             await handler.connect_async()  # type: ignore[no-untyped-call]
             stack.push_async_callback(handler.close_async)
 
