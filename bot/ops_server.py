@@ -17,6 +17,7 @@ background and ``/readyz`` reads what it found; ``/metrics`` counts proposals wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -106,10 +107,9 @@ class Readiness:
                 await self.probe()
             except Exception:
                 logger.exception("the readiness probe failed")
-            try:
-                await asyncio.wait_for(stop.wait(), self._interval)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await stop.wait()
 
     async def _probe_pd(self) -> dict[str, Any]:
         try:

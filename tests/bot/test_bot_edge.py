@@ -29,14 +29,16 @@ def test_a_request_signed_as_slack_signs_it_verifies() -> None:
         ({}, "no signature"),
         ({"x-slack-request-timestamp": "soon", "x-slack-signature": "v0=" + "0" * 64}, "not a number"),
         ({"x-slack-request-timestamp": "١٢٣", "x-slack-signature": "v0=" + "0" * 64}, "not a number"),
-        (_lower(sign_request(SECRET, BODY, timestamp=int(time.time()) - 301)), "five minutes"),
-        (_lower(sign_request(SECRET, BODY, timestamp=int(time.time()) + 301)), "five minutes"),
+        ({"age": "301"}, "five minutes"),
+        ({"age": "-301"}, "five minutes"),
         (_lower(sign_request("another-secret", BODY)), "does not match"),
         (_lower(sign_request(SECRET, BODY + b"&x=1")), "does not match"),
         ({"x-slack-request-timestamp": str(int(time.time())), "x-slack-signature": "v1=abc"}, "not a v0"),
     ],
 )
 def test_anything_else_is_refused_with_a_short_reason(headers: dict[str, str], reason: str) -> None:
+    if "age" in headers:  # signed now (not when the test was collected), that many seconds ago
+        headers = _lower(sign_request(SECRET, BODY, timestamp=int(time.time()) - int(headers["age"])))
     with pytest.raises(Unverified, match=reason):
         verify(SECRET, BODY, headers)
 
