@@ -42,12 +42,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"https?://hooks\.slack(?:-gov)?\.com/[^\s\"'<>]*", re.IGNORECASE),
         "https://hooks.slack.com/" + REDACTED,
     ),
-    (
-        re.compile(
-            r"""(?:https?://[^\s"'<>/]+)?(?:/[^\s"'<>/]+)*?/(?:actions|commands)/T[A-Z0-9]+/[^\s"'<>]+"""
-        ),
-        REDACTED + "-response-url",
-    ),
+    # The secret part of a response URL's path, on any host (or none: an access log's path). Only the
+    # path from its fixed segment on is matched: a pattern for the whole URL would backtrack.
+    (re.compile(r"""/(actions|commands)/T[A-Z0-9]+/[^\s"'<>]+"""), r"/\g<1>/" + REDACTED),
     (re.compile(r"\b(?:xox[a-z]|xapp)[-.][A-Za-z0-9._\-]+"), REDACTED + "-slack-token"),
     (re.compile(r"\bsk-ant-[A-Za-z0-9_\-]+"), REDACTED + "-anthropic-key"),
     (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/\-]+=*", re.IGNORECASE), r"\g<1>" + REDACTED),
