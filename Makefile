@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest bench browser-deps clean
+.PHONY: run test lint typecheck pytest bench lock browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ browser-deps:
 	  echo "installing Debian's chromium for the browser test"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji >/dev/null; \
 	fi
+
+## lock: refresh requirements.lock (runtime dependencies pinned with hashes, from PyPI; the Dockerfile
+## installs from it). Installs pip-tools into the venv itself; nothing else needs it.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'pip-tools>=7.4'
+	env -u PIP_FIND_LINKS $(BIN)/pip-compile --quiet --upgrade --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 ## bench: benchmarks; writes bench/results.md
 bench: $(STAMP)

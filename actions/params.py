@@ -49,7 +49,7 @@ SCHEDULER_TYPES = (
 )
 _SCHEDULER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _HEX = re.compile(r"^(?:[0-9A-F]{2})+$")
-_SECONDS_WITH_UNIT = re.compile(r"^(\d+)\s*([smhd])$")
+_SECONDS_WITH_UNIT = re.compile(r"^([0-9]+)\s*([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -113,6 +113,8 @@ def positive_id(what: str) -> Parser:
 
     def parse(raw: str) -> int:
         text = raw.lstrip("#")
+        if text.isdigit() and not text.isascii():
+            raise ValueError(f"{what} must be written with the digits 0-9, got {_shown(raw)}")
         if not text.isdigit() or int(text) == 0:
             raise ValueError(f"{what} must be a positive whole number, got {_shown(raw)}")
         value = int(text)
@@ -139,6 +141,8 @@ def pause_seconds(raw: str) -> int:
     """Seconds to pause a scheduler: ``600``, or ``10m`` / ``2h`` / ``1d``."""
     text = raw.lower()
     match = _SECONDS_WITH_UNIT.match(text)
+    if not text.isascii():
+        raise ValueError(f"pause time must be written with the digits 0-9, got {_shown(raw)}")
     if text.isdigit():
         seconds = int(text)
     elif match:
@@ -159,6 +163,8 @@ def pause_seconds(raw: str) -> int:
 
 def store_limit_rate(raw: str) -> float:
     """Operations per minute a store may take part in: a number greater than 0."""
+    if not raw.isascii():
+        raise ValueError(f"store limit rate must be written with the digits 0-9, got {_shown(raw)}")
     try:
         rate = float(raw)
     except ValueError:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from actions.errors import ClusterError
@@ -48,9 +49,11 @@ class Observation:
         return next((s for s in self.stores or () if s.id == store_id), None)
 
 
-async def _read(what: str, call: Awaitable[T], errors: list[str]) -> T | None:
+async def _read(what: str, call: Callable[[], Awaitable[T]], errors: list[str]) -> T | None:
+    # A function, called here: a coroutine made by the caller would be dropped unawaited if this task
+    # were cancelled before it started (the agent stopping).
     try:
-        return await call
+        return await call()
     except ClusterError as exc:
         log.warning("agent: could not read %s from PD: %s", what, exc)
         errors.append(f"{what}: {exc}")
@@ -63,15 +66,15 @@ async def observe(observer: ClusterObserver, *, at: datetime, top_n: int) -> Obs
     before = observer.requests_made
     checks = list(RegionCheck)
     core = asyncio.gather(
-        _read("stores", observer.stores(), errors),
-        _read("hot write regions", observer.hot_regions(HotKind.WRITE), errors),
-        _read("hot read regions", observer.hot_regions(HotKind.READ), errors),
-        _read("largest regions", observer.top_regions_by_size(top_n), errors),
-        _read("schedulers", observer.schedulers(), errors),
-        _read("schedule config", observer.schedule_settings(), errors),
+        _read("stores", observer.stores, errors),
+        _read("hot write regions", partial(observer.hot_regions, HotKind.WRITE), errors),
+        _read("hot read regions", partial(observer.hot_regions, HotKind.READ), errors),
+        _read("largest regions", partial(observer.top_regions_by_size, top_n), errors),
+        _read("schedulers", observer.schedulers, errors),
+        _read("schedule config", observer.schedule_settings, errors),
     )
     flagged = asyncio.gather(
-        *(_read(f"regions/check/{c.value}", observer.regions_check(c), errors) for c in checks)
+        *(_read(f"regions/check/{c.value}", partial(observer.regions_check, c), errors) for c in checks)
     )
     (stores, hot_write, hot_read, top, schedulers, settings), check_results = await asyncio.gather(
         core, flagged

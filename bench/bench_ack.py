@@ -136,14 +136,14 @@ def _movable_regions(pd_url: str, count: int) -> list[tuple[int, int]]:
 _WORK_DEPTH = re.compile(r"^tikv_chatops_work_depth (\S+)$", re.MULTILINE)
 
 
-def _wait_until_idle(bot_url: str, timeout: float = 60.0) -> None:
+def _wait_until_idle(ops_url: str, timeout: float = 60.0) -> None:
     """Let the background work a load left behind finish, so it does not colour the next figure: the
     bot's own work-depth gauge reads 0 three times in a row."""
     deadline = time.monotonic() + timeout
     idle = 0
     with httpx.Client(timeout=10) as client:
         while time.monotonic() < deadline and idle < 3:
-            match = _WORK_DEPTH.search(client.get(f"{bot_url}/metrics").text)
+            match = _WORK_DEPTH.search(client.get(f"{ops_url}/metrics").text)
             idle = idle + 1 if match and float(match.group(1)) == 0 else 0
             time.sleep(0.1)
 
@@ -219,9 +219,12 @@ def _table(bare: Results, bare_pbr: Results, ours: Results) -> str:
 
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-ack-"))
-    pd_port, slack_port, bot_port, bare_port, pbr_port, sink_port = (loadgen.free_port() for _ in range(6))
+    pd_port, slack_port, bot_port, bare_port, pbr_port, sink_port, ops_port = (
+        loadgen.free_port() for _ in range(7)
+    )
     pd_url = f"http://127.0.0.1:{pd_port}"
     bot_url = f"http://127.0.0.1:{bot_port}"
+    ops_url = f"http://127.0.0.1:{ops_port}"  # /livez, /readyz, /metrics
     db = workdir / "chatops.db"
     # Replies to a response URL go to a sink that answers as Slack does (the load generator's
     # requests carry no response URL the fake Slack issued).
@@ -245,6 +248,7 @@ def main() -> None:
         "SLACK_API_URL": f"http://127.0.0.1:{slack_port}/api/",
         "PD_URL": pd_url,
         "PORT": str(bot_port),
+        "METRICS_PORT": str(ops_port),
         "HOST": "127.0.0.1",
         "TIKV_CHATOPS_DB": str(db),
         # The agent's cycles would land at random points of the measurement; bench_agent measures them.
@@ -276,7 +280,7 @@ def main() -> None:
             TOKEN,
             ready_url=f"http://127.0.0.1:{slack_port}",
         ),
-        _process("bot", ready_url=bot_url, env=bot_env, log=str(workdir / "bot.log")) as bot_pid,
+        _process("bot", ready_url=f"{ops_url}/livez", env=bot_env, log=str(workdir / "bot.log")) as bot_pid,
     ):
         time.sleep(1.0)
         idle_rss = loadgen.rss_mib(bot_pid)
@@ -288,7 +292,7 @@ def main() -> None:
 
         def settle(name: str) -> None:
             if name == "ours":  # the work the load left behind must not colour the next figure
-                _wait_until_idle(bot_url)
+                _wait_until_idle(ops_url)
 
         with RssSampler(bot_pid) as sampler:
             results = _interleaved(urls, settle)

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import contextlib
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,11 +28,9 @@ def _serve(argv: Sequence[str]) -> int:
     )
     parser.parse_args(argv)
     settings = Settings.load()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # The PD client logs each request once, with its name; httpx's own line would repeat it.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bot.logsetup import configure_logging
+
+    configure_logging(settings)  # LOG_LEVEL, LOG_FORMAT; secrets and response URLs redacted
     from actions.policy import PolicyError
     from bot.main import serve
 

@@ -29,8 +29,9 @@ from bot.grammar_reads import PdRead as PdRead
 DEFAULT_AUDIT_ROWS = 20
 MAX_AUDIT_ROWS = 1000
 
-_ID = re.compile(r"^#?(\d{1,18})$")
-_PROPOSAL_ID = re.compile(r"^(?:#|p)?(\d{1,18})$", re.IGNORECASE)
+# [0-9], not \d: \d also matches other scripts' digits (Arabic-Indic, fullwidth…), which int() reads.
+_ID = re.compile(r"^#?([0-9]{1,18})$")
+_PROPOSAL_ID = re.compile(r"^(?:#|p)?([0-9]{1,18})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,10 @@ Socket Mode, and — when nothing is configured — the embedded PD simulator an
 
     PD_URL unset                      the in-memory PD simulator, in-process, seeded with problems
     SLACK_BOT_TOKEN / SECRET unset    the playground (fake Slack + a page) with a generated secret
-    SLACK_APP_TOKEN set               Socket Mode; the HTTP port still serves /healthz and /metrics
+    SLACK_APP_TOKEN set               Socket Mode: PORT serves nothing; Slack comes over the socket
+
+PORT serves only Slack's ``/slack/events``; ``/livez``, ``/readyz`` and ``/metrics`` are on their own
+listener, METRICS_PORT (``bot.ops_server``).
 """
 
 from __future__ import annotations
@@ -32,16 +35,17 @@ from slack_bolt.async_app import AsyncApp
 
 from actions.clock import Clock, utc_now
 from actions.executor import Executor
-from actions.models import ProposalState
 from actions.policy import Policy
 from actions.reconcile import Reconciler
 from actions.service import Operations
 from agent.proposer import AgentLoop, AgentSettings
 from bot.app import build_app, build_web_client
-from bot.health import Health
+from bot.edge import bound_socket_mode
 from bot.identity import SlackIdentity
+from bot.logsetup import add_secrets, install_redaction, secrets_of
 from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
+from bot.ops_server import Readiness, build_ops_app, refresh_gauges
 from bot.pdmetrics import pd_transport
 from bot.policy_file import read_policy
 from bot.reads import ClusterReads
@@ -57,8 +61,6 @@ from store.sqlite import SqliteProposalStore, open_store
 
 logger = logging.getLogger("bot")
 
-# Counting proposals per state for /metrics scans at most this many rows per state.
-_GAUGE_SCAN = 10_000
 # A PD request waits at most this long for a pooled connection. The work limiter and the pool's size
 # keep that wait at zero in normal operation; a longer wait means the pool is stuck, and failing fast
 # (PoolTimeout: nothing was sent) beats queueing behind it.
@@ -69,7 +71,7 @@ _PD_POOL_TIMEOUT = 2.0
 class RunningBot:
     """What ``running`` opened, for whoever drives it (``serve``, the end-to-end tests)."""
 
-    url: str  # the bot's own HTTP server, e.g. http://127.0.0.1:8080
+    url: str  # the bot's Slack-facing HTTP server, e.g. http://127.0.0.1:8080
     pd_url: str
     slack_api_url: str
     store: SqliteProposalStore
@@ -80,6 +82,8 @@ class RunningBot:
     work: WorkLimiter
     playground: Any = None  # bot.playground.Playground when it stands in for Slack
     agent: AgentLoop | None = None  # None when AGENT_ENABLED is false
+    ops_url: str = ""  # /livez, /readyz and /metrics, e.g. http://127.0.0.1:9090
+    readiness: Readiness | None = None
 
 
 def load_policy(path: Path | None, *, real_slack: bool = False) -> Policy:
@@ -127,6 +131,8 @@ def _local_url(host: str, port: int) -> str:
 @asynccontextmanager
 async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[RunningBot]:
     """Open, wire and start everything; stop and close it all when the block ends."""
+    # Whatever handlers logging has by now (a test's too) redact the secrets and response URLs.
+    install_redaction(secrets_of(settings))
     # A wrong policy file stops the start before anything is opened (PolicyError names the key).
     policy = load_policy(settings.tikv_chatops_policy, real_slack=settings.has_slack_credentials)
     async with AsyncExitStack() as stack:
@@ -134,6 +140,9 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         sock = _listen(settings.host, settings.port)
         stack.callback(sock.close)
         bot_url = _local_url(settings.host, sock.getsockname()[1])
+        ops_sock = _listen(settings.host, settings.metrics_port)
+        stack.callback(ops_sock.close)
+        ops_url = _local_url(settings.host, ops_sock.getsockname()[1])
 
         # PD: the configured endpoints, or the embedded simulator.
         endpoints = settings.pd_endpoints
@@ -174,6 +183,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
 
             token = "xoxb-playground-" + secrets.token_hex(8)
             secret = secrets.token_hex(16)
+            add_secrets([token, secret])
             playground = Playground(
                 bot_url=bot_url + EVENTS_PATH,
                 signing_secret=secret,
@@ -229,19 +239,20 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         )
         bolt = build_app(settings, services, client=client)
 
-        async def refresh() -> None:
-            for state in ProposalState:
-                found = await store.list_proposals(states=[state], limit=_GAUGE_SCAN)
-                metrics.proposals.labels(state.value).set(len(found))
-            for kind, owed in (await store.slack_owed_counts()).items():
-                metrics.slack_owed.labels(kind.value).set(owed)
-
+        signing = settings.slack_signing_secret
         web_app = build_web_app(
             None if settings.socket_mode else bolt,
-            metrics=metrics,
-            health=Health(cluster, store, timeout=settings.pd_timeout),
-            refresh=refresh,
+            signing_secret=signing.get_secret_value() if signing is not None else None,
         )
+        readiness = Readiness(
+            cluster,
+            store,
+            slack_auth=client.auth_test,
+            interval=settings.ready_probe_seconds,
+            timeout=min(settings.pd_timeout, 2.0),
+        )
+        await _in_background(stack, "readiness-probe", readiness.run)
+        await refresh_gauges(metrics, store)  # the one full count of proposals, before anyone scrapes
 
         # What a crash left open is settled before anyone can click.
         await reconciler.startup()
@@ -260,12 +271,17 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         await web.SockSite(runner, sock).start()
+        ops_runner = web.AppRunner(build_ops_app(metrics, store, readiness), shutdown_timeout=1.0)
+        await ops_runner.setup()
+        stack.push_async_callback(ops_runner.cleanup)
+        await web.SockSite(ops_runner, ops_sock).start()
 
         if settings.socket_mode:
             assert settings.slack_app_token is not None
             handler = AsyncSocketModeHandler(
                 bolt, settings.slack_app_token.get_secret_value(), web_client=client
             )
+            bound_socket_mode(handler.client)  # the same size and nesting bounds as over HTTP
             await handler.connect_async()  # type: ignore[no-untyped-call]
             stack.push_async_callback(handler.close_async)
 
@@ -276,8 +292,9 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             agent = await _start_agent(stack, settings, pd, store, operations, policy, playground)
 
         logger.info(
-            "tikv-chatops on %s (PD %s, Slack %s%s)",
+            "tikv-chatops on %s, /livez /readyz /metrics on %s (PD %s, Slack %s%s)",
             bot_url,
+            ops_url,
             ", ".join(endpoints),
             api_url,
             ", Socket Mode" if settings.socket_mode else "",
@@ -296,6 +313,8 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             work=work,
             playground=playground,
             agent=agent,
+            ops_url=ops_url,
+            readiness=readiness,
         )
 
 

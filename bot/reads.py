@@ -7,7 +7,7 @@ so one slow or failing read leaves a gap in the answer (with its reason) instead
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -75,10 +75,12 @@ class ClusterReads:
         """One pd-ctl-like read (``bot.reads_pdctl``); raises ``ClusterUnavailable``."""
         return await self._pd_reads.read(command)
 
-    async def _read(self, name: str, call: Awaitable[T], errors: list[str]) -> T | None:
+    async def _read(self, name: str, call: Callable[[], Awaitable[T]], errors: list[str]) -> T | None:
+        # ``call`` is a function, called here: a coroutine made by the caller and handed to a task that
+        # is cancelled before it starts (the job stopped, the bot shutting down) would never be awaited.
         try:
             async with asyncio.timeout(self._timeout):
-                return await call
+                return await call()
         except TimeoutError:
             errors.append(f"{name}: PD did not answer within {self._timeout:g}s")
         except PDError as exc:
@@ -89,16 +91,16 @@ class ClusterReads:
         errors: list[str] = []
         (stores, health, members, operators, schedulers, paused), checks = await asyncio.gather(
             asyncio.gather(
-                self._read("stores", self._pd.get_stores(), errors),
-                self._read("health", self._pd.get_health(), errors),
-                self._read("members", self._pd.get_members(), errors),
-                self._read("operators", self._pd.get_operators_object(), errors),
-                self._read("schedulers", self._pd.get_schedulers(), errors),
-                self._read("paused schedulers", self._pd.get_schedulers("paused"), errors),
+                self._read("stores", self._pd.get_stores, errors),
+                self._read("health", self._pd.get_health, errors),
+                self._read("members", self._pd.get_members, errors),
+                self._read("operators", self._pd.get_operators_object, errors),
+                self._read("schedulers", self._pd.get_schedulers, errors),
+                self._read("paused schedulers", lambda: self._pd.get_schedulers("paused"), errors),
             ),
             asyncio.gather(
                 *(
-                    self._read(f"region check {k}", self._pd.get_regions_check(k), errors)
+                    self._read(f"region check {k}", lambda k=k: self._pd.get_regions_check(k), errors)
                     for k in DEGRADED_KINDS
                 )
             ),
@@ -147,7 +149,7 @@ class ClusterReads:
                 except PDNotFound:
                     return StoreView(None)
                 evict = await self._pd.get_evict_leader_stores()
-                limits = await self._read("store limits", self._pd.get_stores_limit(), [])
+                limits = await self._read("store limits", self._pd.get_stores_limit, [])
         except (PDError, TimeoutError) as exc:
             raise self._unavailable(f"store {store_id}", exc) from exc
         return StoreView(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -66,7 +66,11 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535)
     playground_port: int = Field(default=3000, ge=0, le=65535)
+    # /livez, /readyz and /metrics, on their own listener (bound on HOST); PORT serves only Slack.
+    metrics_port: int = Field(default=9090, ge=0, le=65535)
+    ready_probe_seconds: float = Field(default=5.0, gt=0)  # how often /readyz's PD and store probe runs
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object a line, for log shippers
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""The bot's HTTP server: Slack's ``POST /slack/events``, ``GET /healthz`` and ``GET /metrics``.
+"""The bot's Slack-facing HTTP server: Slack's ``POST /slack/events``, and nothing else.
 
 The aiohttp ``Application`` is ours; Bolt only answers ``/slack/events``. We read the raw body
 ourselves because Bolt parses any form body containing the word "payload" as an interaction
@@ -10,15 +10,16 @@ Bolt also trusts the shape of what it is given: it parses the body before it che
 reads the timestamp header with ``int()``, and its matchers index into a payload as Slack shapes it
 (``actions[0]["action_id"]``, ``view["type"]``…). A body that is not UTF-8, not JSON where JSON is
 due, or shaped otherwise would raise inside Bolt and be answered 500. ``events`` answers those itself:
-401 for a timestamp that is not a number (as Bolt answers any unverifiable request), 400 with the
-reason for a body Slack would never send.
+first it verifies Slack's signature on the raw bytes (``bot.edge``: 401 for anything unverifiable,
+whatever it contains, before any of it is parsed), then it refuses with 400 and the reason a signed
+body Slack would never send (too deeply nested, not UTF-8, not JSON where JSON is due…).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -29,19 +30,11 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.metrics import CONTENT_TYPE, Metrics
+from bot.edge import MAX_BODY, MAX_DEPTH, Unverified, check_headers, too_deep, verify
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
-METRICS_PATH = "/metrics"
-
-HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
-"""Returns ``{"ok": bool, …}``; ``ok`` false answers 503."""
-
-Refresh = Callable[[], Awaitable[None]]
-"""Brings gauges read from elsewhere (the store) up to date before a scrape."""
 
 
 class _LazyRequestCopy(AsyncBoltRequest):
@@ -139,25 +132,13 @@ def parse_slack_request(
         request = slack_request(text, query=query, headers=headers)
     except json.JSONDecodeError:
         raise MalformedRequest("the payload is not JSON") from None
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
         # Bolt reads ids (team, user, channel…) out of the payload as it builds the request.
         raise MalformedRequest("the payload is not shaped as Slack sends it") from None
     problem = malformed(request.body)
     if problem is not None:
         raise MalformedRequest(problem)
     return request
-
-
-def has_readable_timestamp(headers: Mapping[str, Sequence[str]]) -> bool:
-    """Whether Bolt can read the timestamp header: it calls ``int()`` on it, and a ValueError is a 500."""
-    values = headers.get("x-slack-request-timestamp")
-    if not values:
-        return True  # missing: Bolt treats it as 0 and refuses the signature itself
-    try:
-        int(values[0])
-    except ValueError:
-        return False
-    return True
 
 
 def _headers(request: web.Request) -> dict[str, list[str]]:
@@ -167,45 +148,44 @@ def _headers(request: web.Request) -> dict[str, list[str]]:
     return headers
 
 
-def build_web_app(
-    bolt: AsyncApp | None,
-    *,
-    metrics: Metrics,
-    health: HealthCheck,
-    refresh: Refresh | None = None,
-) -> web.Application:
-    """The aiohttp application; without ``bolt`` (Socket Mode) only health and metrics are served."""
-    app = web.Application()
+def build_web_app(bolt: AsyncApp | None, *, signing_secret: str | None = None) -> web.Application:
+    """The Slack-facing application: ``POST /slack/events`` and nothing else.
+
+    Without ``bolt`` (Socket Mode: Slack's requests come over the socket) it serves nothing at all.
+    Health and metrics are on their own listener (``bot.ops_server``).
+    """
+    app = web.Application(client_max_size=MAX_BODY)
 
     async def events(request: web.Request) -> web.Response:
         assert bolt is not None
         headers = _headers(request)
-        if not has_readable_timestamp(headers):
+        try:
+            # The headers first: a request that cannot be signed is refused without reading its body.
+            check_headers(headers)
+            raw = await request.read()
+            verify(signing_secret or "", raw, headers)
+        except Unverified as exc:
+            # One short line: nothing of what the caller sent is logged.
+            logger.info("refused an unverified request to %s: %s", EVENTS_PATH, exc)
             return web.json_response({"error": "invalid request"}, status=401)  # Bolt's own answer
-        raw = await request.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _malformed(MalformedRequest("the body is not UTF-8"))
+        if too_deep(text):
+            return _malformed(MalformedRequest(f"the payload nests deeper than {MAX_DEPTH} levels"))
         try:
             bolt_request = parse_slack_request(raw, query=request.query_string, headers=headers)
         except MalformedRequest as exc:
-            # Only the reason is logged: the body is whatever the caller sent.
-            logger.info("refused a malformed request to %s: %s", EVENTS_PATH, exc)
-            return web.json_response({"error": f"malformed request: {exc}"}, status=400)
+            return _malformed(exc)
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
-
-    async def healthz(_request: web.Request) -> web.Response:
-        report = await health()
-        return web.json_response(report, status=200 if report.get("ok") else 503)
-
-    async def scrape(_request: web.Request) -> web.Response:
-        if refresh is not None:
-            try:
-                await refresh()
-            except Exception:
-                # A scrape must still answer with what the process knows.
-                logger.exception("refreshing the proposal gauges failed")
-        return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
     if bolt is not None:
         app.router.add_post(EVENTS_PATH, events)
-    app.router.add_get(HEALTH_PATH, healthz)
-    app.router.add_get(METRICS_PATH, scrape)
     return app
+
+
+def _malformed(exc: MalformedRequest) -> web.Response:
+    # Only the reason is logged: the body is whatever the caller sent.
+    logger.info("refused a malformed request to %s: %s", EVENTS_PATH, exc)
+    return web.json_response({"error": f"malformed request: {exc}"}, status=400)

@@ -31,7 +31,7 @@ from pd.errors import (
     PDRegionNotFound,
     PDStoreNotFound,
 )
-from pd.models import OperatorStatus, OperatorStatusKind
+from pd.models import HealthInfo, OperatorStatus, OperatorStatusKind
 
 T = TypeVar("T")
 
@@ -83,12 +83,15 @@ class PDCluster:
 
     async def health(self) -> ClusterHealth:
         """``GET /health`` for the members, ``GET /members`` for the leader (no leader: ``leader=None``)."""
-        health, leader = await asyncio.gather(
-            self._call(self._client.get_health(caller_id=self._caller_id)), self._leader_name()
-        )
+        # Each coroutine is made inside its own task: made here and passed in, one whose task is
+        # cancelled before it starts (a timeout, a shutdown) would be dropped without being awaited.
+        health, leader = await asyncio.gather(self._members_health(), self._leader_name())
         return ClusterHealth(
             leader=leader, members=len(health), healthy_members=sum(m.health for m in health)
         )
+
+    async def _members_health(self) -> list[HealthInfo]:
+        return await self._call(self._client.get_health(caller_id=self._caller_id))
 
     async def _leader_name(self) -> str | None:
         self._requests += 1

@@ -17,7 +17,7 @@ from pd import paths
 from pd.client import PDClient
 from pd.convert import region_snapshot, store_snapshot, translate
 from pd.errors import PDError
-from pd.models import HotPeerStat, StoreHotPeersInfos
+from pd.models import HotPeerStat, ReplicationConfig, ScheduleConfig, StoreHotPeersInfos
 
 T = TypeVar("T")
 
@@ -104,11 +104,15 @@ class PDObserver:
             evicted = config.store_ids
         return SchedulerState(names=tuple(sorted(names)), evict_leader_store_ids=evicted)
 
+    async def _schedule_config(self) -> ScheduleConfig:
+        return await self._call(self._client.get_schedule_config(caller_id=self._caller_id))
+
+    async def _replicate_config(self) -> ReplicationConfig:
+        return await self._call(self._client.get_replicate_config(caller_id=self._caller_id))
+
     async def schedule_settings(self) -> ScheduleSettings:
-        schedule, replication = await asyncio.gather(
-            self._call(self._client.get_schedule_config(caller_id=self._caller_id)),
-            self._call(self._client.get_replicate_config(caller_id=self._caller_id)),
-        )
+        # Each request is made inside its task (see PDCluster.health).
+        schedule, replication = await asyncio.gather(self._schedule_config(), self._replicate_config())
         return ScheduleSettings(
             max_replicas=replication.max_replicas,
             low_space_ratio=schedule.low_space_ratio,

@@ -27,7 +27,7 @@ from actions.models import (
     Tier,
 )
 from actions.ports import ApprovalOutcome, AuditQuery, ProposalEvent
-from store import audit, chain, outbox, proposals, tickets
+from store import audit, chain, counts, outbox, proposals, tickets
 from store.connection import DEFAULT_BUSY_TIMEOUT, Database
 from store.group_commit import AuditAppender
 from store.migrate import load_migrations
@@ -51,6 +51,7 @@ class SqliteProposalStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._appender = AuditAppender(db)
+        self._tally = counts.StateTally()
 
     @property
     def path(self) -> str:
@@ -369,6 +370,15 @@ class SqliteProposalStore:
     async def slack_owed_counts(self) -> dict[SlackDebtKind, int]:
         """How many Slack deliveries of each kind are owed."""
         return await self._db.run("count the Slack outbox", outbox.counts)
+
+    async def proposal_counts(self) -> dict[ProposalState, int]:
+        """How many proposals are in each state: counted once, then kept up to date from the events
+        written since (``store.counts``); no proposal is loaded."""
+        return await self._db.run("count proposals by state", counts.proposal_counts, self._tally)
+
+    async def ping(self) -> None:
+        """One trivial query: raises ``StoreError`` when the database cannot be used."""
+        await self._db.run("read the database", counts.ping)
 
 
 def _require_positive(name: str, value: int) -> None:

@@ -6,7 +6,17 @@ import os
 
 import pytest
 
-_PREFIXES = ("SLACK_", "PD_URL", "TIKV_CHATOPS_", "ANTHROPIC_", "PROPOSAL_CHANNEL", "PORT")
+_PREFIXES = (
+    "SLACK_",
+    "PD_URL",
+    "TIKV_CHATOPS_",
+    "ANTHROPIC_",
+    "PROPOSAL_CHANNEL",
+    "PORT",
+    "METRICS_PORT",
+    "READY_PROBE_SECONDS",
+    "LOG_",
+)
 
 
 @pytest.fixture(autouse=True)

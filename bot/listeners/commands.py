@@ -28,9 +28,9 @@ from bot.listeners.acks import ack_command, run_lazy
 from bot.notifier import SLACK_FAILURES
 from bot.render.checks import details_message
 from bot.render.cluster import region_listing, status_listing, store_listing
-from bot.render.dryrun import dry_run_message
+from bot.render.dryrun import dry_run_header, dry_run_message
 from bot.render.help import action_help, help_message
-from bot.render.kit import Message, clip, escape
+from bot.render.kit import Message, escape
 from bot.render.listing import Listing, listing_page
 from bot.render.notices import note, note_mrkdwn, usage
 from bot.render.proposal import what
@@ -167,7 +167,7 @@ class CommandHandler:
         try:
             parent = await client.chat_postMessage(
                 channel=channel,
-                text=texts.DRY_RUN_HEADER.format(user=actor.user_id, text=clip(text.replace("`", "'"), 500)),
+                text=dry_run_header(actor.user_id, text),
             )
             await client.chat_postMessage(channel=channel, thread_ts=parent["ts"], **message.payload())
             details = details_message(texts.DRY_RUN_DETAILS, report.preflight)

@@ -2,7 +2,8 @@
 
 Point the unchanged bot at it with ``AsyncWebClient(token=…, base_url=fake.url + "/api/")``. It
 serves the methods in ``webapi.METHODS`` under ``/api/<method>`` (GET or POST; query string, form
-or JSON bodies), the response URLs it hands out under ``/response/<id>``, and file upload URLs under
+or JSON bodies), the response URLs it hands out under ``/response/actions/<team>/<id>/<secret>`` (the
+path of Slack's own), and file upload URLs under
 ``/upload/<file id>``. Answers have Slack's shapes; ``fail_next`` injects 429s, 5xx and error codes.
 
 Use it standalone (``async with FakeSlack() as fake``) or mounted into another aiohttp app
@@ -112,6 +113,8 @@ class FakeSlack:
         """Serve the fake's endpoints from ``app`` (its own, or the playground's)."""
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{target}", self._response_url)
+        # The shape Slack's own response URLs have (hooks.slack.com/actions/T…/<id>/<secret>).
+        app.router.add_post("/response/actions/{team}/{target}/{secret}", self._response_url)
         app.router.add_post("/upload/{file_id}", self._upload)
 
     def bind(self, url: str) -> None:

@@ -494,7 +494,10 @@ class Workspace:
             ephemeral=ephemeral,
             thread_ts=thread_ts,
         )
-        return f"{self.base_url}/response/{target_id}"
+        # Shaped like Slack's (https://hooks.slack.com/actions/T…/<id>/<secret>), so whatever treats
+        # those as secrets (the bot's log redaction) treats these alike.
+        secret = hashlib.sha256(f"{target_id}:{self._seq}".encode()).hexdigest()[:24]
+        return f"{self.base_url}/response/actions/{self.team.id}/{target_id}/{secret}"
 
     def respond(self, target_id: str, body: Mapping[str, Any]) -> tuple[int, str]:
         """Apply a response_url post; the HTTP status and plain-text body Slack answers with."""

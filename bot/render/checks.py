@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import Block
 
 from actions.models import CheckResult, CheckStatus, PreflightReport
 from bot import texts
-from bot.render.kit import Message, clip, compact_json, escape, section, sections_of_lines
+from bot.render.kit import Message, clip, compact_json, escape, inline, section, sections_of_lines
 
 ICON = {status: texts.CHECK_ICON[status.value] for status in CheckStatus}
 _ORDER = {CheckStatus.FAIL: 0, CheckStatus.WARN: 1, CheckStatus.PASS: 2}
@@ -26,7 +26,7 @@ DETAILS_BUDGET = 9000
 def _data(data: dict[str, Any]) -> str:
     if not data:
         return ""
-    return " — `" + clip(compact_json(data).replace("`", "'"), _DATA_CHARS) + "`"
+    return " — " + inline(compact_json(data), _DATA_CHARS + 2)
 
 
 def check_line(check: CheckResult) -> str:

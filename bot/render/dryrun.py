@@ -8,6 +8,7 @@ from actions.catalog import CATALOG
 from actions.models import DryRunReport
 from bot import texts
 from bot.render.checks import check_blocks, summary
+from bot.render.escape import escape_clip
 from bot.render.kit import Message, code, context, escape, fields, header, inline, section
 from bot.render.risk import risk_blocks
 
@@ -39,3 +40,8 @@ def dry_run_message(report: DryRunReport) -> Message:
         blocks.append(context(texts.DRY_RUN_AUDITED.format(id=report.audit_id)))
     text = texts.DRY_RUN_TEXT.format(what=described, summary=summary(report.preflight.checks))
     return Message(text=text, blocks=tuple(blocks))
+
+
+def dry_run_header(user_id: str, typed: str) -> str:
+    """The channel line a dry-run's report is threaded under: who ran what (as typed, escaped)."""
+    return texts.DRY_RUN_HEADER.format(user=escape(user_id), text=escape_clip(typed.replace("`", "'"), 500))

@@ -25,6 +25,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.errors import RenderError
+from bot.render.escape import code, escape, fallback, inline
+
+__all__ = ["code", "escape", "inline"]  # re-exported: the renderers import them from here
 
 # Slack's limits (reference/slack-contract.md §4).
 MESSAGE_BLOCKS = 50
@@ -58,22 +61,6 @@ def clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
-
-
-def escape(text: str) -> str:
-    """Text safe inside mrkdwn: ``&``, ``<`` and ``>`` are Slack's control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def code(text: str, limit: int = SECTION_TEXT) -> str:
-    """A preformatted block holding ``text`` (clipped so the fences still fit)."""
-    body = clip(text.replace("```", "'''"), limit - 8)
-    return f"```\n{body}\n```"
-
-
-def inline(text: str, limit: int = 500) -> str:
-    """Inline code: ``text`` between backticks, clipped."""
-    return "`" + clip(text.replace("`", "'"), limit - 2) + "`"
 
 
 def user(user_id: str) -> str:
@@ -140,7 +127,7 @@ def block_size(block: Block) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A message: the notification text and its blocks."""
+    """A message: the notification text (plain: ``payload`` escapes it) and its blocks."""
 
     text: str
     blocks: tuple[Block, ...]
@@ -149,7 +136,8 @@ class Message:
         """``text`` and ``blocks`` for chat.postMessage / chat.update / respond, validated."""
         if len(self.blocks) > MESSAGE_BLOCKS:
             raise RenderError(f"{len(self.blocks)} blocks; a message holds at most {MESSAGE_BLOCKS}")
-        return {"text": clip(self.text, MESSAGE_TEXT), "blocks": [b.to_dict() for b in self.blocks]}
+        text = clip(fallback(self.text), MESSAGE_TEXT)
+        return {"text": text, "blocks": [b.to_dict() for b in self.blocks]}
 
 
 def validated_view(view: View) -> dict[str, Any]:

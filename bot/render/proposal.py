@@ -220,7 +220,7 @@ def proposal_card(proposal: Proposal, *, finding: Ticket | None = None) -> Messa
 def progress_message(proposal: Proposal, text: str) -> Message:
     """The one thread message that shows the operator's progress (edited in place)."""
     body = texts.PROGRESS.format(id=proposal.id, text=escape(text))
-    return Message(text=clip(body, 500), blocks=(section(body),))
+    return Message(text=clip(texts.PROGRESS.format(id=proposal.id, text=text), 500), blocks=(section(body),))
 
 
 def result_message(proposal: Proposal, result: ActionResult) -> Message:

@@ -1,4 +1,4 @@
-"""The bot's HTTP server: signed Slack requests reach Bolt (even mentioning "payload"), health, metrics."""
+"""The bot's Slack-facing server: signed Slack requests reach Bolt (even mentioning "payload"); only they."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.metrics import Metrics
 from bot.playground.fake_slack import FakeSlack
 from bot.playground.signing import Actor, interaction_body, sign_request, slash_command_body
 from bot.web import build_web_app, slack_request
@@ -40,15 +39,11 @@ def _command(text: str) -> bytes:
 class Server:
     url: str
     seen: list[str]
-    metrics: Metrics
-    health: dict[str, Any]
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
     seen: list[str] = []
-    health = {"ok": True, "pd": {"ok": True}, "db": {"ok": True}}
-    metrics = Metrics()
     async with FakeSlack() as fake:
         bolt = AsyncApp(
             name="web-test",
@@ -67,19 +62,13 @@ async def server() -> AsyncIterator[Server]:
         bolt.command("/tikv")(on_command)
         bolt.action("tikv_approve")(on_click)
 
-        async def check() -> dict[str, Any]:
-            return health
-
-        async def refresh() -> None:
-            metrics.proposals.labels("pending").set(3)
-
-        runner = web.AppRunner(build_web_app(bolt, metrics=metrics, health=check, refresh=refresh))
+        runner = web.AppRunner(build_web_app(bolt, signing_secret=SECRET))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
         try:
-            yield Server(f"http://127.0.0.1:{port}", seen, metrics, health)
+            yield Server(f"http://127.0.0.1:{port}", seen)
         finally:
             await runner.cleanup()
 
@@ -148,18 +137,9 @@ async def test_unverified_requests_are_refused(server: Server, headers: dict[str
     assert status == 401 and seen == []
 
 
-async def test_healthz_and_metrics(server: Server) -> None:
-    """/healthz answers the health check's JSON (503 when not ok); /metrics the Prometheus text."""
-    server.metrics.commands.labels("status").inc()
-    server.metrics.ack_seconds.labels("command").observe(0.004)
+async def test_the_slack_port_serves_nothing_but_slack_events(server: Server) -> None:
+    """Health and metrics live on their own listener (``bot.ops_server``): not here."""
     async with aiohttp.ClientSession() as session:
-        async with session.get(server.url + "/healthz") as r:
-            assert r.status == 200 and (await r.json())["ok"] is True
-        server.health["ok"] = False
-        async with session.get(server.url + "/healthz") as r:
-            assert r.status == 503
-        async with session.get(server.url + "/metrics") as r:
-            text = await r.text()
-    assert 'tikv_chatops_commands_total{command="status"} 1.0' in text
-    assert 'tikv_chatops_proposals{state="pending"} 3.0' in text
-    assert 'tikv_chatops_ack_seconds_bucket{kind="command",le="0.005"} 1.0' in text
+        for path in ("/metrics", "/healthz", "/livez", "/readyz"):
+            async with session.get(server.url + path) as r:
+                assert r.status == 404, path

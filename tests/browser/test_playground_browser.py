@@ -40,6 +40,7 @@ def _free_port() -> int:
 class Product:
     playground_url: str
     bot_url: str
+    ops_url: str
     pd_url: str
     startup_seconds: float
     log: Path
@@ -61,7 +62,7 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
     """`python -m bot` with no Slack and no PD configured: the embedded defaults of `make run`."""
     workdir = tmp_path_factory.mktemp("make-run")
     log = workdir / "bot.log"
-    port, playground_port = _free_port(), _free_port()
+    port, playground_port, ops_port = _free_port(), _free_port(), _free_port()
     env = {
         key: value
         for key, value in os.environ.items()
@@ -70,6 +71,7 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
     env.update(
         PORT=str(port),
         PLAYGROUND_PORT=str(playground_port),
+        METRICS_PORT=str(ops_port),
         TIKV_CHATOPS_DB=str(workdir / "chatops.db"),
         HOST="127.0.0.1",
     )
@@ -93,6 +95,7 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
         yield Product(
             playground_url=playground_url,
             bot_url=f"http://127.0.0.1:{port}",
+            ops_url=f"http://127.0.0.1:{ops_port}",
             pd_url=pd.group(1),
             startup_seconds=time.monotonic() - started,
             log=log,
@@ -109,7 +112,12 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
 def test_make_run_serves_the_playground_within_a_minute(product: Product) -> None:
     """From nothing configured to a page that answers, within the 60 s the issue allows."""
     assert product.startup_seconds < STARTUP_BUDGET_S
-    health = httpx.get(f"{product.bot_url}/healthz", timeout=5).json()
+    assert httpx.get(f"{product.ops_url}/livez", timeout=5).status_code == 200
+    deadline = time.monotonic() + 30
+    while (ready := httpx.get(f"{product.ops_url}/readyz", timeout=5)).status_code != 200:
+        assert time.monotonic() < deadline, ready.text
+        time.sleep(0.2)
+    health = ready.json()
     assert health["ok"] is True
     assert health["pd"]["leader"]
 

@@ -185,6 +185,8 @@ def settings_for(fake: FakeSlack, tap: PDTap, db: Path, **extra: str) -> Setting
             "TIKV_CHATOPS_DB": str(db),
             "HOST": "127.0.0.1",
             "PORT": "0",
+            "METRICS_PORT": "0",
+            "READY_PROBE_SECONDS": "1",
             "PD_TIMEOUT": "1",
             "OPERATOR_POLL_SECONDS": "0.05",
             "OPERATOR_FOLLOW_SECONDS": "1.5",

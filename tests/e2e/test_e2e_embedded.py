@@ -13,7 +13,13 @@ from bot.settings import Settings
 async def test_with_no_configuration_the_playground_and_simulator_stand_in(tmp_path: Path) -> None:
     """`/tikv status` typed on the playground reaches the bot, which reads the embedded PD's problems."""
     settings = Settings.load(
-        {"HOST": "127.0.0.1", "PORT": "0", "PLAYGROUND_PORT": "0", "TIKV_CHATOPS_DB": str(tmp_path / "x.db")}
+        {
+            "HOST": "127.0.0.1",
+            "PORT": "0",
+            "METRICS_PORT": "0",
+            "PLAYGROUND_PORT": "0",
+            "TIKV_CHATOPS_DB": str(tmp_path / "x.db"),
+        }
     )
     assert not settings.has_slack_credentials and settings.pd_endpoints == ()
     async with running(settings) as bot:

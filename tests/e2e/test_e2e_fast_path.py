@@ -20,10 +20,10 @@ def _busy_ephemerals(e2e: E2E, user: str) -> list[str]:
     return [t for t in e2e.ephemeral_texts(user) if "busy" in t]
 
 
-async def _healthz(e2e: E2E) -> tuple[int, float]:
+async def _readyz(e2e: E2E) -> tuple[int, float]:
     loop = asyncio.get_running_loop()
     started = loop.time()
-    async with aiohttp.ClientSession() as session, session.get(e2e.bot.url + "/healthz") as answer:
+    async with aiohttp.ClientSession() as session, session.get(e2e.bot.ops_url + "/readyz") as answer:
         return answer.status, loop.time() - started
 
 
@@ -128,7 +128,7 @@ async def test_a_burst_of_status_commands_is_bounded_and_pd_stays_usable(tmp_pat
 
         await eventually(lambda: len(answers()) == len(admitted), limit=30)
         await eventually(lambda: e2e.bot.work.depth == 0, limit=5)  # the jobs' tails after answering
-        status, elapsed = await _healthz(e2e)
+        status, elapsed = await _readyz(e2e)
         assert status == 200 and elapsed < 1.0
         exposition = e2e.bot.metrics.exposition().decode()
         assert "PoolTimeout" not in exposition

@@ -11,8 +11,8 @@ from bot import texts
 from bot.playground.relay import Delivery
 
 
-async def _healthz(e2e: E2E) -> int:
-    async with aiohttp.ClientSession() as session, session.get(e2e.bot.url + "/healthz") as answer:
+async def _readyz(e2e: E2E) -> int:
+    async with aiohttp.ClientSession() as session, session.get(e2e.bot.ops_url + "/readyz") as answer:
         return answer.status
 
 
@@ -39,7 +39,7 @@ async def test_pd_dying_mid_write_is_told_in_the_thread_and_audited(e2e: E2E) ->
     assert "Outcome unknown" in str(e2e.card(card).blocks)
 
     # The bot keeps serving while PD is away: health says so, commands are answered.
-    assert await _healthz(e2e) == 503
+    assert await eventually(lambda: _is_not_ready(e2e), limit=5)  # the cached probe saw PD go
     status = await e2e.relay.command(ALICE, "status")
     assert status.ok and status.elapsed < 3
     answer = await e2e.fake.wait_for(
@@ -52,7 +52,11 @@ async def test_pd_dying_mid_write_is_told_in_the_thread_and_audited(e2e: E2E) ->
 
 
 async def _is_healthy(e2e: E2E) -> bool:
-    return await _healthz(e2e) == 200
+    return await _readyz(e2e) == 200
+
+
+async def _is_not_ready(e2e: E2E) -> bool:
+    return await _readyz(e2e) == 503
 
 
 async def _audit_rows(e2e: E2E, count: int) -> bool:

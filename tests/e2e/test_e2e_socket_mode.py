@@ -90,6 +90,7 @@ async def test_a_slash_command_over_socket_mode_is_acked_on_the_socket_and_answe
                 "TIKV_CHATOPS_DB": str(tmp_path / "socket.db"),
                 "HOST": "127.0.0.1",
                 "PORT": "0",
+                "METRICS_PORT": "0",
                 "PD_TIMEOUT": "1",
             }
         )
@@ -125,8 +126,8 @@ async def test_a_slash_command_over_socket_mode_is_acked_on_the_socket_and_answe
                 assert "takes no arguments" in answer[0].text  # "status payload" reached the grammar intact
                 assert slack.opened_with == [f"Bearer {APP_TOKEN}"]
                 async with aiohttp.ClientSession() as session:
-                    async with session.get(bot.url + "/healthz") as health:
-                        assert health.status == 200
+                    async with session.get(bot.ops_url + "/livez") as live:
+                        assert live.status == 200
                     async with session.post(bot.url + "/slack/events", data=b"x") as events:
                         assert events.status in (404, 405)  # Slack's requests come over the socket only
         finally:

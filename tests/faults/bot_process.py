@@ -34,6 +34,7 @@ class BotProcess:
 
     process: asyncio.subprocess.Process
     url: str
+    ops_url: str
     stderr: list[str] = field(default_factory=list)
     _reader: asyncio.Task[None] | None = None
 
@@ -43,7 +44,7 @@ class BotProcess:
             self.stderr.append(line.decode(errors="replace"))
 
     async def wait_ready(self) -> None:
-        """Until ``/healthz`` answers (the bot reconciles at start, then serves)."""
+        """Until ``/livez`` answers (the bot reconciles at start, then serves)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_TIMEOUT
         async with aiohttp.ClientSession() as session:
@@ -51,7 +52,7 @@ class BotProcess:
                 if self.process.returncode is not None:
                     raise AssertionError(f"the bot exited with {self.process.returncode}:\n{self.log}")
                 try:
-                    async with session.get(self.url + "/healthz") as answer:
+                    async with session.get(self.ops_url + "/livez") as answer:
                         if answer.status in (200, 503):
                             return
                 except aiohttp.ClientError:
@@ -89,8 +90,15 @@ class BotProcess:
 
 async def start_bot(env: dict[str, str]) -> BotProcess:
     """Start ``python -m bot`` with ``env`` added to this process's environment; return once it serves."""
-    port = free_port()
-    child_env = {**os.environ, "PYTHONPATH": str(ROOT), "HOST": "127.0.0.1", "PORT": str(port), **env}
+    port, ops_port = free_port(), free_port()
+    child_env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "METRICS_PORT": str(ops_port),
+        **env,
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -101,7 +109,7 @@ async def start_bot(env: dict[str, str]) -> BotProcess:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    bot = BotProcess(process, f"http://127.0.0.1:{port}")
+    bot = BotProcess(process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ops_port}")
     bot._reader = asyncio.create_task(bot._read())
     try:
         await bot.wait_ready()

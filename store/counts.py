@@ -1,0 +1,55 @@
+"""Counts for the gauges ``/metrics`` shows, kept by the store rather than recounted from the rows.
+
+Every change of a proposal's state is written together with its ``events`` row (``from_state`` →
+``to_state``; a new proposal's ``from_state`` is NULL), and ``events`` is append-only with increasing
+ids. So the counts are computed once with ``SELECT state, COUNT(*) … GROUP BY state`` and from then
+on brought up to date from the events written since (``id > last``), in one read snapshot: a scrape
+costs a lookup of the few newest events, whatever the number of proposals. (A full count walks the
+state index: some 25 ms at a hundred thousand proposals on a busy machine.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from actions.models import ProposalState
+from store.connection import transaction
+
+
+@dataclass
+class StateTally:
+    """The counts as of event ``last_event`` (``None`` before the first full count)."""
+
+    counts: dict[ProposalState, int] | None = None
+    last_event: int = 0
+    full_counts: int = field(default=0)  # how many times every row was counted (tests look)
+
+
+def proposal_counts(conn: sqlite3.Connection, tally: StateTally) -> dict[ProposalState, int]:
+    """How many proposals are in each state (zero for a state none is in); updates ``tally``."""
+    with transaction(conn, write=False):
+        last = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+        if tally.counts is None or last < tally.last_event:
+            counts = dict.fromkeys(ProposalState, 0)
+            for state, count in conn.execute("SELECT state, COUNT(*) FROM proposals GROUP BY state"):
+                counts[ProposalState(state)] = int(count)
+            tally.full_counts += 1
+        else:
+            counts = dict(tally.counts)
+            changes = conn.execute(
+                "SELECT from_state, to_state, COUNT(*) FROM events WHERE id > ? AND id <= ?"
+                " GROUP BY from_state, to_state",
+                (tally.last_event, last),
+            )
+            for before, after, count in changes:
+                if before is not None:
+                    counts[ProposalState(before)] -= int(count)
+                counts[ProposalState(after)] += int(count)
+    tally.counts, tally.last_event = counts, last
+    return dict(counts)
+
+
+def ping(conn: sqlite3.Connection) -> None:
+    """The cheapest query there is: the connection answers."""
+    conn.execute("SELECT 1").fetchone()
