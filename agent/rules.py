@@ -91,7 +91,7 @@ def _bytes(n: float) -> str:
 
 def _minutes(delta: timedelta) -> str:
     """``66m`` or ``2h10m``."""
-    total = max(int(delta.total_seconds() // 60), 0)
+    total = max(round(delta.total_seconds() / 60), 0)
     hours, minutes = divmod(total, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
 
@@ -929,7 +929,11 @@ def hot_regions(
     for h in hottest:
         evidence = [
             Evidence(label=f"region {h.region_id} {verb}", value=f"{_bytes(h.flow_bytes)}/s", source=source),
-            Evidence(label=f"region {h.region_id} keys {verb}", value=f"{h.flow_keys:.0f}/s", source=source),
+            Evidence(
+                label=f"region {h.region_id} keys {'written' if kind is HotKind.WRITE else 'read'}",
+                value=f"{h.flow_keys:.0f}/s",
+                source=source,
+            ),
             Evidence(label="hot for", value=f"{h.hot_degree} intervals", source=source),
             Evidence(label="leader on store", value=str(h.leader_store_id), source=source),
         ]
