@@ -129,6 +129,7 @@ class _Planned:
     params: Mapping[str, ParamValue]
     rationale: str
     confidence: float | None = None
+    advised_by: str | None = None
 
 
 def _signature(action: ActionType, params: Mapping[str, ParamValue]) -> tuple[str, str]:
@@ -367,10 +368,19 @@ class AgentLoop:
 
     @staticmethod
     def _plan(finding: Finding, advice: Advice | None) -> list[_Planned]:
-        """Claude's valid suggestions for the finding if there are any, else the rules' own."""
+        """Claude's valid suggestions for the finding if there are any, else the rules' own.
+
+        With an advisor configured, every rationale says where it came from: "Rules:" or
+        "Claude (model, prompt version):", and Claude's proposals carry ``advised_by`` into the
+        audit rows.
+        """
 
         def from_rules(note: str = "") -> list[_Planned]:
-            return [_Planned(p.action, p.params, f"{note} {p.rationale}".strip()) for p in finding.proposals]
+            label = "Rules:" if advice is not None else ""
+            return [
+                _Planned(p.action, p.params, " ".join(x for x in (note, label, p.rationale) if x))
+                for p in finding.proposals
+            ]
 
         if advice is None:
             return from_rules()
@@ -379,7 +389,11 @@ class AgentLoop:
         advised = advice.for_finding(finding.key)
         if not advised:
             return from_rules("Claude suggested no valid action for this finding; proposed by rules.")
-        return [_Planned(a.action, a.params, a.rationale, a.confidence) for a in advised]
+        who = f"Claude ({advice.source}):" if advice.source else "Claude:"
+        return [
+            _Planned(a.action, a.params, f"{who} {a.rationale}", a.confidence, advice.source or "claude")
+            for a in advised
+        ]
 
     async def _propose(
         self,
@@ -429,6 +443,7 @@ class AgentLoop:
             evidence=finding.evidence,
             ticket_id=ticket.id,
             confidence=step.confidence,
+            advised_by=step.advised_by,
             revert_after_seconds=self.settings.revert_after.get(step.action),
         )
         try:
