@@ -379,7 +379,11 @@ def store_down(
                     "PD has nowhere to put them. Bring the store back or add a store."
                 )
             else:
-                note = ""
+                note = (
+                    f"If store {store.id} is gone for good, take it offline "
+                    f"(/tikv offline-store {store.id}); if it is coming back, bring it up: PD keeps its "
+                    "replicas' places until then."
+                )
                 proposals = (
                     ProposedAction(
                         ActionType.OFFLINE_STORE,
