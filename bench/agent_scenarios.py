@@ -202,7 +202,10 @@ def scheduling_halted() -> tuple[ClusterModel, Expectation]:
     model.config.set_items({"halt-scheduling": "true"})
     fix = Match("set-config", {"key": "halt-scheduling", "value": "false"})
     return model, Expectation(
-        frozenset({"scheduling-halted:cluster"}), acceptable=(fix,), required=(fix,), forbidden=_no_hand_moves()
+        frozenset({"scheduling-halted:cluster"}),
+        acceptable=(fix,),
+        required=(fix,),
+        forbidden=_no_hand_moves(),
     )
 
 
@@ -243,7 +246,9 @@ def _hot(model: ClusterModel, region_id: int, *, write: bool, size_mib: int, key
     model.set_region_size(region_id, size_mib=size_mib, keys=keys)
     flow = 64 * MIB * 60  # 64 MiB/s over the 60 s heartbeat
     if write:
-        model.set_region_flow(region_id, written_bytes=flow, written_keys=flow // 1024, write_query=flow // 4096)
+        model.set_region_flow(
+            region_id, written_bytes=flow, written_keys=flow // 1024, write_query=flow // 4096
+        )
     else:
         model.set_region_flow(region_id, read_bytes=flow, read_keys=flow // 1024, read_query=flow // 4096)
 
@@ -293,7 +298,9 @@ def low_space() -> tuple[ClusterModel, Expectation]:
     model = base_model()
     capacity = model.stores[2].capacity
     model.set_store_capacity(2, capacity=capacity, available=capacity // 20)
-    return model, Expectation(frozenset({"store-low-space:2"}), forbidden=_no_hand_moves(Match("split-region")))
+    return model, Expectation(
+        frozenset({"store-low-space:2"}), forbidden=_no_hand_moves(Match("split-region"))
+    )
 
 
 def pending_peers_pile_up() -> tuple[ClusterModel, Expectation]:

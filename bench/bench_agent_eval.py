@@ -53,6 +53,7 @@ START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TOP_N = 64
 BASE_COMMIT = "f3f6ce2"
 ROOT = Path(__file__).resolve().parent.parent
+TREES = ("agent", "actions", "pd", "store", "bench/__init__.py")  # what the base run takes from the commit
 
 
 class _Clock:
@@ -238,6 +239,12 @@ def _cell(score: dict[str, Any] | None) -> str:
     return f"{f}{extra} · {p}{bad}{forbidden} · {score['cards']}c/{score['audit_rows']}a"
 
 
+def _fmt(key: str, v: float) -> str:
+    if "precision" in key or "recall" in key:
+        return f"{v:.0%}"
+    return f"{v:g}" if v == int(v) else f"{v:.1f}"
+
+
 def table(new: list[Score], base: list[dict[str, Any]] | None, base_label: str) -> str:
     base_by = {s["name"]: s for s in base or []}
     lines = [
@@ -249,9 +256,8 @@ def table(new: list[Score], base: list[dict[str, Any]] | None, base_label: str) 
         "|---|---|---|---|",
     ]
     for scenario, score in zip(SCENARIOS, new, strict=True):
-        lines.append(
-            f"| {scenario.name} | {scenario.what} | {_cell(base_by.get(scenario.name))} | {_cell(asdict(score))} |"
-        )
+        base_cell = _cell(base_by.get(scenario.name))
+        lines.append(f"| {scenario.name} | {scenario.what} | {base_cell} | {_cell(asdict(score))} |")
     new_totals = totals(new)
     base_totals = totals([Score(**s) for s in base]) if base else None
     lines += ["", f"| score | base `{base_label}` | new |", "|---|---|---|"]
@@ -267,11 +273,8 @@ def table(new: list[Score], base: list[dict[str, Any]] | None, base_label: str) 
         "max_pd_requests": "PD requests per cycle (max over scenarios)",
     }
     for key, label in names.items():
-        def fmt(v: float) -> str:
-            return f"{v:.0%}" if "precision" in key or "recall" in key else f"{v:g}" if v == int(v) else f"{v:.1f}"
-
-        base_value = fmt(base_totals[key]) if base_totals else "n/a"
-        lines.append(f"| {label} | {base_value} | {fmt(new_totals[key])} |")
+        base_value = _fmt(key, base_totals[key]) if base_totals else "n/a"
+        lines.append(f"| {label} | {base_value} | {_fmt(key, new_totals[key])} |")
     return "\n".join(lines)
 
 
@@ -280,7 +283,17 @@ def base_scores(commit: str, cycles: int) -> list[dict[str, Any]] | None:
     tmp = Path(tempfile.mkdtemp(prefix="agent-eval-base-"))
     try:
         archive = subprocess.run(
-            ["git", "archive", "--format=tar", commit, "agent", "actions", "pd", "store", "bench/__init__.py"],
+            [
+                "git",
+                "archive",
+                "--format=tar",
+                commit,
+                "agent",
+                "actions",
+                "pd",
+                "store",
+                "bench/__init__.py",
+            ],
             cwd=ROOT,
             capture_output=True,
             check=True,
