@@ -33,12 +33,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 
 from actions.executor import Executor
 from actions.models import ActionResult, Proposal
 from actions.policy import Policy
 from actions.ports import AuditQuery, CardRef
 from actions.service import Operations
+from agent.advisor import ClaudeAdvisor
 from agent.observe import observe
 from agent.proposer import AgentLoop, AgentSettings
 from agent.rules import evaluate
@@ -102,6 +104,9 @@ class Score:
     audit_rows: int = 0
     repeats: int = 0
     hours: float = 0.0
+    advised: int = 0  # proposals posted from the scripted model's tool calls
+    advised_expected: int = 0  # proposals the rules made on the same cycle (the model echoes them)
+    advised_forbidden: int = 0
 
 
 def _params(params: Any) -> dict[str, Any]:
@@ -191,12 +196,80 @@ async def run_steady(scenario: Scenario, score: Score, *, cycles: int, interval:
     score.hours = cycles * interval / 3600
 
 
+SCRIPTED_CONFIDENCE = 0.8
+
+
+def scripted_model(request: httpx2.Request) -> httpx2.Response:
+    """A stand-in for Claude's Messages API: one tool call per action the rules would propose."""
+    body = json.loads(request.content)
+    question = json.loads(body["messages"][0]["content"])
+    calls = [
+        {
+            "type": "tool_use",
+            "id": f"toolu_{i:02d}",
+            "name": proposal["action"],
+            "input": {
+                **proposal["params"],
+                "finding": finding["key"],
+                "rationale": f"Scripted: {proposal['why']}",
+                "confidence": SCRIPTED_CONFIDENCE,
+            },
+        }
+        for i, (finding, proposal) in enumerate(
+            (f, p) for f in question["findings"] for p in f["rules_would_propose"][:1]
+        )
+    ]
+    message = {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": [{"type": "text", "text": "Scripted advice."}, *calls],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
+    return httpx2.Response(200, json=message)
+
+
+async def run_advised(scenario: Scenario, score: Score, expect: Expectation) -> None:
+    """One cycle of the whole loop with the advisor answering over HTTP (scripted model)."""
+    server, _ = await _served(scenario)
+    clock = _Clock()
+    cards = _Cards()
+    claude = httpx2.AsyncClient(transport=httpx2.MockTransport(scripted_model))
+    advisor = ClaudeAdvisor(api_key="sk-ant-bench", http_client=claude, max_retries=0, timeout=5)
+    async with server as sim, httpx.AsyncClient() as http:
+        if scenario.on_server is not None:
+            scenario.on_server(sim)
+        client = PDClient(http, [sim.url], read_retries=0)
+        cluster = PDCluster(client)
+        store = await open_store(":memory:")
+        try:
+            policy = Policy.from_mapping(AGENT_MAY_PROPOSE_ALL)
+            executor = Executor(cluster, store, cards, clock, poll_interval=0.01)
+            operations = Operations(cluster, store, cards, policy, executor, clock)
+            loop = AgentLoop(
+                PDObserver(client), store, operations, policy, channel="C0PROPOSALS", advisor=advisor,
+                settings=AgentSettings(interval=60.0), clock=clock,
+            )  # fmt: skip
+            report = await loop.run_once()
+        finally:
+            await store.aclose()
+            await advisor.aclose()
+    posted = [(p.request.action.value, dict(p.request.params)) for p in cards.published]
+    score.advised = sum(1 for p in report.proposals if p.request.confidence == SCRIPTED_CONFIDENCE)
+    score.advised_expected = len(report.proposals)
+    score.advised_forbidden = sum(1 for a, p in posted if any(m.matches(a, p) for m in expect.forbidden))
+
+
 async def run_all(cycles: int) -> list[Score]:
     scores = []
     for scenario in SCENARIOS:
         score = await run_rules(scenario)
         if cycles:
             await run_steady(scenario, score, cycles=cycles)
+        await run_advised(scenario, score, scenario.build()[1])
         scores.append(score)
     return scores
 
@@ -225,6 +298,9 @@ def totals(scores: list[Score]) -> dict[str, float]:
         "audit_rows_per_hour": sum(s.audit_rows for s in scores) / hours,
         "repeats": sum(s.repeats for s in scores),
         "max_pd_requests": max(s.pd_requests for s in scores),
+        "advised": sum(s.advised for s in scores),
+        "advised_expected": sum(s.advised_expected for s in scores),
+        "advised_forbidden": sum(s.advised_forbidden for s in scores),
     }
 
 
@@ -260,6 +336,7 @@ def table(new: list[Score], base: list[dict[str, Any]] | None, base_label: str) 
         lines.append(f"| {scenario.name} | {scenario.what} | {base_cell} | {_cell(asdict(score))} |")
     new_totals = totals(new)
     base_totals = totals([Score(**s) for s in base]) if base else None
+    real_model = "a real model is scored only with ANTHROPIC_API_KEY set; not run here"
     lines += ["", f"| score | base `{base_label}` | new |", "|---|---|---|"]
     names = {
         "finding_precision": "finding precision",
@@ -271,10 +348,17 @@ def table(new: list[Score], base: list[dict[str, Any]] | None, base_label: str) 
         "audit_rows_per_hour": "audit rows per hour, steady state (all scenarios)",
         "repeats": "repeated cards for an unchanged finding",
         "max_pd_requests": "PD requests per cycle (max over scenarios)",
+        "advised": "advisor path: proposals posted from the scripted model's tool calls",
+        "advised_expected": "advisor path: proposals posted in that cycle",
+        "advised_forbidden": "advisor path: forbidden proposals posted",
     }
     for key, label in names.items():
         base_value = _fmt(key, base_totals[key]) if base_totals else "n/a"
         lines.append(f"| {label} | {base_value} | {_fmt(key, new_totals[key])} |")
+    lines.append(
+        "\nThe advisor path runs one cycle per scenario with `ClaudeAdvisor` talking HTTP to a scripted "
+        f"model that echoes the rules' first proposal per finding as tool calls ({real_model})."
+    )
     return "\n".join(lines)
 
 
