@@ -295,7 +295,7 @@ class AgentLoop:
         """
         wanted = {_signature(p.action, _validated_or_raw(p.action, p.params)) for p in finding.proposals}
         for proposal in await self._store.list_proposals(ticket_id=ticket.id, limit=_STORE_SCAN):
-            if proposal.state is not ProposalState.PENDING or proposal.request.confidence is not None:
+            if proposal.state is not ProposalState.PENDING or proposal.request.advised_by is not None:
                 continue
             if _signature(proposal.request.action, proposal.original_params) in wanted:
                 continue
@@ -403,14 +403,12 @@ class AgentLoop:
         busy: set[tuple[str, str]],
         cycle: _Cycle,
     ) -> None:
-        """Propose the plan's first step: one open proposal per finding (the next step, if any, is
+        """Propose the plan's first step only: one open proposal per finding (a next step, if any, is
         proposed in a later cycle, from the cluster as it is then)."""
-        plan = plan[:1]
-        for index, step in enumerate(plan):
-            if not await self._propose_step(finding, ticket, step, busy, cycle):
-                for later in plan[index + 1 :]:
-                    cycle.skip(finding.key, "an earlier step of this finding was not proposed", later.action)
-                return
+        if plan:
+            await self._propose_step(finding, ticket, plan[0], busy, cycle)
+        for later in plan[1:]:
+            cycle.skip(finding.key, "one proposal per finding at a time; later steps wait", later.action)
 
     async def _propose_step(
         self, finding: Finding, ticket: Ticket, step: _Planned, busy: set[tuple[str, str]], cycle: _Cycle
