@@ -29,6 +29,8 @@ def request_json(request: ActionRequest, pd_request: PDRequest, pd_ctl: str, **e
         "source": request.source.value,
         "pd_request": pd_request.model_dump(mode="json"),
         "pd_ctl": pd_ctl,
+        # The agent's advisor (model, prompt version) when the action came from it.
+        **({"advised_by": request.advised_by} if request.advised_by else {}),
         **extra,
     }
 

@@ -88,6 +88,7 @@ class ActionRequest(_Frozen):
     ticket_id: int | None = None
     confidence: float | None = None
     revert_after_seconds: int | None = None  # temporary changes: revert automatically after this
+    advised_by: str | None = None  # the agent's advisor, e.g. "claude-sonnet-5-5, prompt advisor/2"
 
 
 class PDRequest(_Frozen):

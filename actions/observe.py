@@ -2,8 +2,8 @@
 
 ``agent/`` depends on ``ClusterObserver`` only; ``pd/observer.py`` implements it over the PD client.
 Every method is one PD request, except ``schedule_settings`` (two: schedule and replication config)
-and ``schedulers`` (two when an evict-leader scheduler runs, to learn its stores). None of them scans
-every region, so the agent's reads per cycle do not grow with the cluster's region count. Methods
+and ``schedulers`` (two, plus one when an evict-leader scheduler runs, to learn its stores). None of
+them scans every region, so the agent's reads per cycle do not grow with the cluster's region count. Methods
 raise ``actions.errors.ClusterError`` subclasses only.
 """
 
@@ -51,6 +51,7 @@ class SchedulerState:
 
     names: tuple[str, ...]
     evict_leader_store_ids: tuple[int, ...] = ()
+    paused: tuple[str, ...] = ()  # ``GET /schedulers?status=paused``
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,11 @@ class ScheduleSettings:
     low_space_ratio: float = 0.8  # a store is low on space once used/capacity passes this
     high_space_ratio: float = 0.7
     max_store_down_time: str = "30m0s"
+    halt_scheduling: bool = False
+    # ``leader-schedule-limit``, ``region-schedule-limit``… as PD reports them.
+    schedule_limits: dict[str, int] = field(default_factory=dict)
+    # Per store: ``{"add-peer": rate, "remove-peer": rate}`` (operators per minute).
+    store_limits: dict[int, dict[str, float]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,8 +92,12 @@ class ClusterObserver(Protocol):
         """``GET /regions/size?limit=N``: the ``limit`` largest regions, largest first."""
         ...
 
+    async def top_regions_by_flow(self, kind: HotKind, limit: int) -> list[RegionSnapshot]:
+        """``GET /regions/{writeflow|readflow}?limit=N``: the busiest regions, with their size and keys."""
+        ...
+
     async def schedulers(self) -> SchedulerState:
-        """``GET /schedulers`` (+ the evict-leader scheduler's store list when it exists)."""
+        """``GET /schedulers`` and ``?status=paused`` (+ the evict-leader store list when it runs)."""
         ...
 
     async def schedule_settings(self) -> ScheduleSettings:

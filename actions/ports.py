@@ -43,6 +43,10 @@ class StoreSnapshot:
     leader_count: int = 0
     region_count: int = 0
     region_size_mib: int = 0
+    leader_weight: float = 1.0
+    region_weight: float = 1.0
+    pending_peer_count: int = 0
+    last_heartbeat: datetime | None = None  # as PD last heard from the store
 
     @property
     def available_ratio(self) -> float:

@@ -66,6 +66,7 @@ logger = logging.getLogger(__name__)
 
 TTL_ACTOR = f"{SYSTEM_ACTOR}/ttl"
 PREFLIGHT_ACTOR = f"{SYSTEM_ACTOR}/preflight"
+AGENT_ACTOR_NAME = f"{SYSTEM_ACTOR}/agent"
 
 # Decided states, and those a waiter keeps waiting through (the executor moves them on by itself).
 IN_FLIGHT = frozenset({ProposalState.PENDING, ProposalState.APPROVED, ProposalState.EXECUTING})
@@ -451,6 +452,29 @@ class Operations:
             expired = proposal.model_copy(update={"state": ProposalState.EXPIRED})
             return await self._decided(proposal.id, expired)
         return await self.get(proposal.id)
+
+    async def supersede(self, proposal_id: int, *, reason: str) -> Proposal | None:
+        """Close a pending proposal whose reason has gone (the agent's finding cleared or changed).
+
+        Guarded like every transition: None when it was no longer pending. The card is rewritten.
+        """
+        proposal = await self.get(proposal_id)
+        if proposal.state is not ProposalState.PENDING:
+            return None
+        moved = await self._store.transition(
+            proposal_id,
+            expected=ProposalState.PENDING,
+            new=ProposalState.SUPERSEDED,
+            actor=AGENT_ACTOR_NAME,
+            now=self._clock(),
+            revision=proposal.revision,
+            detail={"reason": reason},
+        )
+        if not moved:
+            return None
+        return await self._decided(
+            proposal_id, proposal.model_copy(update={"state": ProposalState.SUPERSEDED})
+        )
 
     # --- helpers ---------------------------------------------------------------------------------
 

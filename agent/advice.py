@@ -35,6 +35,7 @@ class Advice:
     dropped: tuple[str, ...] = ()  # suggestions that failed validation, with the reason
     unavailable: str | None = None  # e.g. "rate limited", "timed out", "API error 500"
     summary: str = ""  # the advisor's own words about the cluster, if any
+    source: str = ""  # who advised: model and prompt version, e.g. "claude-sonnet-5-5, prompt advisor/2"
 
     def for_finding(self, key: str) -> tuple[AdvisedAction, ...]:
         return tuple(a for a in self.actions if a.finding_key == key)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -29,6 +30,7 @@ from anthropic.types import Message, ToolParam
 from actions.catalog import CATALOG, ActionSpec, ParamSpec, spec_for, validate_params
 from actions.errors import InvalidRequest
 from actions.models import ActionType
+from agent import diagnosis
 from agent.advice import Advice, AdvisedAction
 from agent.findings import Finding
 from agent.observe import Observation
@@ -42,9 +44,20 @@ DEFAULT_MAX_TOKENS = 2048
 FINDING, RATIONALE, CONFIDENCE = "finding", "rationale", "confidence"
 
 
+PROMPT_VERSION_PREFIX = "Prompt version: "
+
+
 def load_prompt() -> str:
     """The system prompt, kept in ``agent/prompts/advisor.md`` so it is reviewed like code."""
     return resources.files("agent.prompts").joinpath("advisor.md").read_text(encoding="utf-8")
+
+
+def prompt_version(prompt: str) -> str:
+    """The version the prompt file states on its first line (``Prompt version: advisor/2``)."""
+    first = prompt.splitlines()[0] if prompt else ""
+    if not first.startswith(PROMPT_VERSION_PREFIX):
+        raise ValueError("agent/prompts/advisor.md must start with 'Prompt version: <version>'")
+    return first.removeprefix(PROMPT_VERSION_PREFIX).strip()
 
 
 # --- the catalog as tools ------------------------------------------------------------------------
@@ -114,6 +127,14 @@ def _finding_json(finding: Finding) -> dict[str, object]:
     }
 
 
+def diagnosis_summary(obs: Observation) -> dict[str, list[str]]:
+    """What blocks PD, per kind of work it would do by itself (empty lists: nothing does)."""
+    return {
+        work.value: [b.reason for b in diagnosis.blockers(work, obs.schedulers, obs.settings)]
+        for work in diagnosis.Work
+    }
+
+
 def cluster_summary(obs: Observation) -> dict[str, object]:
     """The cluster in a few hundred tokens: stores, schedulers, how many regions each check flags."""
     evicted = set(obs.schedulers.evict_leader_store_ids) if obs.schedulers else set()
@@ -130,6 +151,7 @@ def cluster_summary(obs: Observation) -> dict[str, object]:
             for s in obs.stores or ()
         ],
         "schedulers": list(obs.schedulers.names) if obs.schedulers else None,
+        "paused_schedulers": list(obs.schedulers.paused) if obs.schedulers else None,
         "flagged_regions": {check.value: len(regions) for check, regions in obs.checks.items()},
         "hot_write_regions": None if obs.hot_write is None else len(obs.hot_write),
         "hot_read_regions": None if obs.hot_read is None else len(obs.hot_read),
@@ -235,6 +257,7 @@ class ClaudeAdvisor:
         self.model = model
         self._max_tokens = max_tokens
         self._prompt = load_prompt()
+        self.prompt_version = prompt_version(self._prompt)
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=base_url,
@@ -243,6 +266,11 @@ class ClaudeAdvisor:
             max_retries=max_retries,
         )
 
+    @property
+    def source(self) -> str:
+        """What the cards and the audit rows name as the advisor."""
+        return f"{self.model}, prompt {self.prompt_version}"
+
     async def aclose(self) -> None:
         await self._client.close()
 
@@ -250,7 +278,11 @@ class ClaudeAdvisor:
         self, findings: Sequence[Finding], observation: Observation, *, allowed: Sequence[ActionType]
     ) -> Advice:
         keys = [f.key for f in findings]
-        question = {"findings": [_finding_json(f) for f in findings], "cluster": cluster_summary(observation)}
+        question = {
+            "findings": [_finding_json(f) for f in findings],
+            "diagnosis": diagnosis_summary(observation),
+            "cluster": cluster_summary(observation),
+        }
         try:
             message = await self._client.messages.create(
                 model=self.model,
@@ -263,8 +295,8 @@ class ClaudeAdvisor:
         except anthropic.AnthropicError as exc:
             reason = unavailable_reason(exc)
             log.warning("advisor: Claude unavailable (%s): %s", reason, exc)
-            return Advice(unavailable=reason)
-        advice = read_reply(message, finding_keys=keys, allowed=allowed)
+            return Advice(unavailable=reason, source=self.source)
+        advice = replace(read_reply(message, finding_keys=keys, allowed=allowed), source=self.source)
         log.info(
             "advisor: Claude suggested %d action(s), %d dropped (stop: %s)",
             len(advice.actions),

@@ -34,6 +34,8 @@ class Observation:
     hot_read: tuple[HotRegion, ...] | None = None
     checks: Mapping[RegionCheck, tuple[RegionSnapshot, ...]] = field(default_factory=dict)
     top_by_size: tuple[RegionSnapshot, ...] | None = None
+    # The busiest regions by write and read flow: the size and keys of the hot regions.
+    top_by_flow: Mapping[HotKind, tuple[RegionSnapshot, ...]] = field(default_factory=dict)
     top_n: int = 0
     schedulers: SchedulerState | None = None
     settings: ScheduleSettings | None = None
@@ -42,11 +44,27 @@ class Observation:
     errors: tuple[str, ...] = ()
     requests: int = 0
 
+    @property
+    def pd_leaderless(self) -> str:
+        """PD's words when a read failed because PD has no leader, else empty."""
+        for error in self.errors:
+            if "ErrRedirectNoLeader" in error or "no leader" in error.lower():
+                return error.partition(": ")[2] or error
+        return ""
+
     def check(self, check: RegionCheck) -> tuple[RegionSnapshot, ...] | None:
         return self.checks.get(check)
 
     def store(self, store_id: int) -> StoreSnapshot | None:
         return next((s for s in self.stores or () if s.id == store_id), None)
+
+    def region(self, region_id: int) -> RegionSnapshot | None:
+        """A region this cycle read anyway (flow or size tops, flagged lists), or None."""
+        for regions in (*self.top_by_flow.values(), self.top_by_size or (), *self.checks.values()):
+            for region in regions:
+                if region.id == region_id:
+                    return region
+        return None
 
 
 async def _read(what: str, call: Callable[[], Awaitable[T]], errors: list[str]) -> T | None:
@@ -73,12 +91,19 @@ async def observe(observer: ClusterObserver, *, at: datetime, top_n: int) -> Obs
         _read("schedulers", observer.schedulers, errors),
         _read("schedule config", observer.schedule_settings, errors),
     )
+    busiest = asyncio.gather(
+        _read("busiest regions by write", observer.top_regions_by_flow(HotKind.WRITE, top_n), errors),
+        _read("busiest regions by read", observer.top_regions_by_flow(HotKind.READ, top_n), errors),
+    )
     flagged = asyncio.gather(
         *(_read(f"regions/check/{c.value}", partial(observer.regions_check, c), errors) for c in checks)
     )
-    (stores, hot_write, hot_read, top, schedulers, settings), check_results = await asyncio.gather(
-        core, flagged
-    )
+    (
+        (stores, hot_write, hot_read, top, schedulers, settings),
+        (by_write, by_read),
+        check_results,
+    ) = await asyncio.gather(core, busiest, flagged)
+    flows = {HotKind.WRITE: by_write, HotKind.READ: by_read}
     return Observation(
         at=at,
         stores=None if stores is None else tuple(stores),
@@ -86,6 +111,7 @@ async def observe(observer: ClusterObserver, *, at: datetime, top_n: int) -> Obs
         hot_read=None if hot_read is None else tuple(hot_read),
         checks={c: tuple(r) for c, r in zip(checks, check_results, strict=True) if r is not None},
         top_by_size=None if top is None else tuple(top),
+        top_by_flow={k: tuple(v) for k, v in flows.items() if v is not None},
         top_n=top_n,
         schedulers=schedulers,
         settings=settings,

@@ -2,13 +2,16 @@
 
 One cycle::
 
-    observe (fixed number of PD reads) -> evaluate rules -> close tickets of findings gone
-      -> per finding: open/find its ticket, skip it while a proposal of it is open
+    observe (fixed number of PD reads) -> evaluate rules
+      -> findings gone: close their tickets and supersede their pending proposals at once
+      -> per finding: open/find its ticket; supersede a pending proposal the finding no longer makes;
+         skip it while a proposal of it is open or while it backs off
       -> (advisor, if configured: Claude's suggestions, validated like human input)
-      -> Operations.propose(...) each action the policy lets the agent propose
+      -> Operations.propose(...) one action per finding, if the policy lets the agent propose it
 
 Nothing here executes anything: every proposal waits for people. Failures of one proposal (a
-preflight refusal, PD unreachable) are logged and reported, never raised out of the loop.
+preflight refusal, PD unreachable) are logged and reported, never raised out of the loop; the
+finding then backs off (exponentially, capped), so a refusal is tried and recorded once per window.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class ProposalSink(Protocol):
         self, request: ActionRequest, *, actor: Actor, channel: str | None = None
     ) -> Proposal: ...
 
+    async def supersede(self, proposal_id: int, *, reason: str) -> Proposal | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class AgentSettings:
@@ -67,6 +72,10 @@ class AgentSettings:
     top_n: int = 64  # largest regions read per cycle (leader-transfer candidates)
     max_new_tickets: int = 10  # new findings ticketed per cycle; the rest wait for the next cycle
     cool_down: timedelta = timedelta(minutes=30)  # after a rejected/failed proposal of the same finding
+    # After a refusal at preflight (or PD unreachable), the finding waits this long, doubled for each
+    # refusal in a row, up to ``max_back_off``; the cool-down doubles the same way for ended proposals.
+    back_off: timedelta = timedelta(minutes=5)
+    max_back_off: timedelta = timedelta(hours=6)
     # Temporary actions the agent proposes revert by themselves after this many seconds (None: never).
     revert_after: Mapping[ActionType, int] = field(default_factory=dict)
     rules: RuleSettings = field(default_factory=RuleSettings)
@@ -96,6 +105,7 @@ class CycleReport:
     observe_seconds: float = 0.0  # of which waiting for PD's answers
     read_errors: tuple[str, ...] = ()
     advisor_note: str | None = None
+    superseded: tuple[int, ...] = ()  # pending proposals closed because their finding cleared or changed
 
 
 @dataclass(slots=True)
@@ -106,6 +116,7 @@ class _Cycle:
     skipped: list[Skipped] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)
 
     def skip(self, key: str, reason: str, action: ActionType | None = None) -> None:
         log.info("agent: %s not proposed%s: %s", key, f" ({action.value})" if action else "", reason)
@@ -118,6 +129,7 @@ class _Planned:
     params: Mapping[str, ParamValue]
     rationale: str
     confidence: float | None = None
+    advised_by: str | None = None
 
 
 def _signature(action: ActionType, params: Mapping[str, ParamValue]) -> tuple[str, str]:
@@ -131,6 +143,13 @@ def _validated(action: ActionType, params: Mapping[str, ParamValue]) -> dict[str
     return validate_params(
         action, {k: known[k].format(v) if k in known else str(v) for k, v in params.items()}
     )
+
+
+def _validated_or_raw(action: ActionType, params: Mapping[str, ParamValue]) -> Mapping[str, ParamValue]:
+    try:
+        return _validated(action, params)
+    except InvalidRequest:
+        return params
 
 
 class AgentLoop:
@@ -157,6 +176,8 @@ class AgentLoop:
         self.settings = settings or AgentSettings()
         self._clock = clock
         self.last_report: CycleReport | None = None
+        # Per finding key: refusals in a row, and when the finding may be tried again.
+        self._back_off: dict[str, tuple[int, datetime]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Cycle until ``stop`` is set. A failing cycle is logged and the next one runs on time."""
@@ -188,7 +209,10 @@ class AgentLoop:
         actionable: list[tuple[Finding, Ticket]] = []
         for finding in evaluation.findings:
             ticket = await self._ticket(finding, open_tickets, now, cycle)
-            if ticket is not None and await self._should_propose(finding, ticket, now, cycle):
+            if ticket is None:
+                continue
+            await self._retire_stale(finding, ticket, cycle)
+            if await self._should_propose(finding, ticket, now, cycle):
                 actionable.append((finding, ticket))
 
         advice = await self._advise([f for f, _ in actionable], obs)
@@ -208,6 +232,7 @@ class AgentLoop:
             observe_seconds=observed - started,
             read_errors=obs.errors,
             advisor_note=advice.unavailable if advice is not None else None,
+            superseded=tuple(cycle.superseded),
         )
         self.last_report = report
         log.info(
@@ -238,8 +263,47 @@ class AgentLoop:
                 continue
             await self._store.close_ticket(ticket.id, now=now)
             del open_tickets[key]
+            self._back_off.pop(key, None)
             cycle.closed.append(ticket.id)
             log.info("agent: closed ticket #%d (%s): the finding is gone", ticket.id, key)
+            # Closed first, so the rewritten cards show the finding as cleared.
+            for proposal in await self._store.list_proposals(ticket_id=ticket.id, limit=_STORE_SCAN):
+                if proposal.state is ProposalState.PENDING:
+                    await self._supersede(
+                        proposal,
+                        f"The finding it answered ({key}, ticket #{ticket.id}) has cleared: the agent "
+                        "no longer sees the problem.",
+                        cycle,
+                    )
+
+    async def _supersede(self, proposal: Proposal, reason: str, cycle: _Cycle) -> None:
+        try:
+            done = await self._operations.supersede(proposal.id, reason=reason)
+        except ActionError as exc:
+            log.warning("agent: could not supersede proposal #%d: %s", proposal.id, exc)
+            return
+        if done is not None:
+            cycle.superseded.append(proposal.id)
+            log.info("agent: superseded proposal #%d: %s", proposal.id, reason)
+
+    async def _retire_stale(self, finding: Finding, ticket: Ticket, cycle: _Cycle) -> None:
+        """Supersede the rules' pending proposals of ``ticket`` that the finding no longer makes.
+
+        The cluster moved since it was proposed (the leader went elsewhere, PD became able to do it
+        itself): its reasons are no longer true, so its card should not wait for a click. Claude's
+        proposals are left to people (the advisor is asked again only for new proposals).
+        """
+        wanted = {_signature(p.action, _validated_or_raw(p.action, p.params)) for p in finding.proposals}
+        for proposal in await self._store.list_proposals(ticket_id=ticket.id, limit=_STORE_SCAN):
+            if proposal.state is not ProposalState.PENDING or proposal.request.advised_by is not None:
+                continue
+            if _signature(proposal.request.action, proposal.original_params) in wanted:
+                continue
+            await self._supersede(
+                proposal,
+                f"The finding {finding.key} changed: {finding.title}. The rules no longer propose this.",
+                cycle,
+            )
 
     async def _ticket(
         self, finding: Finding, open_tickets: dict[str, Ticket], now: datetime, cycle: _Cycle
@@ -257,10 +321,20 @@ class AgentLoop:
             cycle.opened.append(ticket.id)
         return ticket
 
+    def _window(self, attempts: int) -> timedelta:
+        """``back_off`` doubled for each attempt after the first, at most ``max_back_off``."""
+        doubled: timedelta = self.settings.back_off * (2 ** min(max(attempts - 1, 0), 30))
+        return min(doubled, self.settings.max_back_off)
+
     async def _should_propose(self, finding: Finding, ticket: Ticket, now: datetime, cycle: _Cycle) -> bool:
-        """Not while a proposal of the ticket is open, nor soon after people turned one down."""
+        """Not while a proposal of the ticket is open, nor while the finding backs off."""
         if not finding.proposals:
             cycle.skip(finding.key, finding.note or "nothing to propose")
+            return False
+        if (backing := self._back_off.get(finding.key)) is not None and now < backing[1]:
+            cycle.skip(
+                finding.key, f"refused {backing[0]} time(s) in a row; backing off until {backing[1]:%H:%M}"
+            )
             return False
         proposals = await self._store.list_proposals(ticket_id=ticket.id, limit=_STORE_SCAN)
         open_ones = [p for p in proposals if p.state.is_open]
@@ -271,7 +345,8 @@ class AgentLoop:
         ended = [p for p in proposals if p.state in COOL_DOWN_STATES]
         if ended:
             last = max(ended, key=lambda p: p.updated_at)
-            if now - last.updated_at < self.settings.cool_down:
+            wait = min(self.settings.cool_down * (2 ** min(len(ended) - 1, 30)), self.settings.max_back_off)
+            if now - last.updated_at < max(wait, self.settings.cool_down):
                 cycle.skip(
                     finding.key,
                     f"proposal #{last.id} ended {last.state.value} at {last.updated_at:%H:%M}; cooling down",
@@ -293,10 +368,19 @@ class AgentLoop:
 
     @staticmethod
     def _plan(finding: Finding, advice: Advice | None) -> list[_Planned]:
-        """Claude's valid suggestions for the finding if there are any, else the rules' own."""
+        """Claude's valid suggestions for the finding if there are any, else the rules' own.
+
+        With an advisor configured, every rationale says where it came from: "Rules:" or
+        "Claude (model, prompt version):", and Claude's proposals carry ``advised_by`` into the
+        audit rows.
+        """
 
         def from_rules(note: str = "") -> list[_Planned]:
-            return [_Planned(p.action, p.params, f"{note} {p.rationale}".strip()) for p in finding.proposals]
+            label = "Rules:" if advice is not None else ""
+            return [
+                _Planned(p.action, p.params, " ".join(x for x in (note, label, p.rationale) if x))
+                for p in finding.proposals
+            ]
 
         if advice is None:
             return from_rules()
@@ -305,7 +389,11 @@ class AgentLoop:
         advised = advice.for_finding(finding.key)
         if not advised:
             return from_rules("Claude suggested no valid action for this finding; proposed by rules.")
-        return [_Planned(a.action, a.params, a.rationale, a.confidence) for a in advised]
+        who = f"Claude ({advice.source}):" if advice.source else "Claude:"
+        return [
+            _Planned(a.action, a.params, f"{who} {a.rationale}", a.confidence, advice.source or "claude")
+            for a in advised
+        ]
 
     async def _propose(
         self,
@@ -315,12 +403,12 @@ class AgentLoop:
         busy: set[tuple[str, str]],
         cycle: _Cycle,
     ) -> None:
-        """Propose the plan's steps in order; a step not proposed stops the ones after it."""
-        for index, step in enumerate(plan):
-            if not await self._propose_step(finding, ticket, step, busy, cycle):
-                for later in plan[index + 1 :]:
-                    cycle.skip(finding.key, "an earlier step of this finding was not proposed", later.action)
-                return
+        """Propose the plan's first step only: one open proposal per finding (a next step, if any, is
+        proposed in a later cycle, from the cluster as it is then)."""
+        if plan:
+            await self._propose_step(finding, ticket, plan[0], busy, cycle)
+        for later in plan[1:]:
+            cycle.skip(finding.key, "one proposal per finding at a time; later steps wait", later.action)
 
     async def _propose_step(
         self, finding: Finding, ticket: Ticket, step: _Planned, busy: set[tuple[str, str]], cycle: _Cycle
@@ -353,6 +441,7 @@ class AgentLoop:
             evidence=finding.evidence,
             ticket_id=ticket.id,
             confidence=step.confidence,
+            advised_by=step.advised_by,
             revert_after_seconds=self.settings.revert_after.get(step.action),
         )
         try:
@@ -360,14 +449,23 @@ class AgentLoop:
         except PreflightFailed as exc:
             log.warning("agent: %s %s refused by preflight: %s", finding.key, step.action.value, exc)
             cycle.skip(finding.key, f"refused by preflight: {exc}", step.action)
+            self._refused(finding.key)
             return False
         except ActionError as exc:  # policy, invalid request, PD unreachable: logged, never raised
             log.warning("agent: %s %s not proposed: %s", finding.key, step.action.value, exc)
             cycle.skip(finding.key, str(exc), step.action)
+            self._refused(finding.key)
             return False
+        self._back_off.pop(finding.key, None)
         busy.add(signature)
         cycle.proposals.append(proposal)
         return True
+
+    def _refused(self, key: str) -> None:
+        attempts = self._back_off.get(key, (0, self._clock()))[0] + 1
+        until = self._clock() + self._window(attempts)
+        self._back_off[key] = (attempts, until)
+        log.info("agent: %s backs off until %s (%d refusal(s) in a row)", key, until, attempts)
 
     # --- the bot's own evictions -------------------------------------------------------------------
 

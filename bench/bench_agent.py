@@ -115,7 +115,7 @@ async def main(argv: list[str]) -> int:
     print("## Agent cycle (PD simulator over HTTP, 1% hot regions)\n")
     print(
         "One `AgentLoop.run_once` against a generated cluster. _agent reads_ are the PD requests the "
-        "agent itself makes to observe the cluster (stores, hotspots, regions/check, top-N by size, "
+        "agent itself makes to observe the cluster (stores, hotspots, regions/check, top-N by size and flow, "
         "schedulers, config); _preflight reads_ are those `Operations.propose` makes to check the "
         "first cycle's proposals. The second (steady) cycle sees the same findings and skips them "
         "because their proposals are still open. Its time splits into _waiting for PD_ (the simulator "

@@ -1,10 +1,11 @@
 """The embedded PD: with no ``PD_URL``, an in-memory simulator served in-process, seeded with problems.
 
 The seed gives the agent and a person trying the playground something real to look at: one store
-leading far more regions than the others (a leader imbalance) and one store that has been down for an
-hour (its peers are reported down and its leaders have moved away). It also makes the README's examples
-true as written: region 12 exists, is led from the imbalanced store and has a healthy voter on store 3
-that may take its leader (``/tikv transfer-leader 12 3``).
+leading far more regions than the others because someone paused balance-leader-scheduler and forgot
+it (the agent proposes resuming it), and one store that has been down for an hour, past
+max-store-down-time, whose regions still miss a replica (it has to be taken offline and replaced).
+It also makes the README's examples true as written: region 12 exists, is led from the imbalanced
+store and has a healthy voter on store 3 that may take its leader (``/tikv transfer-leader 12 3``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ REGIONS = 200
 SEED = 1
 IMBALANCED_STORE = 1
 DOWN_STORE = 5
+PAUSED_SCHEDULER = "balance-leader-scheduler"
+PAUSED_FOR = 7 * 24 * 3600  # seconds: "forgotten"
+
 # The README's example region and the store it names; region ids start at FIRST_ID, one every four ids.
 README_REGION = 12
 README_STORE = 3
@@ -43,10 +47,11 @@ def _readme_region(model: ClusterModel) -> None:
 
 
 def seeded_model(*, step_delay: float = 0.5) -> ClusterModel:
-    """A five-store cluster with a leader imbalance on store 1 and store 5 down for an hour."""
+    """Five stores: store 1 leads half the regions while balance-leader is paused; store 5 down an hour."""
     model = ClusterModel.generate(STORES, REGIONS, SEED, step_delay=step_delay, first_id=FIRST_ID)
     _readme_region(model)
     model.make_leader_imbalance(IMBALANCED_STORE, share=0.5)
+    model.schedulers.pause(PAUSED_SCHEDULER, PAUSED_FOR)
     model.fail_store(DOWN_STORE, down_for=3600.0)
     model.drain_per_minute = DRAIN_PER_MINUTE
     return model
@@ -57,9 +62,10 @@ async def embedded_pd(*, step_delay: float = 0.5) -> AsyncIterator[tuple[str, ..
     """Serve the seeded simulator on free local ports; yields every PD member's URL."""
     async with SimulatorServer(seeded_model(step_delay=step_delay), tick_interval=0.25) as server:
         logger.info(
-            "embedded PD simulator on %s: store %s leads half the regions, store %s is down",
+            "embedded PD simulator on %s: store %s leads half the regions (%s paused), store %s is down",
             ", ".join(server.urls),
             IMBALANCED_STORE,
+            PAUSED_SCHEDULER,
             DOWN_STORE,
         )
         yield tuple(server.urls)

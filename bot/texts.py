@@ -153,6 +153,10 @@ LABEL_CALLER_ID = "X-Caller-ID"
 BUSY = "⏳ The bot is busy right now; try again in a moment."
 WHY = "*Why:*"
 FINDING = "🎫 *Finding:* {title} (`{key}`, ticket #{id})"
+SUPERSEDED_FINDING_CLEARED = (
+    "↪️ Superseded — the finding it answered (`{key}`, ticket #{id}) has cleared: the agent no longer "
+    "sees the problem, so there is nothing to approve"
+)
 MORE_FACTS = "_… and {count} more facts_"
 DECIDED_BY = " by {who} · {when}"
 REASON = ": “{reason}”"

@@ -36,6 +36,10 @@ def store_snapshot(info: StoreInfo) -> StoreSnapshot:
         leader_count=status.leader_count,
         region_count=status.region_count,
         region_size_mib=status.region_size,
+        leader_weight=status.leader_weight,
+        region_weight=status.region_weight,
+        pending_peer_count=status.pending_peer_count,
+        last_heartbeat=status.last_heartbeat_ts,
     )
 
 

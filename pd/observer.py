@@ -96,13 +96,23 @@ class PDObserver:
         info = await self._call(self._client.get_top_regions("size", limit, caller_id=self._caller_id))
         return [region_snapshot(r) for r in info.regions]
 
+    async def top_regions_by_flow(self, kind: HotKind, limit: int) -> list[RegionSnapshot]:
+        which = "writeflow" if kind is HotKind.WRITE else "readflow"
+        info = await self._call(self._client.get_top_regions(which, limit, caller_id=self._caller_id))
+        return [region_snapshot(r) for r in info.regions]
+
     async def schedulers(self) -> SchedulerState:
-        names = await self._call(self._client.get_schedulers(caller_id=self._caller_id))
+        names, paused = await asyncio.gather(
+            self._call(self._client.get_schedulers(caller_id=self._caller_id)),
+            self._call(self._client.get_schedulers("paused", caller_id=self._caller_id)),
+        )
         evicted: tuple[int, ...] = ()
         if paths.EVICT_LEADER_SCHEDULER in names:
             config = await self._call(self._client.get_evict_leader_stores(caller_id=self._caller_id))
             evicted = config.store_ids
-        return SchedulerState(names=tuple(sorted(names)), evict_leader_store_ids=evicted)
+        return SchedulerState(
+            names=tuple(sorted(names)), evict_leader_store_ids=evicted, paused=tuple(sorted(paused))
+        )
 
     async def _schedule_config(self) -> ScheduleConfig:
         return await self._call(self._client.get_schedule_config(caller_id=self._caller_id))
@@ -118,5 +128,16 @@ class PDObserver:
             low_space_ratio=schedule.low_space_ratio,
             high_space_ratio=schedule.high_space_ratio,
             max_store_down_time=schedule.max_store_down_time,
+            halt_scheduling=schedule.halt_scheduling,
+            schedule_limits={
+                "leader-schedule-limit": schedule.leader_schedule_limit,
+                "region-schedule-limit": schedule.region_schedule_limit,
+                "replica-schedule-limit": schedule.replica_schedule_limit,
+                "hot-region-schedule-limit": schedule.hot_region_schedule_limit,
+            },
+            store_limits={
+                store_id: {"add-peer": limit.add_peer, "remove-peer": limit.remove_peer}
+                for store_id, limit in schedule.store_limit.items()
+            },
             raw={**schedule.raw, **replication.raw},
         )

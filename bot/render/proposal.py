@@ -202,9 +202,10 @@ def proposal_card(proposal: Proposal, *, finding: Ticket | None = None) -> Messa
     if proposal.state is ProposalState.PENDING:
         blocks.append(_buttons(proposal))
     else:
-        blocks.append(
-            section(outcome_line(proposal), block_id=f"outcome:{proposal.id}:{proposal.state.value}")
-        )
+        line = outcome_line(proposal)
+        if proposal.state is ProposalState.SUPERSEDED and finding is not None and finding.state == "closed":
+            line = texts.SUPERSEDED_FINDING_CLEARED.format(key=escape(clip(finding.key, 200)), id=finding.id)
+        blocks.append(section(line, block_id=f"outcome:{proposal.id}:{proposal.state.value}"))
     footer = [texts.FOOTER_PROPOSAL.format(id=proposal.id, revision=proposal.revision)]
     if proposal.undo_of is not None:
         footer.append(texts.FOOTER_UNDOES.format(id=proposal.undo_of))

@@ -16,7 +16,14 @@ from actions.catalog import CATALOG
 from actions.models import ActionType
 from actions.observe import RegionCheck, SchedulerState, ScheduleSettings
 from actions.ports import StoreSnapshot
-from agent.advisor import DEFAULT_MODEL, ClaudeAdvisor, load_prompt, make_advisor, tools_for
+from agent.advisor import (
+    DEFAULT_MODEL,
+    ClaudeAdvisor,
+    load_prompt,
+    make_advisor,
+    prompt_version,
+    tools_for,
+)
 from agent.findings import Finding
 from agent.observe import Observation
 from agent.rules import evaluate
@@ -49,15 +56,18 @@ def observation() -> Observation:
         hot_read=(),
         checks={c: () for c in RegionCheck},
         top_by_size=(),
-        schedulers=SchedulerState(names=("balance-leader-scheduler",)),
+        schedulers=SchedulerState(
+            names=("balance-hot-region-scheduler", "balance-leader-scheduler", "balance-region-scheduler"),
+            paused=("balance-region-scheduler",),
+        ),
         settings=ScheduleSettings(),
     )
 
 
 def findings() -> tuple[Finding, ...]:
     found = evaluate(observation()).findings
-    assert [f.key for f in found] == ["store-down:4"]
-    return found
+    assert [f.key for f in found] == ["store-down:4", "scheduler-paused:balance-region-scheduler"]
+    return found[:1]
 
 
 def message(*content: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +143,9 @@ async def test_valid_tool_call_becomes_advice_with_claudes_rationale_and_confide
     assert evict["input_schema"]["properties"]["finding"]["enum"] == ["store-down:4"]
     question = json.loads(body["messages"][0]["content"])
     assert question["findings"][0]["key"] == "store-down:4"
+    assert question["diagnosis"]["region balancing"] == ["balance-region-scheduler is paused"]
+    assert question["diagnosis"]["leader balancing"] == []
+    assert advice.source == f"{DEFAULT_MODEL}, prompt advisor/2"
     assert {s["id"]: s["state"] for s in question["cluster"]["stores"]}[4] == "Down"
 
 
@@ -215,6 +228,13 @@ def test_every_catalog_action_becomes_a_tool_with_its_parameters() -> None:
     assert split["properties"]["policy"]["enum"] == ["scan", "approximate", "usekey"]
     assert split["properties"]["keys"]["type"] == "array"
     assert "policy" not in split["required"]
+
+
+def test_the_prompt_states_its_version() -> None:
+    """The prompt file is versioned on its first line; the version names the advisor on cards and audit."""
+    assert prompt_version(load_prompt()) == "advisor/2"
+    with pytest.raises(ValueError, match="Prompt version"):
+        prompt_version("You are an advisor.")
 
 
 def test_no_api_key_means_no_advisor() -> None:

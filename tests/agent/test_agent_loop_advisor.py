@@ -12,8 +12,22 @@ import httpx2
 import pytest
 from agent_support import PROPOSAL_CHANNEL, agent_env, healthy_model
 
-from actions.models import ActionType, Source
+from actions.models import ActionType, Actor, Source
+from actions.ports import AuditQuery
 from agent.advisor import ClaudeAdvisor
+from pd.simulator import ClusterModel
+
+BALANCE_LEADER = "balance-leader-scheduler"
+FINDING = f"scheduler-paused:{BALANCE_LEADER}"
+ADVISOR = "claude-sonnet-5-5, prompt advisor/2"
+PEOPLE = Actor(user_id="U0ALICE", name="alice")
+
+
+def paused_model() -> ClusterModel:
+    model = healthy_model()
+    model.schedulers.pause(BALANCE_LEADER, 86_400)
+    return model
+
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
 
@@ -48,18 +62,18 @@ def claude(handler: Handler, calls: list[httpx2.Request]) -> ClaudeAdvisor:
 
 
 async def test_claudes_valid_suggestion_is_proposed_with_its_rationale_and_confidence() -> None:
-    """Claude's evict-leader for the Down store is posted with Claude's words and confidence."""
-    model = healthy_model()
-    model.fail_store(4)
+    """Claude's resume-scheduler for the paused scheduler is posted with Claude's words (labelled as
+    Claude's, with the model and prompt version) and confidence; the audit row names the advisor."""
+    model = paused_model()
     calls: list[httpx2.Request] = []
     answer = reply(
-        {"type": "text", "text": "One store is down."},
+        {"type": "text", "text": "PD's leader balancing is paused."},
         tool_use(
-            "evict-leader",
+            "resume-scheduler",
             {
-                "store_id": 4,
-                "finding": "store-down:4",
-                "rationale": "Store 4 has been silent for an hour; its leaders should move now.",
+                "scheduler": BALANCE_LEADER,
+                "finding": FINDING,
+                "rationale": "Nothing balances leaders while it is paused.",
                 "confidence": 0.86,
             },
         ),
@@ -67,34 +81,35 @@ async def test_claudes_valid_suggestion_is_proposed_with_its_rationale_and_confi
     advisor = claude(lambda r: answer, calls)
     async with agent_env(model, advisor=advisor) as env:
         report = await env.loop.run_once()
+        [proposal] = report.proposals
+        assert (proposal.request.action, dict(proposal.request.params)) == (
+            ActionType.RESUME_SCHEDULER,
+            {"scheduler": BALANCE_LEADER},
+        )
+        assert (
+            proposal.request.rationale == f"Claude ({ADVISOR}): Nothing balances leaders while it is paused."
+        )
+        assert proposal.request.confidence == 0.86 and proposal.request.advised_by == ADVISOR
+        assert proposal.request.source is Source.AGENT
+        assert proposal.state.value == "pending"  # it waits for a person like any proposal
+        assert env.notifier.published[0][1] == PROPOSAL_CHANNEL
+        await env.operations.approve(proposal.id, actor=PEOPLE)
+        rows = await env.store.query_audit(AuditQuery(limit=50, proposal_id=proposal.id))
+        assert rows and all(r.request_json["advised_by"] == ADVISOR for r in rows)
     await advisor.aclose()
-    [proposal] = report.proposals
-    assert (proposal.request.action, dict(proposal.request.params)) == (
-        ActionType.EVICT_LEADER,
-        {"store_id": 4},
-    )
-    assert proposal.request.rationale == "Store 4 has been silent for an hour; its leaders should move now."
-    assert proposal.request.confidence == 0.86
-    assert proposal.request.source is Source.AGENT
-    assert proposal.state.value == "pending"  # it waits for a person like any proposal
-    assert env.notifier.published[0][1] == PROPOSAL_CHANNEL
-    assert {e.label for e in proposal.request.evidence} >= {"store 4 state"}
     assert report.advisor_note is None and len(calls) == 1
     sent = json.loads(calls[0].content)
-    assert [f["key"] for f in json.loads(sent["messages"][0]["content"])["findings"]] == ["store-down:4"]
+    assert [f["key"] for f in json.loads(sent["messages"][0]["content"])["findings"]] == [FINDING]
 
 
 async def test_claudes_invalid_suggestion_is_dropped_and_the_rules_still_apply(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A tool call with bad parameters is dropped and logged; the finding gets the rules' proposal."""
-    model = healthy_model()
-    model.fail_store(4)
+    model = paused_model()
     calls: list[httpx2.Request] = []
     answer = reply(
-        tool_use(
-            "evict-leader", {"store_id": -4, "finding": "store-down:4", "rationale": "r", "confidence": 1}
-        )
+        tool_use("evict-leader", {"store_id": -4, "finding": FINDING, "rationale": "r", "confidence": 1})
     )
     advisor = claude(lambda r: answer, calls)
     async with agent_env(model, advisor=advisor) as env:
@@ -102,11 +117,11 @@ async def test_claudes_invalid_suggestion_is_dropped_and_the_rules_still_apply(
             report = await env.loop.run_once()
     await advisor.aclose()
     [proposal] = report.proposals
-    assert proposal.request.action is ActionType.EVICT_LEADER
+    assert proposal.request.action is ActionType.RESUME_SCHEDULER
     assert proposal.request.rationale.startswith(
-        "Claude suggested no valid action for this finding; proposed by rules."
+        "Claude suggested no valid action for this finding; proposed by rules. Rules: "
     )
-    assert proposal.request.confidence is None
+    assert proposal.request.confidence is None and proposal.request.advised_by is None
     assert any("dropped Claude's evict-leader call" in r.getMessage() for r in caplog.records)
 
 
@@ -134,16 +149,17 @@ async def test_api_failure_falls_back_to_the_rules_with_a_note_on_the_card(
     answer: Handler, reason: str
 ) -> None:
     """500, 429 and a timeout: the rules' proposal is posted, its rationale saying why Claude was not used."""
-    model = healthy_model()
-    model.fail_store(4)
+    model = paused_model()
     calls: list[httpx2.Request] = []
     advisor = claude(answer, calls)
     async with agent_env(model, advisor=advisor) as env:
         report = await env.loop.run_once()
     await advisor.aclose()
     [proposal] = report.proposals
-    assert proposal.request.action is ActionType.EVICT_LEADER
-    assert proposal.request.rationale.startswith(f"Claude unavailable ({reason}); proposed by rules. Store 4")
+    assert proposal.request.action is ActionType.RESUME_SCHEDULER
+    assert proposal.request.rationale.startswith(
+        f"Claude unavailable ({reason}); proposed by rules. Rules: {BALANCE_LEADER} is paused"
+    )
     assert report.advisor_note == reason
 
 
@@ -154,9 +170,7 @@ async def test_claude_is_not_asked_when_nothing_needs_proposing() -> None:
     async with agent_env(healthy_model(), advisor=advisor) as env:
         await env.loop.run_once()
     assert calls == []
-    model = healthy_model()
-    model.fail_store(4)
-    async with agent_env(model, advisor=advisor) as env:
+    async with agent_env(paused_model(), advisor=advisor) as env:
         await env.loop.run_once()  # Claude says nothing: the rules propose
         await env.loop.run_once()  # the proposal is open: nothing to ask about
     await advisor.aclose()

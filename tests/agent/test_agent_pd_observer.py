@@ -29,6 +29,8 @@ ROUTES = {
     "/pd/api/v1/regions/check/miss-peer": None,
     "/pd/api/v1/regions/check/oversized-region": None,
     "/pd/api/v1/regions/size": "regions_writeflow.json",
+    "/pd/api/v1/regions/writeflow": "regions_writeflow.json",
+    "/pd/api/v1/regions/readflow": None,
     "/pd/api/v1/schedulers": "schedulers.json",
     "/pd/api/v1/scheduler-config/evict-leader-scheduler/list": "scheduler_config_evict_leader_list.json",
     "/pd/api/v1/config/schedule": "config_schedule.json",
@@ -46,6 +48,8 @@ def pd_fixtures(seen: list[httpx.Request]) -> Callable[[httpx.Request], httpx.Re
         if path not in ROUTES:
             return httpx.Response(404, text="404 page not found\n", headers={"content-type": "text/plain"})
         name = ROUTES[path]
+        if path == "/pd/api/v1/schedulers" and request.url.params.get("status") == "paused":
+            return httpx.Response(200, content=b"[]", headers={"content-type": "application/json"})
         body = (FIXTURES / name).read_bytes() if name else EMPTY.get(path, b'{"count":0,"regions":[]}')
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
@@ -84,13 +88,14 @@ async def test_hot_regions_are_one_entry_per_region_from_the_leader(
 async def test_schedulers_include_the_evicted_stores_only_when_evict_leader_runs(
     http: tuple[PDObserver, list[httpx.Request]],
 ) -> None:
-    """With evict-leader listed, its store list is read too (two requests)."""
+    """With evict-leader listed, its store list is read too (the list, the paused ones, the stores)."""
     observer, seen = http
     state = await observer.schedulers()
     assert state.evict_leader_store_ids == (1, 4)
-    assert "balance-leader-scheduler" in state.names
+    assert "balance-leader-scheduler" in state.names and state.paused == ()
     assert [r.url.path for r in seen][-1].endswith("/evict-leader-scheduler/list")
-    assert observer.requests_made == 2
+    assert [str(r.url.params) for r in seen[:2]] == ["", "status=paused"]
+    assert observer.requests_made == 3
 
 
 async def test_down_peer_check_keeps_the_down_stores(http: tuple[PDObserver, list[httpx.Request]]) -> None:
@@ -106,19 +111,29 @@ async def test_down_peer_check_keeps_the_down_stores(http: tuple[PDObserver, lis
 async def test_one_observation_of_the_recorded_cluster_finds_what_it_shows(
     http: tuple[PDObserver, list[httpx.Request]],
 ) -> None:
-    """Stores 1 and 4 are Up but evicted; store 5 is Down, with the down peers of regions 2 and 8."""
+    """Stores 1 and 4 are Up but evicted; store 5 has been Down for an hour, with the down peers of
+    regions 2 and 8; a new store 6 holds a third of the regions the others do."""
     observer, seen = http
     obs = await observe(observer, at=datetime(2026, 11, 2, tzinfo=UTC), top_n=16)
     assert obs.errors == ()
-    assert obs.requests == len(seen) == 12
+    assert obs.requests == len(seen) == 15
     evaluation = evaluate(obs)
     keys = [f.key for f in evaluation.findings]
-    assert keys == ["store-down:5", "stale-evict-leader:1", "stale-evict-leader:4", "hot-write:8"]
+    assert keys == [
+        "store-down:5",
+        "stale-evict-leader:1",
+        "stale-evict-leader:4",
+        "region-imbalance:cluster",
+        "hot-write:8",
+    ]
     down = evaluation.findings[0]
     assert [(p.action, dict(p.params)) for p in down.proposals] == [
-        (ActionType.EVICT_LEADER, {"store_id": 5})
+        (ActionType.OFFLINE_STORE, {"store_id": 5})
     ]
-    assert {e.label: e.value for e in down.evidence}["regions with a down peer on store 5"] == "2"
+    evidence = {e.label: e.value for e in down.evidence}
+    assert evidence["regions with a replica down on store 5"] == "2"
+    assert evidence["store 5 last heartbeat"] == "1h00m ago"
+    assert "past max-store-down-time (30m0s)" in down.title
     assert FindingKind.DOWN_PEER in evaluation.evaluated
 
 
@@ -153,7 +168,7 @@ async def test_a_failed_read_leaves_its_rules_out_of_the_cycle() -> None:
         observer = PDObserver(PDClient(client, ["http://pd:2379"], read_retries=0))
         obs = await observe(observer, at=datetime(2026, 11, 2, tzinfo=UTC), top_n=16)
     assert obs.hot_write is None and obs.hot_read is None
-    assert len(obs.errors) == 2
+    assert len(obs.errors) == 2 and obs.pd_leaderless == ""
     evaluated = evaluate(obs).evaluated
     assert FindingKind.HOT_WRITE not in evaluated
     assert FindingKind.STORE_DOWN in evaluated

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.embedded import DOWN_STORE, IMBALANCED_STORE, seeded_model
+from bot.embedded import DOWN_STORE, IMBALANCED_STORE, PAUSED_SCHEDULER, seeded_model
 
 
 def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,8 +33,10 @@ def test_audit_export_runs_the_stores_exporter(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_the_embedded_cluster_is_seeded_with_problems() -> None:
-    """No PD_URL: the simulator starts with a leader imbalance and a store down for an hour."""
+    """No PD_URL: the simulator starts with a leader imbalance behind a paused balance-leader-scheduler
+    and a store down for an hour."""
     model = seeded_model()
+    assert [s.name for s in model.schedulers.paused()] == [PAUSED_SCHEDULER]
     leaders = {s: len(model.leaders_on_store(s)) for s in model.stores}
     assert leaders[IMBALANCED_STORE] >= len(model.regions) // 2 - 5
     assert leaders[IMBALANCED_STORE] > 2 * max(n for s, n in leaders.items() if s != IMBALANCED_STORE)

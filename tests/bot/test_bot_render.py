@@ -156,6 +156,20 @@ def test_an_agent_card_names_the_finding_it_answers() -> None:
     assert "Finding:" not in _all_text(assert_sendable(proposal_card(proposal)))
 
 
+def test_a_superseded_agent_card_says_its_finding_cleared() -> None:
+    """Superseded because the finding it answered cleared (its ticket is closed): the card says so, not
+    that the cluster failed its checks; with the ticket still open, the usual line stays."""
+    proposal = samples.proposal("offline-store 5", source=Source.AGENT, rationale="Store 5 is gone.")
+    superseded = proposal.model_copy(update={"state": ProposalState.SUPERSEDED})
+    cleared = _ticket(3, "store-down:5", "Store 5 has been down").model_copy(update={"state": "closed"})
+    shown = _all_text(assert_sendable(proposal_card(superseded, finding=cleared)))
+    assert "has cleared" in shown and "store-down:5" in shown
+    assert texts.STATE_LINE["superseded"] not in shown
+    still_open = _ticket(3, "store-down:5", "Store 5 has been down")
+    shown = _all_text(assert_sendable(proposal_card(superseded, finding=still_open)))
+    assert texts.STATE_LINE["superseded"] in shown and "has cleared" not in shown
+
+
 def test_a_hundred_check_preflight_stays_within_one_card() -> None:
     """100 checks with long messages: failures first, the rest summarised, never over Slack's limits."""
     report = samples.checks(100, fail=2, warn=3)

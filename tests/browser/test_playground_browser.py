@@ -171,7 +171,13 @@ def test_dry_run_propose_and_approve_in_chromium(product: Product) -> None:
 
             send(f"/tikv transfer-leader {region} {store}")
             approve_button = page.locator("[data-action-id='tikv_approve']")
-            card = page.get_by_test_id("message").filter(has=approve_button).last
+            # Her card, not one the agent may post meanwhile about the seeded problems.
+            card = (
+                page.get_by_test_id("message")
+                .filter(has=approve_button)
+                .filter(has_text=f"region {region}")
+                .last
+            )
             expect(card).to_be_visible(timeout=15_000)
             # The card's first reply (the data behind its checks) redraws it: click once it has settled.
             expect(card.get_by_test_id("thread-link")).to_be_visible(timeout=15_000)
