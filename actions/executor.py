@@ -87,7 +87,10 @@ class Executor:
         poll_interval: float = 0.5,
         operator_timeout: float = 20 * 60.0,
         signals: DecisionSignals | None = None,
+        cluster_name: str | None = None,
     ) -> None:
+        """``cluster_name``: the cluster this process serves; a proposal for another is never run."""
+        self._cluster_name = cluster_name
         self._cluster = cluster
         self._store = store
         self._notifier = notifier
@@ -124,6 +127,16 @@ class Executor:
         background (see ``drain``). Raises ``StorageUnavailable`` only when the claim itself failed:
         then nothing was sent, and the proposal is left ``defer``-red for the reconciler's sweep.
         """
+        if self._cluster_name is not None and proposal.request.cluster != self._cluster_name:
+            # Approved while the bot served that cluster (the same database, another cluster now):
+            # left as it is for a bot that serves it, never sent here.
+            logger.warning(
+                "proposal %s is for cluster %r but this bot serves %r; not running it",
+                proposal.id,
+                proposal.request.cluster,
+                self._cluster_name,
+            )
+            return None
         spec = CATALOG[proposal.request.action]
         pd_request = spec.pd_request(proposal.request.params)
         intent = intent_entry(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from actions.models import (
@@ -22,6 +22,7 @@ from actions.models import (
     PDRequest,
     PreflightReport,
     Proposal,
+    ProposalEdit,
     ProposalState,
     Ticket,
     Tier,
@@ -149,6 +150,7 @@ class ApprovalOutcome(enum.StrEnum):
     APPROVED = "approved"  # this approval completed the quorum: pending -> approved
     DUPLICATE = "duplicate"  # this person already decided this revision
     STALE = "stale"  # the proposal is not pending at that revision any more
+    EXPIRED = "expired"  # it was past its TTL when the approval was to be recorded: now expired
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +207,8 @@ class ProposalStore(Protocol):
 
     async def add_approval(self, approval: ActionApproval, *, required: int) -> ApprovalOutcome:
         """Insert the approval and, if it completes ``required`` distinct approvers, move the proposal
-        pending -> approved, all in one transaction."""
+        pending -> approved, all in one transaction; guarded on ``expires_at`` > ``decided_at`` (a
+        proposal past it is moved to expired instead, and EXPIRED is returned)."""
         ...
 
     async def reject(self, rejection: ActionApproval) -> bool:
@@ -236,13 +239,18 @@ class ProposalStore(Protocol):
         expires_at: datetime,
         actor: str,
         now: datetime,
+        edit: ProposalEdit | None = None,
     ) -> Proposal | None:
-        """Edit: a new revision (approvals of older revisions no longer count); None if stale."""
+        """Edit: a new revision (approvals of older revisions no longer count); None if stale.
+
+        ``edit`` (who made the revision and what it changed) is kept with the proposal and in its
+        events row, written by the same guarded statement."""
         ...
 
     async def claim_for_execution(self, proposal_id: int, *, intent: AuditEntry, now: datetime) -> int | None:
         """approved -> executing plus the "about to call PD" audit row, one transaction.
-        Returns the action_log id, or None when another executor claimed it."""
+        Returns the action_log id, or None when another executor claimed it, or when it is past its
+        ``expires_at`` (then it is moved to expired in the same transaction)."""
         ...
 
     async def finish_execution(
@@ -266,6 +274,11 @@ class ProposalStore(Protocol):
         ...
 
     async def query_audit(self, query: AuditQuery) -> list[AuditEntry]: ...
+
+    async def note_delivery(self, keys: Sequence[str], *, now: datetime, window: timedelta) -> bool:
+        """Remember a delivery (a slash command) under ``keys``; False when one of them was seen within
+        ``window`` before ``now`` — a replay. Older entries are pruned."""
+        ...
 
     async def open_ticket(
         self, *, key: str, title: str, detail: dict[str, Any], now: datetime

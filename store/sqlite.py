@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from actions.models import (
@@ -22,6 +22,7 @@ from actions.models import (
     Decision,
     PreflightReport,
     Proposal,
+    ProposalEdit,
     ProposalState,
     Ticket,
     Tier,
@@ -175,8 +176,10 @@ class SqliteProposalStore:
         expires_at: datetime,
         actor: str,
         now: datetime,
+        edit: ProposalEdit | None = None,
     ) -> Proposal | None:
-        """Edit: a new revision (approvals of older revisions no longer count); None if stale."""
+        """Edit: a new revision (approvals of older revisions no longer count); None if stale.
+        ``edit`` says who made it and what it changed (kept with the proposal and in its events row)."""
         return await self._db.run(
             f"revise proposal {proposal_id}",
             proposals.revise,
@@ -187,6 +190,7 @@ class SqliteProposalStore:
             expires_at=expires_at,
             actor=actor,
             now=now,
+            edit=edit,
         )
 
     async def claim_for_execution(self, proposal_id: int, *, intent: AuditEntry, now: datetime) -> int | None:
@@ -271,6 +275,14 @@ class SqliteProposalStore:
             after = batch[-1].id
 
     # --- tickets --------------------------------------------------------------------------------
+
+    async def note_delivery(self, keys: Sequence[str], *, now: datetime, window: timedelta) -> bool:
+        """Remember a delivery under ``keys``; False when one was already seen within ``window``."""
+        if not keys:
+            raise ValueError("a delivery is remembered under at least one key")
+        return await self._db.run(
+            "note a Slack delivery", proposals.note_delivery, list(keys), now=now, keep_after=now - window
+        )
 
     async def open_ticket(
         self, *, key: str, title: str, detail: dict[str, Any], now: datetime

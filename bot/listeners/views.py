@@ -1,13 +1,17 @@
 """Modal submissions: Reject (a reason) and Edit (new parameters, a new revision).
 
-The ack function runs only pure checks, because their errors must travel in the ack
-(``response_action: errors`` keyed by the input's block_id): a reason was given; the new parameters
-pass the catalog's validation. Everything that reads PD or the store runs in the lazy listener, after
-the ack (which reads the submission again: reading is pure and cheap).
+The ack function runs only the checks whose errors must travel in the ack (``response_action:
+errors`` keyed by the input's block_id): a reason was given; the new parameters pass the catalog's
+validation; and — one read of the bot's own database, bounded by ``REVIEW_WITHIN`` — the modal is not
+stale (opened on an older revision) and the edit keeps the proposal's subject
+(``Operations.review_modal``). Everything that reads PD or Slack runs in the lazy listener, after the
+ack (which reads the submission again: reading is pure and cheap), and decides again under the store's
+guards, so a change between the ack and the lazy listener is still refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +32,10 @@ from bot.render.notices import note
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
+
+# How long a modal's ack may spend reading the store before it leaves the decision to the lazy
+# listener (Slack waits 3 s for the ack; a busy database must not make the modal fail).
+REVIEW_WITHIN = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,25 @@ def busy_errors(view: dict[str, Any]) -> dict[str, str]:
     return first_input_error(view, texts.BUSY)
 
 
+async def review(services: Services, submission: Submission, *, edit: bool) -> dict[str, str]:
+    """The domain's objections to a readable, valid submission, keyed by input block; {} when none
+    (or when the store could not answer in time: the lazy listener decides then)."""
+    modal = submission.context
+    if modal is None or submission.errors:
+        return {}
+    try:
+        async with asyncio.timeout(REVIEW_WITHIN):
+            found = await services.operations.review_modal(
+                modal.proposal_id, revision=modal.revision, params=submission.values if edit else None
+            )
+    except Exception:
+        logger.warning("reviewing a modal submission failed; the lazy listener decides", exc_info=True)
+        return {}
+    if edit:
+        return edit_errors(found, modal.action)
+    return {texts.BlockId.REASON.value: " ".join(found.values())} if found else {}
+
+
 async def ack_submission(
     ack: AsyncAck, services: Services, context: AsyncBoltContext, submission: Submission, view: dict[str, Any]
 ) -> None:
@@ -117,7 +144,11 @@ def register(app: AsyncApp, services: Services) -> None:
     operations = services.operations
 
     async def reject_ack(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
-        await ack_submission(ack, services, context, read_reject(view), view)
+        submission = read_reject(view)
+        objections = await review(services, submission, edit=False)
+        if objections:
+            submission = Submission(submission.context, submission.values, objections)
+        await ack_submission(ack, services, context, submission, view)
 
     async def reject_submitted(
         body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
@@ -127,7 +158,7 @@ def register(app: AsyncApp, services: Services) -> None:
             services.metrics.clicks.labels(texts.CallbackId.REJECT.value).inc()
             if submission.context is None:
                 return  # the ack said so in the modal (and nothing was admitted to run)
-            actor = await services.identity.actor(payload.user_id(body))
+            actor = await services.identity.actor(payload.user_id(body), payload.origin(body))
             modal = submission.context
             proposal = await operations.reject(
                 modal.proposal_id, actor=actor, reason=submission.values["reason"], revision=modal.revision
@@ -137,7 +168,11 @@ def register(app: AsyncApp, services: Services) -> None:
         await run_lazy(services, context, body, None, client, job)
 
     async def edit_ack(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
-        await ack_submission(ack, services, context, read_edit(view), view)
+        submission = read_edit(view)
+        objections = await review(services, submission, edit=True)
+        if objections:
+            submission = Submission(submission.context, submission.values, objections)
+        await ack_submission(ack, services, context, submission, view)
 
     async def edit_submitted(
         body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
@@ -147,9 +182,11 @@ def register(app: AsyncApp, services: Services) -> None:
             services.metrics.clicks.labels(texts.CallbackId.EDIT.value).inc()
             if submission.context is None:
                 return  # the ack said so in the modal (and nothing was admitted to run)
-            actor = await services.identity.actor(payload.user_id(body))
+            actor = await services.identity.actor(payload.user_id(body), payload.origin(body))
             modal = submission.context
-            revised = await operations.edit(modal.proposal_id, actor=actor, params=submission.values)
+            revised = await operations.edit(
+                modal.proposal_id, actor=actor, params=submission.values, revision=modal.revision
+            )
             edited = texts.EDITED_ACK.format(id=revised.id, revision=revised.revision)
             await _tell(client, modal, actor.user_id, edited)
 

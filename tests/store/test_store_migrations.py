@@ -48,7 +48,7 @@ async def test_reopening_a_database_applies_nothing_twice(db_path: str) -> None:
             == recorded
         )
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert [r[:2] for r in recorded] == [(1, "initial"), (2, "slack_outbox")]
+    assert [r[:2] for r in recorded] == [(1, "initial"), (2, "slack_outbox"), (3, "accountable_edits")]
     assert {
         "tickets",
         "proposals",
@@ -66,7 +66,7 @@ async def test_two_processes_opening_a_new_database_migrate_it_once(db_path: str
     for opened in stores:
         await opened.aclose()
     with closing(_raw(db_path)) as conn:
-        assert _versions(conn) == [1, 2]
+        assert _versions(conn) == [1, 2, 3]
 
 
 def test_migrations_apply_in_order_and_only_the_new_ones(tmp_path: Path) -> None:
