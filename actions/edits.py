@@ -3,7 +3,7 @@
 Each action has a *subject* — the region, store, scheduler or config key it acts on — named here by
 its parameters. An edit that changes the subject (or the action) is a different proposal and needs a
 new one, so it is refused field by field. ``diff_params`` is the "to_store 4 → 3" the card and the
-audit show for each revision.
+audit show for each revision (docs/identity-and-edits.md).
 """
 
 from __future__ import annotations

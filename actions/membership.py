@@ -4,7 +4,7 @@ installed in may propose, approve, reject, edit or undo.
 The Slack edge gathers the facts (``actions.models.Membership``); the decision is made here. A
 person from another organisation reaching the bot through a shared channel (Slack Connect) has
 another home team, or is marked a stranger, and is refused; so is a request that arrives through
-another workspace than the installation's.
+another workspace than the installation's. The facts and the rule: docs/identity-and-edits.md.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ It also gathers the facts ``actions.membership`` needs to decide whether the per
 workspace the app is installed in: the installation's team (and Enterprise Grid organisation) from
 ``auth.test`` (asked once, lazily, and kept), the person's own team and ``is_stranger`` from
 ``users.info``, and the team the request came through (``RequestOrigin``, read from the payload).
+The Slack fields used are described in docs/identity-and-edits.md.
 """
 
 from __future__ import annotations
