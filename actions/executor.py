@@ -108,6 +108,10 @@ class Executor:
 
     # --- public ----------------------------------------------------------------------------------
 
+    def serves(self, proposal: Proposal) -> bool:
+        """Whether ``proposal`` is for the cluster this process serves (any, when none was named)."""
+        return self._cluster_name is None or proposal.request.cluster == self._cluster_name
+
     def is_busy(self, proposal_id: int) -> bool:
         """Whether this process is sending or following ``proposal_id`` right now."""
         return proposal_id in self._executing or proposal_id in self._followers
@@ -127,7 +131,7 @@ class Executor:
         background (see ``drain``). Raises ``StorageUnavailable`` only when the claim itself failed:
         then nothing was sent, and the proposal is left ``defer``-red for the reconciler's sweep.
         """
-        if self._cluster_name is not None and proposal.request.cluster != self._cluster_name:
+        if not self.serves(proposal):
             # Approved while the bot served that cluster (the same database, another cluster now):
             # left as it is for a bot that serves it, never sent here.
             logger.warning(

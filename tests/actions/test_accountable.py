@@ -24,6 +24,7 @@ from actions.models import (
     ProposalState,
 )
 from actions.params import InvalidParams
+from actions.reconcile import Reconciler
 from actions.service import Operations
 
 
@@ -195,3 +196,27 @@ async def test_the_agents_proposals_belong_to_the_served_cluster() -> None:
         region, _leader, target = env.transfer_target()
         proposal = await served.propose(transfer_leader(region, target), actor=AGENT)
         assert proposal.request.cluster == "prod"
+
+
+async def test_the_reconciler_leaves_another_clusters_approved_proposals_alone() -> None:
+    """After a restart as `prod`, an approved `staging` proposal is neither run nor superseded."""
+    async with ops_env() as env:
+        region, _leader, target = env.transfer_target()
+        staging = transfer_leader(region, target).model_copy(update={"cluster": "staging"})
+        proposal = await env.ops.propose(staging, actor=REQUESTER)
+        await env.store.add_approval(
+            ActionApproval(
+                proposal_id=proposal.id,
+                revision=1,
+                approver=ALICE.user_id,
+                decision=Decision.APPROVE,
+                decided_at=env.clock.now,
+            ),
+            required=1,
+        )
+        env.model.set_leader(region, target)  # even a drifted cluster does not make it prod's to settle
+        runner = Executor(env.cluster, env.store, env.notifier, env.clock, cluster_name="prod")
+        reconciler = Reconciler(env.cluster, env.store, env.notifier, runner, env.policy, env.clock)
+        assert await reconciler.resume_approved() == []
+        assert env.cluster.sent == []
+        assert (await env.ops.get(proposal.id)).state is ProposalState.APPROVED
