@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from actions.models import ActionRequest, AuditEntry, PDRequest, PreflightReport, Proposal
+from actions.models import ActionRequest, AuditEntry, PDRequest, PreflightReport, Proposal, ProposalEdit
 
 SYSTEM_ACTOR = "tikv-chatops"
 RECONCILER_ACTOR = "tikv-chatops/reconciler"
@@ -102,4 +102,20 @@ def note_entry(
         result_json=result,
         created_at=now,
         executed_at=now,
+    )
+
+
+def edit_entry(proposal_id: int, request: ActionRequest, edit: ProposalEdit) -> AuditEntry:
+    """The row that keeps a person's edit in the audit log: who, which revision, what changed."""
+    changes = "; ".join(f"{c.name} {c.before} → {c.after}" for c in edit.changes) or "no parameter changed"
+    return note_entry(
+        actor=edit.editor,
+        request=request,
+        proposal_id=proposal_id,
+        result={
+            "outcome": f"edited into revision {edit.revision}",
+            "message": changes,
+            "changes": [c.model_dump(mode="json") for c in edit.changes],
+        },
+        now=edit.at,
     )

@@ -16,6 +16,7 @@ import aiohttp
 from conftest import ALICE, BOB, CAROL, CHANNEL, E2E, SECRET, PDTap, eventually, settings_for
 
 from actions.models import Proposal, ProposalState
+from actions.ports import AuditQuery
 from bot import texts
 from bot.main import running
 from bot.playground.fake_slack import FakeSlack
@@ -73,6 +74,10 @@ async def test_bob_edits_alices_proposal_the_card_shows_it_and_bob_cannot_approv
     assert edit.actor == BOB and edit.detail["changes"] == [
         {"name": "to_store_id", "before": followers[0], "after": followers[1]}
     ]
+    audit = await e2e.bot.store.query_audit(AuditQuery(proposal_id=proposal.id))
+    [kept] = [r for r in audit if r.result_json and r.result_json.get("outcome") == "edited into revision 2"]
+    assert kept.actor == BOB and kept.result_json is not None
+    assert kept.result_json["message"] == f"to_store_id {followers[0]} → {followers[1]}"
 
     await e2e.click(BOB, card, texts.ActionId.APPROVE)
     await _told(e2e, BOB, "You edited this proposal")
