@@ -4,7 +4,10 @@ remembered Slack deliveries."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import store_builders as b
@@ -12,7 +15,8 @@ import store_builders as b
 from actions.errors import InverseAlreadyOpen
 from actions.models import ParamChange, ProposalEdit, ProposalState, Tier
 from actions.ports import ApprovalOutcome, AuditQuery
-from store.sqlite import SqliteProposalStore
+from store.migrate import apply_migrations, load_migrations
+from store.sqlite import SqliteProposalStore, open_store
 
 
 async def test_a_revision_keeps_its_editor_and_changes_with_the_proposal(store: SqliteProposalStore) -> None:
@@ -136,3 +140,48 @@ async def test_a_delivery_is_remembered_inside_its_window_and_pruned_after(
     assert not await store.note_delivery(["body:a"], now=b.T0 + timedelta(minutes=9), window=window)
     assert await store.note_delivery(["trigger:2"], now=b.T0 + timedelta(minutes=9), window=window)
     assert await store.note_delivery(["trigger:1", "body:a"], now=b.T0 + timedelta(minutes=11), window=window)
+
+
+def _row(conn: sqlite3.Connection, *, state: str, undo_of: int | None) -> int:
+    at = "2026-11-28T12:00:00.000000Z"
+    cursor = conn.execute(
+        "INSERT INTO proposals (state, fingerprint, tier, approvals_required, request_json,"
+        " original_params_json, requester, source, action, created_at, updated_at, expires_at, undo_of)"
+        " VALUES (?, 'fp', 'reversible', 1, ?, '{}', 'U0X', 'human', 'transfer-leader', ?, ?, ?, ?)",
+        (state, b.request().model_dump_json(), at, at, "2026-11-28T13:00:00.000000Z", undo_of),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def test_migrating_a_database_with_two_open_undos_closes_the_newer_pending_one(tmp_path: Path) -> None:
+    """0003 can only build its unique index once a database from before it holds one open undo per
+    proposal: the newer pending duplicates are superseded, with their events row; nothing else moves."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    with closing(conn):
+        apply_migrations(conn, load_migrations()[:2])
+        original = _row(conn, state="succeeded", undo_of=None)
+        first = _row(conn, state="approved", undo_of=original)
+        second = _row(conn, state="pending", undo_of=original)
+        unrelated = _row(conn, state="pending", undo_of=None)
+    store = await open_store(str(path))
+    try:
+        states = {p.id: p.state for p in await store.list_proposals(limit=10)}
+        assert states == {
+            original: ProposalState.SUCCEEDED,
+            first: ProposalState.APPROVED,
+            second: ProposalState.SUPERSEDED,
+            unrelated: ProposalState.PENDING,
+        }
+        [moved] = await store.events(second)
+        assert (moved.from_state, moved.to_state, moved.actor) == (
+            "pending",
+            "superseded",
+            "tikv-chatops/migration",
+        )
+        with pytest.raises(InverseAlreadyOpen):
+            await _undo(store, original)
+    finally:
+        await store.aclose()
