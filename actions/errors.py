@@ -44,6 +44,14 @@ class StaleDecision(ActionError):
     """Raised when a decision arrives for a proposal that is no longer pending at that revision."""
 
 
+class InverseAlreadyOpen(StaleDecision):
+    """The store already holds an open undo (or revert) of ``undo_of``: one at a time, by a unique index."""
+
+    def __init__(self, undo_of: int) -> None:
+        self.undo_of = undo_of
+        super().__init__(f"#{undo_of} already has an open undo; decide on that one first.")
+
+
 class ProposalNotFound(ActionError):
     """Raised when a proposal id does not exist."""
 

@@ -94,7 +94,10 @@ class Executor:
         operator_timeout: float = 20 * 60.0,
         drain_timeout: float = DRAIN_FOLLOW_SECONDS,
         signals: DecisionSignals | None = None,
+        cluster_name: str | None = None,
     ) -> None:
+        """``cluster_name``: the cluster this process serves; a proposal for another is never run."""
+        self._cluster_name = cluster_name
         self._cluster = cluster
         self._store = store
         self._notifier = notifier
@@ -113,6 +116,10 @@ class Executor:
         self._deferred: set[int] = set()
 
     # --- public ----------------------------------------------------------------------------------
+
+    def serves(self, proposal: Proposal) -> bool:
+        """Whether ``proposal`` is for the cluster this process serves (any, when none was named)."""
+        return self._cluster_name is None or proposal.request.cluster == self._cluster_name
 
     def is_busy(self, proposal_id: int) -> bool:
         """Whether this process is sending or following ``proposal_id`` right now."""
@@ -133,6 +140,16 @@ class Executor:
         background (see ``drain``). Raises ``StorageUnavailable`` only when the claim itself failed:
         then nothing was sent, and the proposal is left ``defer``-red for the reconciler's sweep.
         """
+        if not self.serves(proposal):
+            # Approved while the bot served that cluster (the same database, another cluster now):
+            # left as it is for a bot that serves it, never sent here.
+            logger.warning(
+                "proposal %s is for cluster %r but this bot serves %r; not running it",
+                proposal.id,
+                proposal.request.cluster,
+                self._cluster_name,
+            )
+            return None
         spec = CATALOG[proposal.request.action]
         pd_request = spec.pd_request(proposal.request.params)
         intent = intent_entry(

@@ -58,13 +58,35 @@ class Source(enum.StrEnum):
     AGENT = "agent"
 
 
+class Membership(_Frozen):
+    """Where a person comes from, as the chat platform reports it; ``actions.membership`` judges it.
+
+    ``home_*`` is the workspace (and Enterprise Grid organisation) the bot is installed in;
+    ``user_*`` the person's own, from their profile; ``request_*`` the workspace the request came
+    through. An empty id is one the platform did not report.
+    """
+
+    home_team_id: str
+    home_enterprise_id: str = ""
+    user_team_id: str = ""
+    user_enterprise_id: str = ""
+    is_stranger: bool = False  # a person from another organisation (Slack Connect)
+    request_team_id: str = ""
+    request_enterprise_id: str = ""
+
+
 class Actor(_Frozen):
-    """A person (or the agent) acting through the bot, with the identity facts policy needs."""
+    """A person (or the agent) acting through the bot, with the identity facts policy needs.
+
+    ``membership`` is None for actors that do not come through a chat workspace (the agent, tests,
+    the command line).
+    """
 
     user_id: str
     name: str = ""
     group_ids: frozenset[str] = frozenset()
     is_agent: bool = False
+    membership: Membership | None = None
 
 
 class Evidence(_Frozen):
@@ -208,6 +230,27 @@ class ActionApproval(_Frozen):
     decided_at: datetime
 
 
+class ParamChange(_Frozen):
+    """One parameter an edit changed, as the person typed it and as it is now."""
+
+    name: str
+    before: ParamValue | None
+    after: ParamValue | None
+
+
+class ProposalEdit(_Frozen):
+    """How one revision after the first came to be: who made it and what it changed.
+
+    ``system`` marks revisions the bot made itself (a re-check found the cluster changed).
+    """
+
+    revision: int
+    editor: str
+    system: bool = False
+    changes: tuple[ParamChange, ...] = ()
+    at: datetime
+
+
 class Proposal(_Frozen):
     """A request waiting for (or past) approval, as stored."""
 
@@ -229,6 +272,17 @@ class Proposal(_Frozen):
     result: ActionResult | None = None
     undo_of: int | None = None
     revert_at: datetime | None = None  # temporary changes: when the reconciler reverts it
+    edits: tuple[ProposalEdit, ...] = ()  # every revision after the first, oldest first
+
+    @property
+    def editors(self) -> frozenset[str]:
+        """People who edited any revision (the bot's own re-check revisions are not people)."""
+        return frozenset(e.editor for e in self.edits if not e.system)
+
+    @property
+    def last_edit(self) -> ProposalEdit | None:
+        """The newest revision a person made, if any."""
+        return next((e for e in reversed(self.edits) if not e.system), None)
 
     @property
     def requester(self) -> str:

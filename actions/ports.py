@@ -22,6 +22,7 @@ from actions.models import (
     PDRequest,
     PreflightReport,
     Proposal,
+    ProposalEdit,
     ProposalState,
     Ticket,
     Tier,
@@ -166,6 +167,7 @@ class ApprovalOutcome(enum.StrEnum):
     APPROVED = "approved"  # this approval completed the quorum: pending -> approved
     DUPLICATE = "duplicate"  # this person already decided this revision
     STALE = "stale"  # the proposal is not pending at that revision any more
+    EXPIRED = "expired"  # it was past its TTL when the approval was to be recorded: now expired
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +227,8 @@ class ProposalStore(Protocol):
 
     async def add_approval(self, approval: ActionApproval, *, required: int) -> ApprovalOutcome:
         """Insert the approval and, if it completes ``required`` distinct approvers, move the proposal
-        pending -> approved, all in one transaction."""
+        pending -> approved, all in one transaction; guarded on ``expires_at`` > ``decided_at`` (a
+        proposal past it is moved to expired instead, and EXPIRED is returned)."""
         ...
 
     async def reject(self, rejection: ActionApproval) -> bool:
@@ -258,14 +261,19 @@ class ProposalStore(Protocol):
         now: datetime,
         tier: Tier | None = None,
         approvals_required: int | None = None,
+        edit: ProposalEdit | None = None,
     ) -> Proposal | None:
         """Edit: a new revision (approvals of older revisions no longer count); None if stale.
-        ``tier`` and ``approvals_required``, when given, replace the stored ones."""
+
+        ``tier`` and ``approvals_required``, when given, replace the stored ones. ``edit`` (who made the
+        revision and what it changed) is kept with the proposal and in its events row, written by the
+        same guarded statement."""
         ...
 
     async def claim_for_execution(self, proposal_id: int, *, intent: AuditEntry, now: datetime) -> int | None:
         """approved -> executing plus the "about to call PD" audit row, one transaction.
-        Returns the action_log id, or None when another executor claimed it."""
+        Returns the action_log id, or None when another executor claimed it, or when it is past its
+        ``expires_at`` (then it is moved to expired in the same transaction)."""
         ...
 
     async def finish_execution(
@@ -289,6 +297,11 @@ class ProposalStore(Protocol):
         ...
 
     async def query_audit(self, query: AuditQuery) -> list[AuditEntry]: ...
+
+    async def note_delivery(self, keys: Sequence[str], *, now: datetime, window: timedelta) -> bool:
+        """Remember a delivery (a slash command) under ``keys``; False when one of them was seen within
+        ``window`` before ``now`` — a replay. Older entries are pruned."""
+        ...
 
     async def open_ticket(
         self, *, key: str, title: str, detail: dict[str, Any], now: datetime

@@ -297,6 +297,8 @@ class Reconciler:
             young = older_than and now - proposal.updated_at < older_than
             if self._executor.is_busy(proposal.id) or (young and not self._executor.is_deferred(proposal.id)):
                 continue
+            if not self._executor.serves(proposal):
+                continue  # another cluster's (the same database, another TIKV_CHATOPS_CLUSTER)
             report = await run_preflight(proposal.request, self._cluster, self._policy)
             if report.blocked or report.fingerprint != proposal.fingerprint:
                 reason = (
@@ -341,7 +343,11 @@ class Reconciler:
         """
         async with self._revert_lock:
             succeeded = await self._store.list_proposals(states=[ProposalState.SUCCEEDED], limit=_SCAN_LIMIT)
-            due = [p for p in succeeded if (at := self._due_at(p)) is not None and at <= now]
+            due = [
+                p
+                for p in succeeded
+                if (at := self._due_at(p)) is not None and at <= now and self._executor.serves(p)
+            ]
             if not due:
                 return []
             recent = await self._store.list_proposals(limit=_SCAN_LIMIT)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -29,8 +29,10 @@ from actions.audit import SYSTEM_ACTOR, checks_json, note_entry, refusal_entry
 from actions.catalog import CATALOG, validate_params
 from actions.clock import Clock
 from actions.dryrun import dry_run
+from actions.edits import diff_params, subject_changes
 from actions.errors import (
     InvalidRequest,
+    InverseAlreadyOpen,
     PartlyRecorded,
     PolicyRefusal,
     PreflightFailed,
@@ -41,6 +43,7 @@ from actions.errors import (
 )
 from actions.executor import Executor
 from actions.facts import describe_changes
+from actions.membership import membership_refusal
 from actions.models import (
     ActionApproval,
     ActionRequest,
@@ -51,11 +54,13 @@ from actions.models import (
     DryRunReport,
     PreflightReport,
     Proposal,
+    ProposalEdit,
     ProposalState,
     Source,
     Tier,
 )
 from actions.notify import tell
+from actions.params import InvalidParams
 from actions.policy import Policy
 from actions.ports import ApprovalOutcome, AuditQuery, Cluster, Notifier, ProposalStore
 from actions.preflight import run_preflight
@@ -70,6 +75,10 @@ AGENT_ACTOR_NAME = f"{SYSTEM_ACTOR}/agent"
 
 # Decided states, and those a waiter keeps waiting through (the executor moves them on by itself).
 IN_FLIGHT = frozenset({ProposalState.PENDING, ProposalState.APPROVED, ProposalState.EXECUTING})
+
+# How long a request's keys are remembered to refuse its replay: longer than the five minutes a signed
+# request is accepted for, so clock skew between Slack and the bot cannot open a gap.
+REPLAY_WINDOW = timedelta(minutes=10)
 
 
 class ApproveOutcome(enum.StrEnum):
@@ -113,7 +122,12 @@ class Operations:
         policy: Policy,
         executor: Executor,
         clock: Clock,
+        *,
+        cluster_name: str | None = None,
     ) -> None:
+        """``cluster_name`` is the cluster this process serves: a proposal made for another (the same
+        database used by a bot that served another cluster) is refused at approve and at edit."""
+        self._cluster_name = cluster_name
         self._cluster = cluster
         self._store = store
         self._notifier = notifier
@@ -152,6 +166,12 @@ class Operations:
             query = replace(query, since=since, within=None)
         return await self._store.query_audit(query)
 
+    async def first_delivery(self, keys: Sequence[str]) -> bool:
+        """True the first time a request with any of ``keys`` (its trigger id, its body's hash) arrives;
+        False for a replay within ``REPLAY_WINDOW``. Remembered in the store, so restarts and other
+        processes on the same database see it too."""
+        return await self._store.note_delivery(keys, now=self._clock(), window=REPLAY_WINDOW)
+
     # --- proposing -------------------------------------------------------------------------------
 
     async def dry_run(self, request: ActionRequest, *, actor: Actor) -> DryRunReport:
@@ -176,9 +196,16 @@ class Operations:
     async def _propose(
         self, request: ActionRequest, *, actor: Actor, channel: str | None, undo_of: int | None = None
     ) -> Proposal:
-        request = request.model_copy(
-            update={"requester": actor.user_id, "source": Source.AGENT if actor.is_agent else request.source}
-        )
+        self._may_act(actor, "propose")
+        update: dict[str, object] = {
+            "requester": actor.user_id,
+            "source": Source.AGENT if actor.is_agent else request.source,
+        }
+        if actor.is_agent and self._cluster_name is not None:
+            update["cluster"] = self._cluster_name  # the agent only ever watches the cluster served here
+        request = request.model_copy(update=update)
+        if self._cluster_name is not None and request.cluster != self._cluster_name:
+            raise PolicyRefusal(self._other_cluster(request.cluster, "proposed"))
         spec = CATALOG[request.action]
         if not self.policy.channel_allowed(channel):
             raise PolicyRefusal(
@@ -262,10 +289,15 @@ class Operations:
 
     async def approve(self, proposal_id: int, *, actor: Actor, revision: int | None = None) -> ApproveResult:
         """Approve; the approval that completes the quorum sends the action to PD before returning."""
+        self._may_act(actor, "approve")
         proposal = await self._decidable(proposal_id, revision=revision, verb="approve")
+        self._same_cluster(proposal, "approved")
         refusal = self.policy.may_approve(actor, proposal)
         if refusal is None and actor.user_id in await self._editors(proposal):
-            refusal = "You edited this revision, so someone else has to approve it."
+            refusal = (
+                "You edited this proposal, so someone else has to approve it (whoever chose the "
+                "parameters of any revision may not approve it)."
+            )
         if refusal is not None:
             await self._refused(proposal, actor, "approval", refusal)
             raise PolicyRefusal(refusal)
@@ -287,6 +319,10 @@ class Operations:
             raise PolicyRefusal(refusal)
         if outcome is ApprovalOutcome.STALE:
             raise StaleDecision(await self._moved_on(proposal_id))
+        if outcome is ApprovalOutcome.EXPIRED:
+            # The store moved it to expired in the same statement that refused the approval.
+            await self._decided(proposal_id, proposal.model_copy(update={"state": ProposalState.EXPIRED}))
+            raise StaleDecision(self._expired(proposal))
         # The approval is committed: from here an unavailable database must not say "not recorded".
         try:
             stored = await self.get(proposal_id)
@@ -319,6 +355,10 @@ class Operations:
         if result is not None:
             stored = stored.model_copy(update={"state": result.state, "result": result})
         final = await self._read_back(proposal_id, stored)
+        if result is None and final.state is ProposalState.EXPIRED:
+            # The claim found it past ``expires_at`` (the approval took that long) and expired it.
+            await self._decided(proposal_id, final)
+            raise StaleDecision(self._expired(final) + " Nothing was sent to PD.")
         if result is None:
             return ApproveResult(ApproveOutcome.CLAIMED, final, "Approved; another worker is running it.")
         # "sent" only when the write left: a refusal or an outage's message says what happened instead.
@@ -337,6 +377,7 @@ class Operations:
         self, proposal_id: int, *, actor: Actor, reason: str = "", revision: int | None = None
     ) -> Proposal:
         """Reject (or, for the requester, withdraw) a pending proposal."""
+        self._may_act(actor, "reject")
         proposal = await self._decidable(proposal_id, revision=revision, verb="reject")
         refusal = self.policy.may_reject(actor, proposal)
         if refusal is not None:
@@ -356,17 +397,27 @@ class Operations:
             raise StaleDecision(await self._moved_on(proposal_id))
         return await self._decided(proposal_id, proposal.model_copy(update={"state": ProposalState.REJECTED}))
 
-    async def edit(self, proposal_id: int, *, actor: Actor, params: Mapping[str, str]) -> Proposal:
+    async def edit(
+        self, proposal_id: int, *, actor: Actor, params: Mapping[str, str], revision: int | None = None
+    ) -> Proposal:
         """New parameters for a pending proposal: validated, re-checked, a new revision, approvals reset.
 
-        Raises the catalog's ``InvalidParams`` (field -> message) for the modal's inline errors.
+        ``revision`` is the one the person was looking at; an edit of an older one is refused as stale.
+        The edit records its editor and what it changed; it keeps the proposal's subject (see
+        ``actions.edits``) and its expiry. Raises the catalog's ``InvalidParams`` (field -> message)
+        for the modal's inline errors.
         """
-        proposal = await self._decidable(proposal_id, revision=None, verb="edit")
+        self._may_act(actor, "edit")
+        proposal = await self._decidable(proposal_id, revision=revision, verb="edit")
+        self._same_cluster(proposal, "edited")
         refusal = self.policy.may_edit(actor, proposal)
         if refusal is not None:
             await self._refused(proposal, actor, "edit", refusal)
             raise PolicyRefusal(refusal)
         validated = validate_params(proposal.request.action, params)
+        refused = subject_changes(proposal.request.action, proposal.request.params, validated)
+        if refused:
+            raise InvalidParams(refused)
         request = proposal.request.model_copy(update={"params": dict(validated)})
         report = await run_preflight(request, self._cluster, self.policy)
         if report.blocked:
@@ -381,11 +432,17 @@ class Operations:
             expected_revision=proposal.revision,
             request=request,
             preflight=report,
-            expires_at=now + self.policy.tier_policy(proposal.tier).ttl,
+            expires_at=proposal.expires_at,  # an edit does not extend its life
             actor=actor.user_id,
             now=now,
             tier=tier,
             approvals_required=self.policy.tier_policy(tier).approvals,
+            edit=ProposalEdit(
+                revision=proposal.revision + 1,
+                editor=actor.user_id,
+                changes=diff_params(proposal.request.params, request.params),
+                at=now,
+            ),
         )
         if revised is None:
             raise StaleDecision(await self._moved_on(proposal_id))
@@ -403,8 +460,34 @@ class Operations:
         request = proposal.request.model_copy(update={"params": dict(validated)})
         return await run_preflight(request, self._cluster)
 
+    async def review_modal(
+        self, proposal_id: int, *, revision: int, params: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """Why a modal submission cannot go ahead, by parameter (``""``: about the whole modal).
+
+        Reads the store only (it runs before a modal's ack): a modal opened on an older revision, or
+        on a proposal that is no longer pending, is stale; an edit (``params``, already validated by
+        the catalog) may not change the proposal's subject. {} when nothing is wrong.
+        """
+        proposal = await self.get(proposal_id)
+        if proposal.state is not ProposalState.PENDING:
+            return {"": await self._moved_on(proposal_id, proposal)}
+        if revision != proposal.revision:
+            return {
+                "": f"This form was opened on revision {revision}, but proposal #{proposal_id} is now at "
+                f"revision {proposal.revision}. Close it and open the card's latest version."
+            }
+        if params is None:
+            return {}
+        try:
+            validated = validate_params(proposal.request.action, params)
+        except InvalidRequest:
+            return {}  # the catalog's own errors are the ack's to show
+        return subject_changes(proposal.request.action, proposal.request.params, validated)
+
     async def undo(self, proposal_id: int, *, actor: Actor, channel: str | None = None) -> Proposal:
         """Propose the inverse of a succeeded action; it is approved like any other proposal."""
+        self._may_act(actor, "undo")
         original = await self.get(proposal_id)
         spec = CATALOG[original.request.action]
         if original.state is not ProposalState.SUCCEEDED:
@@ -431,9 +514,18 @@ class Operations:
             rationale=f"Undo of #{proposal_id}: {spec.describe(original.request.params)}",
             ticket_id=original.request.ticket_id,
         )
-        return await self._propose(
-            request, actor=actor, channel=channel or original.channel, undo_of=proposal_id
-        )
+        try:
+            return await self._propose(
+                request, actor=actor, channel=channel or original.channel, undo_of=proposal_id
+            )
+        except InverseAlreadyOpen:
+            # Another undo was stored between the check above and ours: the database kept it to one.
+            for other in await self._store.list_proposals(states=list(IN_FLIGHT), limit=500):
+                if other.undo_of == proposal_id:
+                    raise StaleDecision(
+                        f"#{other.id} already undoes #{proposal_id}; it is {other.state.value}."
+                    ) from None
+            raise
 
     async def expire_if_due(self, proposal: Proposal) -> Proposal:
         """Move a pending proposal past its TTL to expired (guarded); returns it as stored."""
@@ -496,11 +588,7 @@ class Operations:
             )
         proposal = await self.expire_if_due(proposal)
         if proposal.state is ProposalState.EXPIRED:
-            tier_policy = self.policy.tier_policy(proposal.tier)
-            raise StaleDecision(
-                f"Proposal #{proposal_id} expired at {_when(proposal.expires_at)}: nobody decided within "
-                f"{tier_policy.ttl}. Propose it again if it is still needed."
-            )
+            raise StaleDecision(self._expired(proposal))
         if proposal.state is not ProposalState.PENDING:
             raise StaleDecision(await self._moved_on(proposal_id, proposal))
         return proposal
@@ -539,11 +627,12 @@ class Operations:
             expected_revision=proposal.revision,
             request=proposal.request,
             preflight=report,
-            expires_at=now + self.policy.tier_policy(proposal.tier).ttl,
+            expires_at=proposal.expires_at,  # a re-check does not extend its life either
             actor=PREFLIGHT_ACTOR,
             now=now,
             tier=tier,
             approvals_required=self.policy.tier_policy(tier).approvals,
+            edit=ProposalEdit(revision=proposal.revision + 1, editor=PREFLIGHT_ACTOR, system=True, at=now),
         )
         if revised is None:
             raise StaleDecision(await self._moved_on(proposal.id))
@@ -554,16 +643,44 @@ class Operations:
         )
 
     async def _editors(self, proposal: Proposal) -> set[str]:
-        """People who set the parameters of the current revision by editing it."""
+        """People who edited any revision of the proposal: the bot's own re-check revisions keep the
+        parameters someone chose, so choosing them once is enough to be refused as an approver.
+
+        The events log is read as well as the proposal's edit records, which revisions made before
+        the edits were recorded (schema 0003) lack.
+        """
         events = await self._store.events(proposal.id)
-        return {
+        return set(proposal.editors) | {
             e.actor
             for e in events
-            if e.revision == proposal.revision
-            and e.to_state == ProposalState.PENDING.value
+            if e.to_state == ProposalState.PENDING.value
             and e.from_state == ProposalState.PENDING.value
             and not e.actor.startswith(SYSTEM_ACTOR)
         }
+
+    @staticmethod
+    def _may_act(actor: Actor, verb: str) -> None:
+        refusal = membership_refusal(actor, verb=verb)
+        if refusal is not None:
+            raise PolicyRefusal(refusal)
+
+    def _other_cluster(self, cluster: str, done: str) -> str:
+        return (
+            f"This is a proposal for cluster `{cluster}`, but this bot serves `{self._cluster_name}`, so it "
+            f"cannot be {done} here. Nothing was sent to PD."
+        )
+
+    def _same_cluster(self, proposal: Proposal, done: str) -> None:
+        """Refuse a proposal made for another cluster than the one served here."""
+        if self._cluster_name is not None and proposal.request.cluster != self._cluster_name:
+            raise PolicyRefusal(self._other_cluster(proposal.request.cluster, done))
+
+    def _expired(self, proposal: Proposal) -> str:
+        tier_policy = self.policy.tier_policy(proposal.tier)
+        return (
+            f"Proposal #{proposal.id} expired at {_when(proposal.expires_at)}: nobody decided within "
+            f"{tier_policy.ttl}. Propose it again if it is still needed."
+        )
 
     async def _moved_on(self, proposal_id: int, proposal: Proposal | None = None) -> str:
         """Why a decision no longer applies, read from the store."""

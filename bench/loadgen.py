@@ -22,6 +22,11 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
+from bot.playground.model import Team
+
+# The workspace the fake Slack (bot.playground) plays: the bot refuses requests from any other.
+TEAM_ID = Team().id
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -53,7 +58,7 @@ def slash_command_body(
     return urlencode(
         {
             "token": "legacy",
-            "team_id": "T0TEAM",
+            "team_id": TEAM_ID,
             "team_domain": "bench",
             "channel_id": channel_id,
             "channel_name": "ops",
@@ -80,7 +85,7 @@ def button_click_body(
 ) -> bytes:
     payload = {
         "type": "block_actions",
-        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": "T0TEAM"},
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
         "api_app_id": "A0BENCH",
         "token": "legacy",
         "container": {
@@ -90,7 +95,7 @@ def button_click_body(
             "is_ephemeral": False,
         },
         "trigger_id": "1.1.bench",
-        "team": {"id": "T0TEAM", "domain": "bench"},
+        "team": {"id": TEAM_ID, "domain": "bench"},
         "is_enterprise_install": False,
         "channel": {"id": channel_id, "name": "ops"},
         "message": {"type": "message", "ts": message_ts, "text": "card", "blocks": []},

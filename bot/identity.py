@@ -5,6 +5,12 @@
 ``usergroups.users.list`` for the groups the policy names. Both are cached for a TTL (user groups are a
 Tier 2 method, about 20 calls a minute); a failed group lookup counts as "not a member" — it can only
 take permissions away, never grant them.
+
+It also gathers the facts ``actions.membership`` needs to decide whether the person belongs to the
+workspace the app is installed in: the installation's team (and Enterprise Grid organisation) from
+``auth.test`` (asked once, lazily, and kept), the person's own team and ``is_stranger`` from
+``users.info``, and the team the request came through (``RequestOrigin``, read from the payload).
+The Slack fields used are described in docs/identity-and-edits.md.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any, Generic, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions.models import Actor
+from actions.models import Actor, Membership
 from bot import texts
 from bot.errors import IdentityRefused
 
@@ -50,6 +56,26 @@ class _TTLCache(Generic[T]):
         self._entries[key] = _Entry(value, self._clock() + self._ttl)
 
 
+@dataclass(frozen=True, slots=True)
+class RequestOrigin:
+    """The workspace (and Enterprise Grid organisation) a request says it came from."""
+
+    team_id: str = ""
+    enterprise_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Installation:
+    """The workspace the app is installed in, as ``auth.test`` reports it."""
+
+    team_id: str
+    enterprise_id: str = ""
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
 class SlackIdentity:
     """Resolves Slack users to Actors; one per process, shared by every listener."""
 
@@ -68,9 +94,16 @@ class SlackIdentity:
         self._users: _TTLCache[dict[str, Any]] = _TTLCache(ttl, clock)
         self._members: _TTLCache[frozenset[str]] = _TTLCache(ttl, clock)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._installation: Installation | None = None
+        self._installation_lock = asyncio.Lock()
 
-    async def actor(self, user_id: str) -> Actor:
-        """The Actor for ``user_id``; raises ``IdentityRefused`` (a message for that person)."""
+    async def actor(self, user_id: str, origin: RequestOrigin | None = None) -> Actor:
+        """The Actor for ``user_id``; raises ``IdentityRefused`` (a message for that person).
+
+        ``origin`` (the payload's team) is recorded with the person's own team and the installation's,
+        for ``actions.membership`` to judge; None records the request as coming from the installation.
+        """
+        installation = await self.installation()
         info = await self._user(user_id)
         if info.get("deleted"):
             raise IdentityRefused(texts.IDENTITY_DELETED)
@@ -81,7 +114,42 @@ class SlackIdentity:
         profile = info.get("profile") or {}
         name = str(profile.get("display_name") or info.get("real_name") or info.get("name") or user_id)
         group_ids = frozenset([g for g in self._groups if user_id in await self._group_members(g)])
-        return Actor(user_id=user_id, name=name, group_ids=group_ids)
+        enterprise_user = info.get("enterprise_user")
+        request = origin or RequestOrigin(installation.team_id, installation.enterprise_id)
+        membership = Membership(
+            home_team_id=installation.team_id,
+            home_enterprise_id=installation.enterprise_id,
+            user_team_id=_text(info.get("team_id")),
+            user_enterprise_id=(
+                _text(enterprise_user.get("enterprise_id")) if isinstance(enterprise_user, dict) else ""
+            ),
+            is_stranger=bool(info.get("is_stranger")),
+            request_team_id=request.team_id,
+            request_enterprise_id=request.enterprise_id,
+        )
+        return Actor(user_id=user_id, name=name, group_ids=group_ids, membership=membership)
+
+    async def installation(self) -> Installation:
+        """The installation's team, from ``auth.test`` (once; a failure is retried at the next request)."""
+        if self._installation is not None:
+            return self._installation
+        async with self._installation_lock:
+            if self._installation is not None:
+                return self._installation
+            try:
+                response = await self._client.auth_test()
+            except SlackApiError as exc:
+                error = (
+                    exc.response.get("error", "unknown error")
+                    if exc.response is not None
+                    else "unknown error"
+                )
+                raise IdentityRefused(texts.IDENTITY_NO_WORKSPACE.format(error=error)) from exc
+            team_id = _text(response.get("team_id"))
+            if not team_id:
+                raise IdentityRefused(texts.IDENTITY_NO_WORKSPACE.format(error="no team_id in auth.test"))
+            self._installation = Installation(team_id, _text(response.get("enterprise_id")))
+            return self._installation
 
     async def _user(self, user_id: str) -> dict[str, Any]:
         cached = self._users.get(user_id)

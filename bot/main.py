@@ -215,9 +215,12 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             poll_interval=settings.operator_poll_seconds,
             operator_timeout=settings.operator_follow_seconds,
             drain_timeout=settings.offline_follow_seconds,
+            cluster_name=settings.tikv_chatops_cluster,
         )
         stack.push_async_callback(executor.aclose)
-        operations = Operations(cluster, store, notifier, policy, executor, clock)
+        operations = Operations(
+            cluster, store, notifier, policy, executor, clock, cluster_name=settings.tikv_chatops_cluster
+        )
         reconciler = Reconciler(cluster, store, notifier, executor, policy, clock)
         work = WorkLimiter(concurrency=settings.work_concurrency, queue=settings.work_queue)
         stack.push_async_callback(work.aclose)  # before the clients its jobs use are closed

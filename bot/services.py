@@ -7,15 +7,17 @@ from typing import Protocol
 
 from actions.models import Actor
 from actions.service import Operations
+from bot.identity import RequestOrigin
 from bot.metrics import Metrics
 from bot.reads import ClusterReads
 from bot.work import WorkLimiter
 
 
 class Identity(Protocol):
-    """Turns a Slack user id into an Actor; raises ``bot.errors.IdentityRefused``."""
+    """Turns a Slack user id (and the team the request came through) into an Actor; raises
+    ``bot.errors.IdentityRefused``."""
 
-    async def actor(self, user_id: str) -> Actor: ...
+    async def actor(self, user_id: str, origin: RequestOrigin | None = None) -> Actor: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,10 @@ IDENTITY_GUEST = (
 IDENTITY_UNKNOWN = (
     "The bot could not look up your Slack account ({error}), so it cannot check your permissions."
 )
+IDENTITY_NO_WORKSPACE = (
+    "The bot could not confirm which Slack workspace it is installed in ({error}), so it cannot check "
+    "that you belong to it. Try again in a minute."
+)
 
 REJECT_TITLE = "Reject proposal"
 REJECT_SUBMIT = "Reject"
@@ -118,6 +122,10 @@ PROPOSED_NO_CARD = (
 )
 REJECTED_ACK = "Rejected #{id}."
 EDITED_ACK = "Saved #{id} as revision {revision}; it needs fresh approvals."
+EDITED_BY = "Edited by {who} (revision {revision}): {changes}"
+EDITED_NOTHING = "no parameter changed"
+RECHECKED_BY_BOT = "Re-checked by the bot (revision {revision}): the cluster changed, the parameters did not."
+ALREADY_RECEIVED = "Already received: this command reached the bot before, and it is not run twice."
 DRY_RUN_HEADER = "<@{user}> ran `/tikv {text}`"
 
 # --- the proposal card and its thread ------------------------------------------------------------

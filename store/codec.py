@@ -22,6 +22,7 @@ from actions.models import (
     AuditEntry,
     PreflightReport,
     Proposal,
+    ProposalEdit,
     Ticket,
 )
 from actions.ports import ProposalEvent
@@ -35,7 +36,7 @@ STORE_KEYS = ("store_id", "to_store_id", "from_store_id")
 PROPOSAL_COLUMNS = (
     "id, state, revision, fingerprint, tier, approvals_required, request_json, original_params_json,"
     " preflight_json, channel, message_ts, created_at, updated_at, expires_at, revert_at, undo_of,"
-    " result_json"
+    " result_json, edits_json"
 )
 AUDIT_COLUMNS = (
     "id, proposal_id, ticket_id, actor, action, dry_run, caller_id, request_json, result_json,"
@@ -132,6 +133,7 @@ def proposal_from_row(row: sqlite3.Row, approvals: Iterable[ActionApproval]) -> 
         result=None if row["result_json"] is None else ActionResult.model_validate_json(row["result_json"]),
         undo_of=row["undo_of"],
         revert_at=None if row["revert_at"] is None else from_db_time(row["revert_at"]),
+        edits=tuple(ProposalEdit.model_validate(e) for e in json.loads(row["edits_json"])),
     )
 
 

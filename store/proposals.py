@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from actions.errors import ProposalNotFound
+from actions.audit import edit_entry
+from actions.errors import InverseAlreadyOpen, ProposalNotFound
 from actions.models import (
     ActionApproval,
     ActionRequest,
@@ -22,6 +23,7 @@ from actions.models import (
     Decision,
     PreflightReport,
     Proposal,
+    ProposalEdit,
     ProposalState,
     Tier,
 )
@@ -101,6 +103,24 @@ def _one(conn: sqlite3.Connection, proposal_id: int) -> Proposal:
     return found[0]
 
 
+def _expire(conn: sqlite3.Connection, proposal_id: int, at: str) -> bool:
+    """pending or approved -> expired when past ``expires_at``, with its events row; False otherwise."""
+    row = conn.execute(
+        "SELECT state, revision, expires_at FROM proposals"
+        " WHERE id = ? AND state IN (?, ?) AND expires_at <= ?",
+        (proposal_id, ProposalState.PENDING, ProposalState.APPROVED, at),
+    ).fetchone()
+    if row is None:
+        return False
+    conn.execute(
+        "UPDATE proposals SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
+        (ProposalState.EXPIRED, at, proposal_id, row["state"]),
+    )
+    detail = {"expires_at": row["expires_at"]}
+    _event(conn, proposal_id, row["state"], ProposalState.EXPIRED, row["revision"], SYSTEM_ACTOR, at, detail)
+    return True
+
+
 def create(
     conn: sqlite3.Connection,
     *,
@@ -116,35 +136,67 @@ def create(
 ) -> Proposal:
     at = to_db_time(now)
     with transaction(conn):
-        cursor = conn.execute(
-            "INSERT INTO proposals (state, revision, fingerprint, tier, approvals_required, request_json,"
-            " original_params_json, preflight_json, requester, source, action, ticket_id, channel,"
-            " created_at, updated_at, expires_at, revert_at, undo_of)"
-            " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                ProposalState.PENDING,
-                preflight.fingerprint,
+        try:
+            cursor = _insert_proposal(
+                conn,
+                request,
                 tier,
                 approvals_required,
-                request.model_dump_json(),
-                dumps(request.params),
-                preflight.model_dump_json(),
-                request.requester,
-                request.source,
-                request.action,
-                request.ticket_id,
+                preflight,
+                expires_at,
+                at,
                 channel,
-                at,
-                at,
-                to_db_time(expires_at),
-                opt_time(revert_at),
                 undo_of,
-            ),
-        )
+                revert_at,
+            )
+        except sqlite3.IntegrityError as exc:
+            # proposals_one_open_undo: another undo of the same proposal is open (0003).
+            if undo_of is not None and "undo_of" in str(exc):
+                raise InverseAlreadyOpen(undo_of) from exc
+            raise
         proposal_id = cursor.lastrowid
         assert proposal_id is not None  # an INSERT into a rowid table always sets it
         _event(conn, proposal_id, None, ProposalState.PENDING, 1, request.requester, at, {"tier": tier})
         return _one(conn, proposal_id)
+
+
+def _insert_proposal(
+    conn: sqlite3.Connection,
+    request: ActionRequest,
+    tier: Tier,
+    approvals_required: int,
+    preflight: PreflightReport,
+    expires_at: datetime,
+    at: str,
+    channel: str | None,
+    undo_of: int | None,
+    revert_at: datetime | None,
+) -> sqlite3.Cursor:
+    return conn.execute(
+        "INSERT INTO proposals (state, revision, fingerprint, tier, approvals_required, request_json,"
+        " original_params_json, preflight_json, requester, source, action, ticket_id, channel,"
+        " created_at, updated_at, expires_at, revert_at, undo_of)"
+        " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ProposalState.PENDING,
+            preflight.fingerprint,
+            tier,
+            approvals_required,
+            request.model_dump_json(),
+            dumps(request.params),
+            preflight.model_dump_json(),
+            request.requester,
+            request.source,
+            request.action,
+            request.ticket_id,
+            channel,
+            at,
+            at,
+            to_db_time(expires_at),
+            opt_time(revert_at),
+            undo_of,
+        ),
+    )
 
 
 def get(conn: sqlite3.Connection, proposal_id: int) -> Proposal | None:
@@ -197,8 +249,12 @@ def add_approval(conn: sqlite3.Connection, approval: ActionApproval, *, required
             return ApprovalOutcome.DUPLICATE
         if current["state"] != ProposalState.PENDING or current["revision"] != approval.revision:
             return ApprovalOutcome.STALE
-        conn.execute(
-            f"INSERT INTO approvals ({APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+        # The approval counts only while the proposal is inside its TTL, judged at the moment it is
+        # recorded (not when the click arrived: the re-check against PD may have taken a while).
+        inserted = conn.execute(
+            f"INSERT INTO approvals ({APPROVAL_COLUMNS})"
+            " SELECT ?, ?, ?, ?, ?, ? FROM proposals"
+            " WHERE id = ? AND state = ? AND revision = ? AND expires_at > ?",
             (
                 approval.proposal_id,
                 approval.revision,
@@ -206,13 +262,20 @@ def add_approval(conn: sqlite3.Connection, approval: ActionApproval, *, required
                 Decision.APPROVE,
                 approval.reason,
                 at,
+                approval.proposal_id,
+                ProposalState.PENDING,
+                approval.revision,
+                at,
             ),
         )
+        if inserted.rowcount == 0:
+            _expire(conn, approval.proposal_id, at)
+            return ApprovalOutcome.EXPIRED
         timeline.record_approval(conn, approval, at)
         moved = _guarded(
             conn,
             "UPDATE proposals SET state = ?, updated_at = ?"
-            " WHERE id = ? AND state = ? AND revision = ?"
+            " WHERE id = ? AND state = ? AND revision = ? AND expires_at > ?"
             " AND (SELECT COUNT(DISTINCT approver) FROM approvals"
             "      WHERE proposal_id = ? AND revision = ? AND decision = ?) >= ?"
             " RETURNING revision",
@@ -222,6 +285,7 @@ def add_approval(conn: sqlite3.Connection, approval: ActionApproval, *, required
                 approval.proposal_id,
                 ProposalState.PENDING,
                 approval.revision,
+                at,
                 approval.proposal_id,
                 approval.revision,
                 Decision.APPROVE,
@@ -328,14 +392,19 @@ def revise(
     now: datetime,
     tier: Tier | None = None,
     approvals_required: int | None = None,
+    edit: ProposalEdit | None = None,
 ) -> Proposal | None:
     at = to_db_time(now)
+    edit = edit or ProposalEdit(revision=expected_revision + 1, editor=actor, at=now)
+    if edit.revision != expected_revision + 1 or edit.editor != actor:
+        raise ValueError(f"the edit record names revision {edit.revision} by {edit.editor}")
     with transaction(conn):
         moved = _guarded(
             conn,
             "UPDATE proposals SET revision = revision + 1, request_json = ?, preflight_json = ?,"
             " fingerprint = ?, expires_at = ?, updated_at = ?, requester = ?, source = ?, action = ?,"
-            " ticket_id = ?, tier = COALESCE(?, tier), approvals_required = COALESCE(?, approvals_required)"
+            " ticket_id = ?, tier = COALESCE(?, tier), approvals_required = COALESCE(?, approvals_required),"
+            " edits_json = json_insert(edits_json, '$[#]', json(?))"
             " WHERE id = ? AND state = ? AND revision = ? RETURNING revision",
             (
                 request.model_dump_json(),
@@ -349,6 +418,7 @@ def revise(
                 request.ticket_id,
                 tier,
                 approvals_required,
+                edit.model_dump_json(),
                 proposal_id,
                 ProposalState.PENDING,
                 expected_revision,
@@ -356,7 +426,13 @@ def revise(
         )
         if moved is None:
             return None
-        detail: dict[str, Any] = {"edited_from_revision": expected_revision, "params": request.params}
+        detail: dict[str, Any] = {
+            "edited_from_revision": expected_revision,
+            "params": request.params,
+            "editor": edit.editor,
+            "system": edit.system,
+            "changes": [c.model_dump(mode="json") for c in edit.changes],
+        }
         if tier is not None:
             detail["tier"] = tier
         _event(
@@ -369,6 +445,8 @@ def revise(
             at,
             detail,
         )
+        if not edit.system:
+            audit.insert(conn, audit.prepare(edit_entry(proposal_id, request, edit)))
         return _one(conn, proposal_id)
 
 
@@ -377,13 +455,16 @@ def claim_for_execution(
 ) -> int | None:
     at = to_db_time(now)
     with transaction(conn):
+        # Never run after ``expires_at``: an approval that took its time (a slow PD during the re-check,
+        # a crash before the claim) is expired here instead, in the same transaction.
         moved = _guarded(
             conn,
-            "UPDATE proposals SET state = ?, updated_at = ? WHERE id = ? AND state = ?"
+            "UPDATE proposals SET state = ?, updated_at = ? WHERE id = ? AND state = ? AND expires_at > ?"
             " RETURNING revision, ticket_id",
-            (ProposalState.EXECUTING, at, proposal_id, ProposalState.APPROVED),
+            (ProposalState.EXECUTING, at, proposal_id, ProposalState.APPROVED, at),
         )
         if moved is None:
+            _expire(conn, proposal_id, at)
             return None
         update: dict[str, Any] = {"proposal_id": proposal_id, "event": PD_REQUEST_EVENT}
         if intent.ticket_id is None:
@@ -480,3 +561,25 @@ def events(conn: sqlite3.Connection, proposal_id: int) -> list[ProposalEvent]:
         (proposal_id,),
     ).fetchall()
     return [event_from_row(row) for row in rows]
+
+
+def note_delivery(
+    conn: sqlite3.Connection, keys: Sequence[str], *, now: datetime, keep_after: datetime
+) -> bool:
+    """Record a delivery under each of ``keys``; False when any of them was seen after ``keep_after``.
+
+    Rows older than ``keep_after`` are pruned first, in the same transaction.
+    """
+    at, since = to_db_time(now), to_db_time(keep_after)
+    with transaction(conn):
+        conn.execute("DELETE FROM slack_deliveries WHERE received_at <= ?", (since,))
+        seen = conn.execute(
+            "SELECT 1 FROM slack_deliveries WHERE key IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(keys)),),
+        ).fetchone()
+        if seen is not None:
+            return False
+        conn.executemany(
+            "INSERT INTO slack_deliveries (key, received_at) VALUES (?, ?)", [(k, at) for k in keys]
+        )
+        return True

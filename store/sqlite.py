@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from actions.models import (
@@ -22,6 +22,7 @@ from actions.models import (
     Decision,
     PreflightReport,
     Proposal,
+    ProposalEdit,
     ProposalState,
     Ticket,
     Tier,
@@ -178,10 +179,12 @@ class SqliteProposalStore:
         now: datetime,
         tier: Tier | None = None,
         approvals_required: int | None = None,
+        edit: ProposalEdit | None = None,
     ) -> Proposal | None:
         """Edit: a new revision (approvals of older revisions no longer count); None if stale.
 
         ``tier`` / ``approvals_required``, when given, replace the stored ones (a re-assessed risk).
+        ``edit`` says who made it and what it changed (kept with the proposal and in its events row).
         """
         if approvals_required is not None:
             _require_positive("approvals_required", approvals_required)
@@ -197,6 +200,7 @@ class SqliteProposalStore:
             now=now,
             tier=tier,
             approvals_required=approvals_required,
+            edit=edit,
         )
 
     async def claim_for_execution(self, proposal_id: int, *, intent: AuditEntry, now: datetime) -> int | None:
@@ -289,6 +293,14 @@ class SqliteProposalStore:
         await self._db.run(f"remember {actor}'s name", audit.remember_actor, actor, name, now=now)
 
     # --- tickets --------------------------------------------------------------------------------
+
+    async def note_delivery(self, keys: Sequence[str], *, now: datetime, window: timedelta) -> bool:
+        """Remember a delivery under ``keys``; False when one was already seen within ``window``."""
+        if not keys:
+            raise ValueError("a delivery is remembered under at least one key")
+        return await self._db.run(
+            "note a Slack delivery", proposals.note_delivery, list(keys), now=now, keep_after=now - window
+        )
 
     async def open_ticket(
         self, *, key: str, title: str, detail: dict[str, Any], now: datetime

@@ -4,7 +4,8 @@ The app runs with ``process_before_response=True``: Bolt answers Slack as soon a
 returns (no 10 ms polling), then starts the lazy listeners. So an ack function must be pure and
 cannot raise — an exception there is a 500, which Slack shows as a failure. Ours only ask the
 ``WorkLimiter`` for a place and ack; a modal's ack also runs the pure validation whose errors must
-travel in the ack (``response_action: errors``).
+travel in the ack (``response_action: errors``), and one bounded read of the bot's database for a
+stale modal (``bot.listeners.views``; docs/identity-and-edits.md).
 
 Bolt's lazy runner only logs what a lazy listener raises, so ``run_lazy`` catches it and sends it down
 the one error path (``bot.listeners.errors.report_error``) to the person who typed or clicked.

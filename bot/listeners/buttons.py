@@ -61,7 +61,7 @@ def register(app: AsyncApp, services: Services) -> None:
         async def job() -> None:
             services.metrics.clicks.labels(texts.ActionId.APPROVE.value).inc()
             proposal_id, revision = payload.proposal_button(action)
-            actor = await services.identity.actor(payload.user_id(body))
+            actor = await services.identity.actor(payload.user_id(body), payload.origin(body))
             result = await operations.approve(proposal_id, actor=actor, revision=revision)
             if is_home_click(body):
                 await publish_home(services, client, actor.user_id)  # the Home shows what changed
@@ -133,7 +133,7 @@ def register(app: AsyncApp, services: Services) -> None:
             if isinstance(command, grammar.Help | grammar.RunAction | grammar.Undo):
                 await _tell(respond, texts.CARD_UNREADABLE)
                 return
-            await services.identity.actor(payload.user_id(body))
+            await services.identity.actor(payload.user_id(body), payload.origin(body))
             listing = await read_listing(services, command)
             message = listing_page(listing, page=ref.page, command=ref.command)
             await respond(replace_original=True, **message.payload())

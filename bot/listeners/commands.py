@@ -9,6 +9,8 @@ posts its card in the channel and tells the caller ephemerally. Refusals are rai
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -87,6 +89,17 @@ async def read_listing(services: Services, command: ReadCommand) -> Listing:
     return audit_listing(query, await services.operations.audit(query))
 
 
+def delivery_keys(body: dict[str, Any]) -> list[str]:
+    """What identifies one delivery of a command: its trigger id, and a hash of everything it carried
+    (a replay of the same signed body has both)."""
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    keys = [f"body:{digest}"]
+    trigger = body.get("trigger_id")
+    if isinstance(trigger, str) and trigger:
+        keys.append(f"trigger:{trigger}")
+    return keys
+
+
 def _proposed(proposal: Proposal) -> Message:
     needed = proposal.approvals_required
     values = {"id": proposal.id, "what": what(proposal), "needed": needed, "s": "" if needed == 1 else "s"}
@@ -119,8 +132,13 @@ class CommandHandler:
                 note(texts.UNKNOWN_CLUSTER.format(known=services.cluster_name, asked=command.cluster)),
             )
             return
-        actor = await services.identity.actor(payload.user_id(body))
+        actor = await services.identity.actor(payload.user_id(body), payload.origin(body))
         channel = str(body["channel_id"]) if body.get("channel_id") else None
+        writes = isinstance(command, grammar.RunAction | grammar.Undo)
+        if writes and not await services.operations.first_delivery(delivery_keys(body)):
+            # Slack (or someone holding a captured request) sent it again: it ran the first time.
+            await _ephemeral(respond, note(texts.ALREADY_RECEIVED))
+            return
         if isinstance(command, grammar.Help):
             await _ephemeral(respond, self._help(command, actor))
         elif isinstance(command, grammar.RunAction):

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import texts
 from bot.errors import UnreadableRequest
+from bot.identity import RequestOrigin
 from bot.render.listing import PageRef
 from bot.render.proposal import parse_button_value
 
@@ -21,6 +22,22 @@ def user_id(body: dict[str, Any]) -> str:
     if not isinstance(found, str) or not found:
         raise UnreadableRequest(texts.REQUEST_UNREADABLE)
     return found
+
+
+def origin(body: dict[str, Any]) -> RequestOrigin:
+    """The team (and Enterprise Grid organisation) a command, click or submission came through."""
+    team = body.get("team")
+    enterprise = body.get("enterprise")
+    team_id = body.get("team_id") or (team.get("id") if isinstance(team, dict) else None)
+    enterprise_id = (
+        body.get("enterprise_id")
+        or (enterprise.get("id") if isinstance(enterprise, dict) else None)
+        or (team.get("enterprise_id") if isinstance(team, dict) else None)
+    )
+    return RequestOrigin(
+        team_id=team_id if isinstance(team_id, str) else "",
+        enterprise_id=enterprise_id if isinstance(enterprise_id, str) else "",
+    )
 
 
 def proposal_button(action: dict[str, Any]) -> tuple[int, int | None]:

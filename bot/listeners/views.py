@@ -1,11 +1,15 @@
 """Modal submissions: Reject (a reason) and Edit (new parameters, a new revision).
 
-The ack function runs the checks whose errors must travel in the ack (``response_action: errors``
-keyed by the input's block_id): a reason was given; the new parameters pass the catalog's validation.
+The ack function runs only the checks whose errors must travel in the ack (``response_action:
+errors`` keyed by the input's block_id): a reason was given; the new parameters pass the catalog's
+validation; and — one read of the bot's own database, bounded by ``REVIEW_WITHIN`` — the modal is not
+stale (opened on an older revision) and the edit keeps the proposal's subject
+(``Operations.review_modal``). Everything that reads PD or Slack runs in the lazy listener, after the
+ack (which reads the submission again: reading is pure and cheap), and decides again under the store's
+guards, so a change between the ack and the lazy listener is still refused.
 An edit's ack also asks PD's checks, within ``EDIT_CHECK_SECONDS``: a failing check stays in the open
 modal under its input, with what was typed. When PD is slower the modal closes as before, and the
-outcome says the checks ran after it closed. Everything else runs in the lazy listener, after the ack
-(which reads the submission again: reading is pure and cheap).
+outcome says the checks ran after it closed.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 # How long an edit's ack waits for PD's checks (Slack gives the whole ack three seconds).
 EDIT_CHECK_SECONDS = 1.5
+# How long a modal's ack may spend reading the store before it leaves the decision to the lazy
+# listener (Slack waits 3 s for the ack; a busy database must not make the modal fail).
+REVIEW_WITHIN = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,25 @@ def first_input_error(view: dict[str, Any], text: str) -> dict[str, str]:
 def busy_errors(view: dict[str, Any]) -> dict[str, str]:
     """Pure: "busy" under the modal's first input, so the person can submit again."""
     return first_input_error(view, texts.BUSY)
+
+
+async def review(services: Services, submission: Submission, *, edit: bool) -> dict[str, str]:
+    """The domain's objections to a readable, valid submission, keyed by input block; {} when none
+    (or when the store could not answer in time: the lazy listener decides then)."""
+    modal = submission.context
+    if modal is None or submission.errors:
+        return {}
+    try:
+        async with asyncio.timeout(REVIEW_WITHIN):
+            found = await services.operations.review_modal(
+                modal.proposal_id, revision=modal.revision, params=submission.values if edit else None
+            )
+    except Exception:
+        logger.warning("reviewing a modal submission failed; the lazy listener decides", exc_info=True)
+        return {}
+    if edit:
+        return edit_errors(found, modal.action)
+    return {texts.BlockId.REASON.value: " ".join(found.values())} if found else {}
 
 
 async def ack_submission(
@@ -153,7 +179,11 @@ def register(app: AsyncApp, services: Services) -> None:
     operations = services.operations
 
     async def reject_ack(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
-        await ack_submission(ack, services, context, read_reject(view), view)
+        submission = read_reject(view)
+        objections = await review(services, submission, edit=False)
+        if objections:
+            submission = Submission(submission.context, submission.values, objections)
+        await ack_submission(ack, services, context, submission, view)
 
     async def reject_submitted(
         body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
@@ -163,7 +193,7 @@ def register(app: AsyncApp, services: Services) -> None:
             services.metrics.clicks.labels(texts.CallbackId.REJECT.value).inc()
             if submission.context is None:
                 return  # the ack said so in the modal (and nothing was admitted to run)
-            actor = await services.identity.actor(payload.user_id(body))
+            actor = await services.identity.actor(payload.user_id(body), payload.origin(body))
             modal = submission.context
             proposal = await operations.reject(
                 modal.proposal_id, actor=actor, reason=submission.values["reason"], revision=modal.revision
@@ -177,7 +207,10 @@ def register(app: AsyncApp, services: Services) -> None:
 
     async def edit_ack(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
         submission = read_edit(view)
-        if submission.context is not None and not submission.errors:
+        objections = await review(services, submission, edit=True)
+        if objections:
+            submission = Submission(submission.context, submission.values, objections)
+        if submission.context is not None and not submission.errors and not objections:
             errors = await quick_checks(services, submission)
             if errors is None:
                 if len(checked_late) > 1000:
@@ -196,12 +229,14 @@ def register(app: AsyncApp, services: Services) -> None:
             services.metrics.clicks.labels(texts.CallbackId.EDIT.value).inc()
             if submission.context is None:
                 return  # the ack said so in the modal (and nothing was admitted to run)
-            actor = await services.identity.actor(payload.user_id(body))
+            actor = await services.identity.actor(payload.user_id(body), payload.origin(body))
             modal = submission.context
             late = str(view.get("id")) in checked_late
             checked_late.discard(str(view.get("id")))
             try:
-                revised = await operations.edit(modal.proposal_id, actor=actor, params=submission.values)
+                revised = await operations.edit(
+                    modal.proposal_id, actor=actor, params=submission.values, revision=modal.revision
+                )
             except PreflightFailed as exc:
                 if not late:
                     raise

@@ -40,7 +40,11 @@ class BotIdentity:
 
 @dataclass(frozen=True)
 class User:
-    """A member of the workspace; ``is_restricted`` marks a guest, ``deleted`` a deactivated account."""
+    """A member of the workspace; ``is_restricted`` marks a guest, ``deleted`` a deactivated account.
+
+    ``team_id`` set to another team plays a person of another organisation reaching the workspace
+    through a shared channel (Slack Connect); ``is_stranger`` is how ``users.info`` marks such a person.
+    """
 
     id: str
     name: str
@@ -50,9 +54,15 @@ class User:
     is_restricted: bool = False
     is_ultra_restricted: bool = False
     is_admin: bool = False
+    team_id: str = ""  # the person's own team; "" is the workspace's
+    is_stranger: bool = False
+
+    def home_team(self, workspace_team_id: str) -> str:
+        return self.team_id or workspace_team_id
 
     def to_slack(self, team_id: str) -> JSON:
         """The ``user`` object of ``users.info``."""
+        team_id = self.home_team(team_id)
         real_name = self.real_name or self.name
         profile: JSON = {
             "real_name": real_name,
@@ -81,7 +91,7 @@ class User:
             "is_bot": self.is_bot,
             "is_app_user": False,
             "updated": CREATED,
-        }
+        } | ({"is_stranger": True} if self.is_stranger else {})
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,8 @@ class BotRelay:
         self._session = session
         self._owns_session = session is None
         self._ack_timeout = ack_timeout
+        # Set to play requests arriving through another workspace than the fake's (the payload's team).
+        self.payload_team_id: str | None = None
 
     async def __aenter__(self) -> BotRelay:
         return self
@@ -224,9 +226,10 @@ class BotRelay:
         return signing.Actor(
             user_id=user.id,
             user_name=user.name,
-            team_id=ws.team.id,
+            team_id=self.payload_team_id or ws.team.id,
             team_domain=ws.team.domain,
             api_app_id=ws.bot.app_id,
+            user_team_id=user.home_team(ws.team.id),
         )
 
     def _channel(self, channel_id: str | None) -> Channel:

@@ -83,6 +83,7 @@ class Actor:
     team_domain: str
     api_app_id: str
     token: str = VERIFICATION_TOKEN
+    user_team_id: str = ""  # the person's own team when it is not ``team_id`` (Slack Connect)
 
     def user_json(self) -> JSON:
         """The ``user`` object of an interaction payload."""
@@ -90,7 +91,7 @@ class Actor:
             "id": self.user_id,
             "username": self.user_name,
             "name": self.user_name,
-            "team_id": self.team_id,
+            "team_id": self.user_team_id or self.team_id,
         }
 
     def team_json(self) -> JSON:

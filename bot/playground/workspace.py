@@ -170,6 +170,11 @@ class Workspace:
         """The user with this id, if there is one."""
         return self._users.get(user_id)
 
+    def add_user(self, user: User) -> None:
+        """Add (or replace) a person, e.g. one from another organisation in a shared channel."""
+        self._users[user.id] = user
+        self.touch()
+
     def user(self, user_id: str) -> User:
         """The user with this id; ``NotFound`` otherwise."""
         user = self._users.get(user_id)

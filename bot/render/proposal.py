@@ -17,11 +17,13 @@ from slack_sdk.models.blocks import (
 )
 
 from actions.catalog import CATALOG
+from actions.edits import describe_change
 from actions.models import (
     ActionResult,
     Decision,
     OperatorOutcome,
     Proposal,
+    ProposalEdit,
     ProposalState,
     Source,
     Ticket,
@@ -53,6 +55,7 @@ CONFIRMED_TIERS = frozenset({Tier.STRUCTURAL, Tier.IRREVERSIBLE})
 FINISHED_STATES = (ProposalState.SUCCEEDED, ProposalState.FAILED, ProposalState.UNKNOWN)
 APPROVED_STATES = (ProposalState.APPROVED, ProposalState.EXECUTING, *FINISHED_STATES)
 MAX_EVIDENCE = 15
+MAX_EDITS_SHOWN = 5
 
 
 def button_value(proposal: Proposal) -> str:
@@ -151,6 +154,22 @@ def outcome_line(proposal: Proposal) -> str:
     return line
 
 
+def edit_line(edit: ProposalEdit) -> str:
+    """``Edited by @bob (revision 2): to_store_id 4 → 3``, or the bot's own re-check revision."""
+    if edit.system:
+        return texts.RECHECKED_BY_BOT.format(revision=edit.revision)
+    changes = "; ".join(escape(clip(describe_change(c), 300)) for c in edit.changes)
+    return texts.EDITED_BY.format(
+        who=user(edit.editor), revision=edit.revision, changes=changes or texts.EDITED_NOTHING
+    )
+
+
+def _edits(proposal: Proposal) -> str:
+    """Who made each revision after the first and what it changed, newest last."""
+    lines = [edit_line(e) for e in proposal.edits[-MAX_EDITS_SHOWN:]]
+    return "\n".join(lines)
+
+
 def _finding(ticket: Ticket) -> str:
     return texts.FINDING.format(
         title=escape(clip(ticket.title, 300)),
@@ -186,6 +205,8 @@ def proposal_card(proposal: Proposal, *, finding: Ticket | None = None) -> Messa
             f"*{texts.LABEL_PD_CTL}* {inline(spec.pd_ctl(params))}"
         ),
     ]
+    if proposal.edits:
+        blocks.append(section(_edits(proposal), block_id=f"edits:{proposal.id}:{proposal.revision}"))
     if finding is not None:
         blocks.append(section(_finding(finding)))
     if proposal.request.rationale or proposal.request.evidence:

@@ -211,7 +211,7 @@ async def test_edit_rejects_bad_fields_inline_and_the_editor_cannot_approve_thei
         await env.ops.edit(
             proposal.id, actor=BOB, params={"region_id": str(region), "to_store_id": str(other)}
         )
-        with pytest.raises(PolicyRefusal, match="You edited this revision"):
+        with pytest.raises(PolicyRefusal, match="You edited this proposal"):
             await env.ops.approve(proposal.id, actor=BOB)
         assert (await env.ops.approve(proposal.id, actor=CAROL)).outcome is ApproveOutcome.EXECUTED
 

@@ -55,6 +55,7 @@ class PDTap:
     seen: list[Seen] = field(default_factory=list)
     die_on_write: bool = False
     down: bool = False
+    read_delay: float = 0.0  # seconds every GET waits before it is forwarded (a slow PD)
     _runner: web.AppRunner | None = None
     _session: aiohttp.ClientSession | None = None
     url: str = ""
@@ -65,6 +66,8 @@ class PDTap:
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         self.seen.append(Seen(request.method, request.path, request.headers.get("X-Caller-ID"), body))
+        if self.read_delay and request.method == "GET":
+            await asyncio.sleep(self.read_delay)
         if self.down or (self.die_on_write and request.method != "GET"):
             # PD goes away with the request in flight: no answer, and nothing more until it is back.
             self.down = True

@@ -48,7 +48,7 @@ async def test_reopening_a_database_applies_nothing_twice(db_path: str) -> None:
             == recorded
         )
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert [r[:2] for r in recorded][:2] == [(1, "initial"), (2, "slack_outbox")]
+    assert [r[:2] for r in recorded][:3] == [(1, "initial"), (2, "slack_outbox"), (3, "accountable_edits")]
     assert (4, "audit_chain") in [r[:2] for r in recorded]
     assert {
         "tickets",

@@ -172,7 +172,13 @@ async def test_revise_bumps_the_revision_and_resets_approvals(store: SqlitePropo
         2,
         "U0EDITOR",
     )
-    assert last.detail == {"edited_from_revision": 1, "params": {"region_id": 12, "to_store_id": 5}}
+    assert last.detail == {
+        "edited_from_revision": 1,
+        "params": {"region_id": 12, "to_store_id": 5},
+        "editor": "U0EDITOR",
+        "system": False,
+        "changes": [],
+    }
 
 
 async def _edit(store: SqliteProposalStore, proposal_id: int, revision: int) -> Proposal | None:
