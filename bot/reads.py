@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TypeVar
 
 from actions.errors import ClusterUnavailable
@@ -96,11 +97,11 @@ class ClusterReads:
                 self._read("members", self._pd.get_members, errors),
                 self._read("operators", self._pd.get_operators_object, errors),
                 self._read("schedulers", self._pd.get_schedulers, errors),
-                self._read("paused schedulers", lambda: self._pd.get_schedulers("paused"), errors),
+                self._read("paused schedulers", partial(self._pd.get_schedulers, "paused"), errors),
             ),
             asyncio.gather(
                 *(
-                    self._read(f"region check {k}", lambda k=k: self._pd.get_regions_check(k), errors)
+                    self._read(f"region check {k}", partial(self._pd.get_regions_check, k), errors)
                     for k in DEGRADED_KINDS
                 )
             ),
