@@ -38,9 +38,7 @@ async def test_the_home_tab_lists_what_waits_for_the_viewer_and_their_own_and_ap
     # Bob approves from his Home: the proposal runs and his Home no longer lists it.
     delivery = await e2e.relay.click(BOB, action_id=texts.ActionId.APPROVE, view_id=bob_home.id)
     assert delivery.ok
-    done = await eventually(
-        lambda: _settled(e2e, proposal.id), limit=15
-    )
+    done = await eventually(lambda: _settled(e2e, proposal.id), limit=15)
     assert done
     await eventually(lambda: texts.HOME_NONE_AWAITING in _home_text(e2e, BOB), limit=10)
 

@@ -143,9 +143,10 @@ async def test_operator_and_scheduler_reads_match_pd(env: E2E) -> None:
     answer = await ask(env, "scheduler config balance-leader")
     assert answer.row("batch")[1] == str(config["batch"])
     assert "pd-ctl scheduler config balance-leader-scheduler" in answer.text
-    assert "No scheduler `evict-leader-scheduler` is running" in (
-        await ask(env, "scheduler config evict-leader")
-    ).text
+    assert (
+        "No scheduler `evict-leader-scheduler` is running"
+        in (await ask(env, "scheduler config evict-leader")).text
+    )
 
 
 async def test_hot_reads_match_pd(env: E2E) -> None:

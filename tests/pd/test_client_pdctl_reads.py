@@ -46,9 +46,7 @@ async def test_siblings_key_range_labels_and_configs(client: tuple[PDClient, Clu
     scanned = await pd.get_regions_by_key_range(limit=3)
     assert [r.id for r in scanned.regions] == [r.id for r in ordered[:3]]
     labels = await pd.get_labels()
-    assert {(x.key, x.value) for x in labels} == {
-        (k, v) for s in model.stores.values() for k, v in s.labels
-    }
+    assert {(x.key, x.value) for x in labels} == {(k, v) for s in model.stores.values() for k, v in s.labels}
     assert await pd.get_label_property_config() == {}
     config = await pd.get_scheduler_config("balance-leader-scheduler")
     assert isinstance(config, dict) and config["batch"] == 4

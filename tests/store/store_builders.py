@@ -150,4 +150,3 @@ def result(
 def intents(rows: list[AuditEntry]) -> list[AuditEntry]:
     """The "about to call PD" rows among ``rows`` (the timeline rows of transitions left out)."""
     return [r for r in rows if r.event == "pd_request"]
-
