@@ -1,6 +1,6 @@
 """PD's schedule and replication config keys that ``set-config`` may change, with PD's types and sane ranges.
 
-Values are kept in the type PD itself uses on the wire (pd-api.md §4.2): unsigned integers and floats
+Values are kept in the type PD itself uses on the wire (docs/pd.md): unsigned integers and floats
 as JSON numbers, booleans as the strings ``"true"``/``"false"`` (they are ``,string`` tagged in Go),
 durations as Go duration strings (``"30m0s"``). Ranges are ours, not PD's: wide enough for any real
 cluster, narrow enough to catch a slipped digit. Nested maps (``store-limit``, ``schedulers-v2``) and

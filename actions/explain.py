@@ -1,6 +1,6 @@
 """PD's refusals and outages, rewritten for the person who clicked Approve.
 
-PD's error texts are stable substrings (see reference/pd-api.md §1.4 and §2.2), often behind an RFC
+PD's error texts are stable substrings (docs/pd.md, "Refusals PD makes…"), often behind an RFC
 code such as ``[PD:region:ErrRegionNotFound]``. Each known text gets a sentence saying what is wrong
 and what to do instead; unknown texts are shown as PD wrote them, without the code.
 """

@@ -197,7 +197,7 @@ class DryRunReport(_Frozen):
 
 
 class ProposalState(enum.StrEnum):
-    """States of a proposal; transitions are guarded in the store (see design.md)."""
+    """States of a proposal; transitions are guarded in the store (docs/architecture.md)."""
 
     PENDING = "pending"  # waiting for approvals at its current revision
     APPROVED = "approved"  # enough approvals; the executor has not claimed it yet

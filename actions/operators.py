@@ -2,7 +2,7 @@
 
 ``GET /operators/{region}`` returns the running operator or the last one that finished in the past ten
 minutes, whoever created it; a scheduler's operator on the same region must not be taken for ours.
-PD names admin operators ``admin-<kind>`` (reference/pd-api.md §2.4).
+PD names admin operators ``admin-<kind>`` (docs/pd.md, "Reading an operator: text formats").
 """
 
 from __future__ import annotations

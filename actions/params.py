@@ -26,7 +26,7 @@ MAX_PAUSE_SECONDS = 7 * 24 * 3600
 MAX_STORE_LIMIT_RATE = 100_000.0
 STORE_LIMIT_TYPES = ("add-peer", "remove-peer")
 SPLIT_POLICIES = ("scan", "approximate", "usekey")
-# Scheduler types PD accepts (types.StringToSchedulerType, pd-api.md §3.2); people often drop the suffix.
+# Scheduler types PD accepts (types.StringToSchedulerType, docs/pd.md); people often drop the suffix.
 SCHEDULER_TYPES = (
     "balance-leader-scheduler",
     "balance-region-scheduler",

@@ -44,7 +44,7 @@ from actions.preflight import run_preflight
 
 logger = logging.getLogger(__name__)
 
-# PD keeps a finished operator's status for ten minutes (reference/pd-api.md §2.5): within that window
+# PD keeps a finished operator's status for ten minutes (docs/pd.md): within that window
 # "no operator" means the write never created one.
 OPERATOR_RECORD_TTL = timedelta(minutes=10)
 

@@ -3,7 +3,7 @@
 ``process_before_response=True``: Bolt answers a request as soon as its ack function returns, and
 starts the listener's lazy functions after it (``bot.listeners.acks``). In Bolt's default mode the
 runner instead polls for the ack every 10 ms, so even an ack-only listener answers in 10+ ms, and an
-exception right after ``ack()`` can lose the ack (reference/slack-contract.md §1.3).
+exception right after ``ack()`` can lose the ack (docs/slack.md, "Acknowledging within three seconds").
 
 The one middleware (``ShareClient``) only puts the process's client in the request's context: Bolt
 makes a client per request over the same aiohttp session and then deep-copies the request for the

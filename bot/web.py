@@ -2,7 +2,7 @@
 
 The aiohttp ``Application`` is ours; Bolt only answers ``/slack/events``. We read the raw body
 ourselves because Bolt parses any form body containing the word "payload" as an interaction
-(slack_bolt/request/internals.py, reference/slack-contract.md §2.1): a slash command such as
+(slack_bolt/request/internals.py, docs/slack.md): a slash command such as
 ``/tikv help payload`` would arrive as an empty body and be answered 404. ``slack_request`` parses
 such a body as the plain form it is, leaving the raw body (which the signature covers) untouched.
 

@@ -14,7 +14,7 @@
      │    └── PDServerError       any other 500 carrying PD's refusal ("region has no voter in store 7")
      └── PDResponseError          PD answered 200 with something this adapter cannot read
 
-PD writes error bodies three ways (pd-api.md §1.3): a quoted JSON string (most handlers), an errcode
+PD writes error bodies three ways (docs/pd.md): a quoted JSON string (most handlers), an errcode
 object ``{"code": "input", "msg": ...}`` (bad request JSON), and plain text from ``http.Error``
 (proxy and middleware failures). A few handlers even answer ``{}``. ``message`` holds PD's own text
 whichever way it came. PD uses 500 both for refusals and for infrastructure trouble, so the body's

@@ -1,4 +1,4 @@
-"""Cluster actions: schedulers, config, store limits and draining stores (pd-api.md §3, §4, §5)."""
+"""Cluster actions: schedulers, config, store limits and draining stores (docs/pd.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Region actions: the admin operators PD creates through ``POST /pd/api/v1/operators``, and cancelling one.
 
-Field names are PD's own (pd-api.md §2.2): transfer-leader takes ``to_store_id``; add-peer and
+Field names are PD's own (docs/pd.md): transfer-leader takes ``to_store_id``; add-peer and
 remove-peer take ``store_id``; split keys are upper-case hex.
 """
 

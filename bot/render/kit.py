@@ -29,7 +29,7 @@ from bot.render.escape import code, escape, fallback, inline
 
 __all__ = ["code", "escape", "inline"]  # re-exported: the renderers import them from here
 
-# Slack's limits (reference/slack-contract.md §4).
+# Slack's limits (docs/slack.md, "Block Kit limits").
 MESSAGE_BLOCKS = 50
 MODAL_BLOCKS = 100
 MESSAGE_TEXT = 3000  # the fallback text; Slack's hard limit is 4000, chat.update says so

@@ -1,7 +1,7 @@
 """An in-memory PD that speaks PD's real HTTP API, for tests, the playground and benchmarks.
 
 It stands alone (no import of the rest of ``pd``): every body is built here from PD's own
-shapes, status codes and error texts (see ``/work/shared/reference/pd-api.md``).
+shapes, status codes and error texts (see docs/pd.md).
 
 * ``ClusterModel`` — the cluster (stores, regions, members, config, operators, schedulers),
   with mutators to build topologies and ``tick()`` for PD's background work;

@@ -308,7 +308,7 @@ async def test_describe_says_what_happens_in_words() -> None:
 
 
 async def test_tiers_follow_the_design_table() -> None:
-    """Tiers decide approvals; they are the ones design.md lists."""
+    """Tiers decide approvals; they are the ones docs/architecture.md lists."""
     tiers = {action: spec.tier for action, spec in CATALOG.items()}
     assert tiers[ActionType.TRANSFER_LEADER] is Tier.REVERSIBLE
     assert tiers[ActionType.ADD_PEER] is Tier.STRUCTURAL

@@ -32,7 +32,7 @@ def test_defaults_need_no_environment() -> None:
 
 
 def test_reads_every_documented_name() -> None:
-    """Each variable of design.md lands in its typed field; PD_URL splits on commas."""
+    """Each variable of the README's configuration table lands in its typed field; PD_URL splits on commas."""
     settings = Settings.load(
         {
             **SECRETS,

@@ -27,7 +27,7 @@ CALLER = "tikv-chatops/42"
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
-# The answers of a healthy PD, by path, as PD writes them (pd-api.md §1.2).
+# The answers of a healthy PD, by path, as PD writes them (docs/pd.md, "Response encodings").
 ROUTES: dict[str, tuple[int, str, str]] = {
     "/pd/api/v1/health": (200, "health.json", JSON),
     "/pd/api/v1/members": (200, "members.json", JSON),

@@ -1,4 +1,4 @@
-"""PD's HTTP contract (pd-api.md section 12), checked with raw httpx.
+"""PD's HTTP contract (docs/pd.md), checked with raw httpx.
 
 Each check is written once. Checks whose every answer a fixture records run twice through
 the ``pd`` fixture: against the live simulator and against the recorded PD (the fixture

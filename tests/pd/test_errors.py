@@ -27,7 +27,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pd"
 JSON = "application/json; charset=UTF-8"
 TEXT = "text/plain; charset=utf-8"
 
-# (fixture, status PD answers it with, expected class) — statuses from pd-api.md §11.
+# (fixture, status PD answers it with, expected class) — statuses as docs/pd.md "Status codes" gives them.
 CASES: list[tuple[str, int, type[PDError]]] = [
     ("error_bad_path_id.json", 400, PDBadRequest),
     ("error_bad_store_id.json", 400, PDBadRequest),
