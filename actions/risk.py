@@ -75,7 +75,8 @@ def assess(request: ActionRequest, state: ClusterState, policy: Policy) -> Verdi
         tier, reason, refusal = _config(request, state, policy)
         tier = higher_tier(tier, base)
     elif request.action in STORE_ACTIONS and (state.down_store_ids or state.degraded_regions):
-        tier = raise_one(base)
+        # At least the approvers' tier: on a degraded cluster a store action is never a one-click change.
+        tier = higher_tier(raise_one(base), Tier.STRUCTURAL)
         problems = []
         if state.down_store_ids:
             verb = "is" if len(state.down_store_ids) == 1 else "are"

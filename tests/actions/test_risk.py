@@ -65,8 +65,8 @@ def test_store_actions_on_a_degraded_cluster_rise_a_tier_naming_the_count() -> N
         and "17 regions have a down or missing replica" in moved.risk.reason
     )
     evict = assess(_request("evict-leader 2"), ClusterState(degraded_regions=1), Policy())
-    assert evict.risk.tier is Tier.CONFIG and "1 region has a down or missing" in evict.risk.reason
-    assert assess(_request("evict-leader 2"), ClusterState(), Policy()).risk.tier is Tier.TEMPORARY
+    assert evict.risk.tier is Tier.STRUCTURAL and "1 region has a down or missing" in evict.risk.reason
+    assert assess(_request("evict-leader 2"), ClusterState(), Policy()).risk.tier is Tier.REVERSIBLE
     # Actions that help a degraded cluster are not raised.
     assert assess(_request("cancel-offline 2"), degraded, Policy()).risk.tier is Tier.REVERSIBLE
     assert raise_one(Tier.REVERSIBLE) is Tier.TEMPORARY and raise_one(Tier.IRREVERSIBLE) is Tier.IRREVERSIBLE
@@ -88,7 +88,7 @@ async def test_the_preflight_records_the_tier_and_reads_degradation_only_for_sto
     assert all(method != "get_degraded_region_ids" for method, _ in cluster.reads)
     cluster.set_store(3, state_name="Down")
     report = await run_preflight(_request("evict-leader 2"), cluster)
-    assert report.risk is not None and report.risk.tier is Tier.CONFIG
+    assert report.risk is not None and report.risk.tier is Tier.STRUCTURAL
     assert "store 3 is down" in report.risk.reason
 
 
@@ -146,7 +146,7 @@ async def test_removing_the_dead_peer_itself_is_the_repair_and_is_not_raised() -
     assert "1 region has a down or missing replica" in other.risk.reason
     cluster.set_store(3, state_name="Down")
     drained = await run_preflight(_request("evict-leader 3"), cluster)
-    assert drained.risk is not None and drained.risk.tier is Tier.CONFIG  # region 12 is still degraded
+    assert drained.risk is not None and drained.risk.tier is Tier.STRUCTURAL  # region 12 is still degraded
     cluster.set_region(12, down_peer_store_ids=())
     drained = await run_preflight(_request("evict-leader 3"), cluster)
-    assert drained.risk is not None and drained.risk.tier is Tier.TEMPORARY
+    assert drained.risk is not None and drained.risk.tier is Tier.REVERSIBLE

@@ -41,4 +41,6 @@ async def test_an_unchanged_finding_gets_one_card_and_few_audit_rows_in_an_hour(
     await run_steady(scenario, score, cycles=60)
     assert score.repeats == 0
     assert score.cards <= len(score.findings)
-    assert score.audit_rows <= 4
+    # One proposal's life now writes its creation to the timeline too (the audit trail keeps every
+    # event); what must not happen is a row per cycle: sixty cycles stay within a handful.
+    assert score.audit_rows <= 6
