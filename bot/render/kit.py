@@ -131,12 +131,15 @@ class Message:
 
     text: str
     blocks: tuple[Block, ...]
+    # True only where the renderer built ``text`` as mrkdwn itself, escaping every value it put in, so
+    # its own mentions still notify (the requester told of a rejection); otherwise ``payload`` escapes.
+    escaped: bool = False
 
     def payload(self) -> dict[str, Any]:
         """``text`` and ``blocks`` for chat.postMessage / chat.update / respond, validated."""
         if len(self.blocks) > MESSAGE_BLOCKS:
             raise RenderError(f"{len(self.blocks)} blocks; a message holds at most {MESSAGE_BLOCKS}")
-        text = clip(fallback(self.text), MESSAGE_TEXT)
+        text = clip(self.text if self.escaped else fallback(self.text), MESSAGE_TEXT)
         return {"text": text, "blocks": [b.to_dict() for b in self.blocks]}
 
 

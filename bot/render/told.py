@@ -26,4 +26,4 @@ def requester_notice(proposal: Proposal) -> Message | None:
         text = texts.TOLD_SUPERSEDED.format(who=who, id=proposal.id)
     else:
         return None
-    return Message(text=text, blocks=(section(text),))
+    return Message(text=text, blocks=(section(text),), escaped=True)

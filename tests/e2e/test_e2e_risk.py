@@ -104,11 +104,11 @@ async def test_a_non_approver_cannot_approve_halt_scheduling_but_an_approver_can
 
 
 async def test_a_cluster_that_degrades_after_the_proposal_needs_the_higher_tier(guarded: E2E) -> None:
-    """evict-leader is temporary on a healthy cluster; once a store is down the approve re-check raises it."""
+    """evict-leader is reversible on a healthy cluster; once a store is down the approve re-check raises it."""
     e2e = guarded
     card = await e2e.propose(ALICE, "evict-leader 2")
     proposal = await e2e.proposal(card)
-    assert proposal.tier is Tier.TEMPORARY
+    assert proposal.tier is Tier.REVERSIBLE
     e2e.model.fail_store(4)
     await e2e.click(BOB, card, texts.ActionId.APPROVE)
     await _refused(e2e, BOB, "changed")
@@ -116,7 +116,7 @@ async def test_a_cluster_that_degrades_after_the_proposal_needs_the_higher_tier(
         lambda: _raised(e2e, proposal.id),
         10,
     )
-    assert raised.tier is Tier.CONFIG and raised.revision == 2
+    assert raised.tier is Tier.STRUCTURAL and raised.revision == 2
     assert raised.preflight is not None and raised.preflight.risk is not None
     assert "store 4 is down" in raised.preflight.risk.reason
     await eventually(lambda: "store 4 is down" in _text(e2e.card(card).blocks), 10)
