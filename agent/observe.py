@@ -91,10 +91,10 @@ async def observe(observer: ClusterObserver, *, at: datetime, top_n: int) -> Obs
         _read("schedulers", observer.schedulers, errors),
         _read("schedule config", observer.schedule_settings, errors),
     )
-    flows = observer.top_regions_by_flow
+    flow_top = observer.top_regions_by_flow
     busiest = asyncio.gather(
-        _read("busiest regions by write", partial(flows, HotKind.WRITE, top_n), errors),
-        _read("busiest regions by read", partial(flows, HotKind.READ, top_n), errors),
+        _read("busiest regions by write", partial(flow_top, HotKind.WRITE, top_n), errors),
+        _read("busiest regions by read", partial(flow_top, HotKind.READ, top_n), errors),
     )
     flagged = asyncio.gather(
         *(_read(f"regions/check/{c.value}", partial(observer.regions_check, c), errors) for c in checks)

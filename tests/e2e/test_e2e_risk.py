@@ -104,7 +104,8 @@ async def test_a_non_approver_cannot_approve_halt_scheduling_but_an_approver_can
 
 
 async def test_a_cluster_that_degrades_after_the_proposal_needs_the_higher_tier(guarded: E2E) -> None:
-    """evict-leader is reversible on a healthy cluster; once a store is down the approve re-check raises it."""
+    """evict-leader is reversible on a healthy cluster;
+    once a store is down the approve re-check raises it."""
     e2e = guarded
     card = await e2e.propose(ALICE, "evict-leader 2")
     proposal = await e2e.proposal(card)
