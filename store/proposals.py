@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from actions.audit import edit_entry
 from actions.errors import InverseAlreadyOpen, ProposalNotFound
 from actions.models import (
     ActionApproval,
@@ -445,8 +444,6 @@ def revise(
             at,
             detail,
         )
-        if not edit.system:
-            audit.insert(conn, audit.prepare(edit_entry(proposal_id, request, edit)))
         return _one(conn, proposal_id)
 
 

@@ -75,9 +75,9 @@ async def test_bob_edits_alices_proposal_the_card_shows_it_and_bob_cannot_approv
         {"name": "to_store_id", "before": followers[0], "after": followers[1]}
     ]
     audit = await e2e.bot.store.query_audit(AuditQuery(proposal_id=proposal.id))
-    [kept] = [r for r in audit if r.result_json and r.result_json.get("outcome") == "edited into revision 2"]
-    assert kept.actor == BOB and kept.result_json is not None
-    assert kept.result_json["message"] == f"to_store_id {followers[0]} → {followers[1]}"
+    [kept] = [r for r in audit if r.event == "edited"]  # the timeline keeps the edit, its editor and diff
+    assert kept.actor == BOB and kept.summary is not None
+    assert f"to_store_id {followers[0]} → {followers[1]}" in kept.summary
 
     await e2e.click(BOB, card, texts.ActionId.APPROVE)
     await _told(e2e, BOB, "You edited this proposal")
