@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from actions.models import ActionRequest, AuditEntry, PDRequest, PreflightReport, Proposal, ProposalEdit
+from actions.models import ActionRequest, AuditEntry, PDRequest, PreflightReport, Proposal
 
 SYSTEM_ACTOR = "tikv-chatops"
 RECONCILER_ACTOR = "tikv-chatops/reconciler"
@@ -121,20 +121,4 @@ def refusal_entry(proposal: Proposal, *, actor: str, verb: str, reason: str, now
             "event": f"{verb}_refused",
             "summary": f"#{proposal.id} {verb} by {actor} refused: {reason}",
         }
-    )
-
-
-def edit_entry(proposal_id: int, request: ActionRequest, edit: ProposalEdit) -> AuditEntry:
-    """The row that keeps a person's edit in the audit log: who, which revision, what changed."""
-    changes = "; ".join(f"{c.name} {c.before} → {c.after}" for c in edit.changes) or "no parameter changed"
-    return note_entry(
-        actor=edit.editor,
-        request=request,
-        proposal_id=proposal_id,
-        result={
-            "outcome": f"edited into revision {edit.revision}",
-            "message": changes,
-            "changes": [c.model_dump(mode="json") for c in edit.changes],
-        },
-        now=edit.at,
     )
