@@ -172,3 +172,15 @@ def test_the_home_tab_is_on_and_its_event_subscribed() -> None:
         assert manifest["features"]["app_home"]["home_tab_enabled"] is True
         assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert _load("manifest.yml")["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+
+
+@pytest.mark.parametrize("name", ["manifest.yml", "manifest.socket.yml"])
+def test_the_usage_hint_names_every_read(name: str) -> None:
+    """Slack shows the usage hint as people type ``/tikv``: each pd-ctl read the grammar knows is in it."""
+    from bot.grammar_reads import HEADS
+
+    (command,) = _load(name)["features"]["slash_commands"]
+    hint = command["usage_hint"]
+    named = {word.rstrip("s") for word in re.findall(r"[a-z]+", hint)}
+    missing = {head.rstrip("s") for head in HEADS} - named
+    assert missing == set(), f"{name}'s usage hint does not list {sorted(missing)}"
