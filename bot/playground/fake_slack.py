@@ -270,7 +270,7 @@ class FakeSlack:
         return self.version
 
     # A timeout argument rather than asyncio.timeout(): the failure then names the calls seen so far.
-    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 30.0) -> T:  # noqa: ASYNC109
         """Wait until ``predicate()`` is truthy and return its value; ``WaitTimeout`` at the deadline."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -299,6 +299,7 @@ class FakeSlack:
                 response=response,
                 http_method=request.method,
                 path=request.path,
+                at=asyncio.get_running_loop().time(),
             )
         )
         self.workspace.touch()

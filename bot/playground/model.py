@@ -379,6 +379,7 @@ class Call:
     response: Any
     http_method: str = "POST"
     path: str = ""
+    at: float = 0.0  # the event loop's clock when the fake answered it
 
     @property
     def ok(self) -> bool:

@@ -14,7 +14,7 @@ from actions.models import ActionRequest, ActionType, Proposal, ProposalState
 
 async def _first_pending(env: Env) -> Proposal:
     """The proposal the waiting agent created, once its card is posted."""
-    await asyncio.wait_for(env.notifier.posted.wait(), timeout=5)
+    await asyncio.wait_for(env.notifier.posted.wait(), timeout=30)
     return env.notifier.published[-1]
 
 
@@ -28,7 +28,7 @@ async def test_an_approval_wakes_the_waiting_agent_with_the_executed_proposal() 
         proposal = await _first_pending(env)
         assert proposal.request.source.value == "agent" and proposal.requester == AGENT.user_id
         await env.ops.approve(proposal.id, actor=ALICE)
-        decided = await asyncio.wait_for(waiting, timeout=5)
+        decided = await asyncio.wait_for(waiting, timeout=30)
         assert decided.id == proposal.id and decided.state is ProposalState.SUCCEEDED
         assert len(env.cluster.sent) == 1
 
@@ -42,7 +42,7 @@ async def test_a_rejection_is_returned_to_the_agent() -> None:
         )
         proposal = await _first_pending(env)
         await env.ops.reject(proposal.id, actor=BOB, reason="wait for the backup")
-        decided = await asyncio.wait_for(waiting, timeout=5)
+        decided = await asyncio.wait_for(waiting, timeout=30)
         assert decided.state is ProposalState.REJECTED
         assert decided.approvals[0].reason == "wait for the backup"
         assert env.cluster.sent == []
@@ -58,7 +58,7 @@ async def test_expiry_ends_the_wait() -> None:
         await _first_pending(env)
         env.clock.advance(timedelta(hours=2))
         await env.reconciler.sweep_expired(env.clock.now)
-        decided = await asyncio.wait_for(waiting, timeout=5)
+        decided = await asyncio.wait_for(waiting, timeout=30)
         assert decided.state is ProposalState.EXPIRED
 
 

@@ -232,10 +232,10 @@ async def test_run_background_expires_and_stops_when_asked() -> None:
         stop = asyncio.Event()
         expired = env.ops.signals.subscribe(proposal.id)
         loop = asyncio.create_task(env.reconciler.run_background(stop, interval=0.01))
-        await asyncio.wait_for(expired.wait(), timeout=5)
+        await asyncio.wait_for(expired.wait(), timeout=30)
         assert (await env.ops.get(proposal.id)).state is ProposalState.EXPIRED
         stop.set()
-        await asyncio.wait_for(loop, timeout=5)
+        await asyncio.wait_for(loop, timeout=30)
 
 
 async def test_a_temporary_change_approved_late_still_lasts_as_long_as_asked() -> None:

@@ -401,5 +401,5 @@ async def test_run_cycles_until_stopped() -> None:
             if env.loop.last_report is not None and env.loop.last_report not in reports:
                 reports.append(env.loop.last_report)
         stop.set()
-        await asyncio.wait_for(task, timeout=2)
+        await asyncio.wait_for(task, timeout=30)
         assert len(env.notifier.published) == 1  # three cycles, one proposal

@@ -30,6 +30,7 @@ from bot.playground.relay import BotRelay
 from bot.settings import Settings
 from pd.simulator import ClusterModel, SimulatorServer
 from pd.simulator.topology import VOTER
+from tests.timing import RELAY_ACK_TIMEOUT
 
 SECRET = "e2e-signing-secret"
 CHANNEL = "C0OPS"
@@ -211,7 +212,9 @@ async def open_e2e(tmp_path: Path, *, model: ClusterModel | None = None, **extra
         await tap.start()
         try:
             async with running(settings_for(fake, tap, tmp_path / "chatops.db", **extra)) as bot:
-                async with BotRelay(fake, bot_url=bot.url, signing_secret=SECRET) as relay:
+                async with BotRelay(
+                    fake, bot_url=bot.url, signing_secret=SECRET, ack_timeout=RELAY_ACK_TIMEOUT
+                ) as relay:
                     yield E2E(fake, sim, tap, bot, relay)
         finally:
             await tap.stop()
@@ -224,7 +227,7 @@ async def e2e(tmp_path: Path) -> AsyncIterator[E2E]:
         yield env
 
 
-async def eventually(check: Any, limit: float = 5.0) -> Any:
+async def eventually(check: Any, limit: float = 30.0) -> Any:
     """Poll ``check()`` (sync or async) until it returns something truthy."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit

@@ -24,6 +24,7 @@ from bot.playground.model import Message, User
 from bot.playground.relay import BotRelay
 from bot.playground.signing import Actor, sign_request, slash_command_body
 from pd.simulator import ClusterModel, SimulatorServer
+from tests.timing import RELAY_ACK_TIMEOUT
 
 ERIN = "U0ERIN"  # a person of another organisation, in the ops channel through Slack Connect
 
@@ -85,7 +86,7 @@ async def test_bob_edits_alices_proposal_the_card_shows_it_and_bob_cannot_approv
     assert e2e.tap.writes() == []
 
     await e2e.click(CAROL, card, texts.ActionId.APPROVE)
-    await eventually(lambda: e2e.leader_of(region) == followers[1], limit=10)
+    await eventually(lambda: e2e.leader_of(region) == followers[1], limit=30)
     assert len(e2e.tap.writes()) == 1
 
 
@@ -144,7 +145,7 @@ async def test_a_slack_connect_stranger_cannot_approve_or_propose(e2e: E2E) -> N
             if len([t for t in e2e.ephemeral_texts(ERIN) if "not a member" in t]) >= 2
             else None
         ),
-        timeout=10,
+        timeout=30,
     )
     assert len(refusals) == 2
     before = len(e2e.cards())
@@ -183,7 +184,9 @@ async def test_a_staging_card_approved_after_a_restart_as_prod_is_refused(tmp_pa
         try:
             async with (
                 running(settings_for(fake, tap, db, TIKV_CHATOPS_CLUSTER="staging")) as bot,
-                BotRelay(fake, bot_url=bot.url, signing_secret=SECRET) as relay,
+                BotRelay(
+                    fake, bot_url=bot.url, signing_secret=SECRET, ack_timeout=RELAY_ACK_TIMEOUT
+                ) as relay,
             ):
                 e2e = E2E(fake, sim, tap, bot, relay)
                 region, leader, followers = e2e.region_with_followers()
@@ -192,7 +195,9 @@ async def test_a_staging_card_approved_after_a_restart_as_prod_is_refused(tmp_pa
                 assert proposal.request.cluster == "staging"
             async with (
                 running(settings_for(fake, tap, db, TIKV_CHATOPS_CLUSTER="prod")) as bot,
-                BotRelay(fake, bot_url=bot.url, signing_secret=SECRET) as relay,
+                BotRelay(
+                    fake, bot_url=bot.url, signing_secret=SECRET, ack_timeout=RELAY_ACK_TIMEOUT
+                ) as relay,
             ):
                 e2e = E2E(fake, sim, tap, bot, relay)
                 await e2e.click(BOB, card, texts.ActionId.APPROVE)
@@ -271,7 +276,7 @@ async def test_a_replayed_slash_command_creates_nothing_new(e2e: E2E) -> None:
             if len([t for t in e2e.ephemeral_texts(ALICE) if t.startswith("Already received")]) >= 2
             else None
         ),
-        timeout=10,
+        timeout=30,
     )
     assert len(replays) == 2
     await e2e.quiesce()
@@ -286,7 +291,7 @@ async def test_two_undos_at_once_make_one_inverse(e2e: E2E) -> None:
     card = await e2e.propose(ALICE, f"transfer-leader {region} {followers[0]}")
     proposal = await e2e.proposal(card)
     await e2e.click(BOB, card, texts.ActionId.APPROVE)
-    await e2e.fake.wait_for(lambda: [r for r in e2e.replies(card) if "succeeded" in r.text], timeout=10)
+    await e2e.fake.wait_for(lambda: [r for r in e2e.replies(card) if "succeeded" in r.text], timeout=30)
     e2e.tap.read_delay = 0.3  # both undos pass the "is there one already?" read before either is stored
     first, second = await asyncio.gather(
         e2e.relay.command(BOB, f"undo {proposal.id}"), e2e.relay.command(CAROL, f"undo {proposal.id}")

@@ -41,7 +41,7 @@ async def test_the_agents_cards_for_the_seeded_problems_appear_and_can_be_approv
     async with open_e2e(tmp_path, model=model, AGENT_ENABLED="true", AGENT_INTERVAL="3600") as e2e:
         bot, fake, relay, tap = e2e.bot, e2e.fake, e2e.relay, e2e.tap
         assert bot.agent is not None
-        cards = await fake.wait_for(lambda: c if len(c := _agent_cards(fake)) >= 1 else None, timeout=10)
+        cards = await fake.wait_for(lambda: c if len(c := _agent_cards(fake)) >= 1 else None, timeout=30)
 
         async def carded() -> list[Proposal] | None:
             # The store learns a card's ts just after Slack does.
@@ -67,13 +67,13 @@ async def test_the_agents_cards_for_the_seeded_problems_appear_and_can_be_approv
             BOB, action_id=texts.ActionId.APPROVE, channel_id=CHANNEL, message_ts=card.ts
         )
         assert delivery.ok
-        await eventually(lambda: not model.schedulers.paused(), limit=10)
+        await eventually(lambda: not model.schedulers.paused(), limit=30)
 
         async def succeeded() -> Proposal | None:
             proposal = await bot.operations.get(resume.id)
             return proposal if proposal.state is ProposalState.SUCCEEDED else None
 
-        await eventually(succeeded, limit=10)
+        await eventually(succeeded, limit=30)
         await eventually(lambda: "Succeeded" in _shown(fake.message(CHANNEL, card.ts)))
 
         assert (await relay.command(ALICE, "status")).ok

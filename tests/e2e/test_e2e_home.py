@@ -22,7 +22,7 @@ async def test_the_home_tab_lists_what_waits_for_the_viewer_and_their_own_and_ap
     proposal = await e2e.proposal(card)
 
     assert (await e2e.relay.home_opened(BOB)).ok
-    await eventually(lambda: f"#{proposal.id}" in _home_text(e2e, BOB), limit=10)
+    await eventually(lambda: f"#{proposal.id}" in _home_text(e2e, BOB), limit=30)
     bob_home = e2e.fake.home(BOB)
     assert bob_home is not None and bob_home.spec["type"] == "home"
     shown = str(bob_home.blocks)
@@ -31,7 +31,7 @@ async def test_the_home_tab_lists_what_waits_for_the_viewer_and_their_own_and_ap
     assert texts.ActionId.APPROVE.value in waiting
 
     assert (await e2e.relay.home_opened(ALICE)).ok
-    await eventually(lambda: f"#{proposal.id}" in _home_text(e2e, ALICE), limit=10)
+    await eventually(lambda: f"#{proposal.id}" in _home_text(e2e, ALICE), limit=30)
     waiting, own = _home_text(e2e, ALICE).split(texts.HOME_OWN)
     assert texts.HOME_NONE_AWAITING in waiting and f"#{proposal.id}" in own  # not hers to approve
 
@@ -40,7 +40,7 @@ async def test_the_home_tab_lists_what_waits_for_the_viewer_and_their_own_and_ap
     assert delivery.ok
     done = await eventually(lambda: _settled(e2e, proposal.id), limit=15)
     assert done
-    await eventually(lambda: texts.HOME_NONE_AWAITING in _home_text(e2e, BOB), limit=10)
+    await eventually(lambda: texts.HOME_NONE_AWAITING in _home_text(e2e, BOB), limit=30)
 
 
 async def _settled(e2e: E2E, proposal_id: int) -> bool:

@@ -62,7 +62,7 @@ async def _dry_run(e2e: E2E, text: str) -> str:
             (m for m in e2e.fake.messages(CHANNEL) if m.ts not in before and "dry-run" in m.text), None
         )
     )
-    replies = await e2e.fake.wait_for(lambda: e2e.fake.thread(CHANNEL, parent.ts)[1:], timeout=10)
+    replies = await e2e.fake.wait_for(lambda: e2e.fake.thread(CHANNEL, parent.ts)[1:], timeout=30)
     return _text(replies[0].blocks)
 
 

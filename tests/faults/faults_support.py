@@ -33,6 +33,7 @@ from bot.playground.fake_slack import FakeSlack
 from bot.playground.relay import BotRelay
 from pd.simulator import ClusterModel, Operator, SimulatorServer
 from pd.simulator.topology import VOTER
+from tests.timing import RELAY_ACK_TIMEOUT
 
 
 def _load_e2e_harness() -> ModuleType:
@@ -188,7 +189,9 @@ async def fault_env(
                 settings = settings.model_copy(update={"pd_url": ",".join(sim.urls)})
             async with (
                 running(settings) as bot,
-                BotRelay(slack, bot_url=bot.url, signing_secret=SECRET) as relay,
+                BotRelay(
+                    slack, bot_url=bot.url, signing_secret=SECRET, ack_timeout=RELAY_ACK_TIMEOUT
+                ) as relay,
             ):
                 yield FaultEnv(slack, sim, tap, bot, relay, operators=operators, db_path=db)
         finally:

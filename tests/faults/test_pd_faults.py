@@ -65,7 +65,7 @@ async def _still_serving(env: FaultEnv, region: int, target: int) -> None:
     await env.click(BOB, card, texts.ActionId.APPROVE)
     await env.fake.wait_for(
         lambda: [r for r in env.replies(card) if r.text.startswith(f"✅ #{proposal.id} succeeded")],
-        timeout=10,
+        timeout=30,
     )
     assert env.leader_of(region) == target
 
@@ -93,11 +93,11 @@ async def test_pd_failing_during_preflight_is_told_to_the_requester_and_audited(
         (region, _leader, followers), other = healthy_regions(env.model)[:2]
         FAULTS[fault](env)
         delivery = await env.relay.command(ALICE, f"transfer-leader {region} {followers[0]}")
-        assert delivery.ok and delivery.elapsed < 3
+        assert delivery.ok, delivery.error
 
         refusal = await env.fake.wait_for(
             lambda: next((e for e in env.fake.ephemerals(user=ALICE) if "Not proposed" in e.text), None),
-            timeout=10,
+            timeout=30,
         )
         assert "PD unreachable" in refusal.text or "no leader" in refusal.text, refusal.text
         assert "Traceback" not in refusal.text
@@ -125,10 +125,10 @@ async def test_pd_failing_as_the_write_arrives_is_told_audited_and_not_resent(
 
         told = await env.fake.wait_for(
             lambda: next((e for e in env.fake.ephemerals(user=BOB) if e.text.startswith("Approved")), None),
-            timeout=10,
+            timeout=30,
         )
         assert "PD did not answer" in told.text and "may have reached PD" in told.text, told.text
-        reply = await env.fake.wait_for(_reply(env, card, f"⚠️ #{proposal.id} unknown"), timeout=10)
+        reply = await env.fake.wait_for(_reply(env, card, f"⚠️ #{proposal.id} unknown"), timeout=30)
         assert "will not resend" in reply.text and "Check the cluster" in reply.text
         stored = await env.bot.operations.get(proposal.id)
         assert stored.state is ProposalState.UNKNOWN
@@ -159,10 +159,10 @@ async def test_pd_failing_while_the_operator_is_followed_is_told_and_audited(
 
         told = await env.fake.wait_for(
             lambda: next((e for e in env.fake.ephemerals(user=BOB) if e.text.startswith("Approved")), None),
-            timeout=10,
+            timeout=30,
         )
         assert told.text.startswith("Approved and sent. PD accepted the request"), told.text
-        reply = await env.fake.wait_for(_reply(env, card, f"⚠️ #{proposal.id} unknown"), timeout=10)
+        reply = await env.fake.wait_for(_reply(env, card, f"⚠️ #{proposal.id} unknown"), timeout=30)
         assert "PD does not report how the operator" in reply.text and "cannot be read" in reply.text
         assert "will not resend" in reply.text
         [intent] = await _proposal_rows(env, proposal.id)
@@ -186,7 +186,7 @@ async def test_every_pd_endpoint_down_during_preflight_is_told_and_audited(tmp_p
         assert (await env.relay.command(ALICE, f"transfer-leader {region} {followers[0]}")).ok
         refusal = await env.fake.wait_for(
             lambda: next((e for e in env.fake.ephemerals(user=ALICE) if "Not proposed" in e.text), None),
-            timeout=10,
+            timeout=30,
         )
         assert "could not connect" in refusal.text, refusal.text
         [row] = await env.bot.store.query_audit(AuditQuery())
@@ -212,7 +212,7 @@ async def test_the_pd_leader_endpoint_down_fails_over_for_preflight_and_the_writ
         card = await env.propose(ALICE, f"transfer-leader {region} {followers[0]}")
         proposal = await env.proposal(card)
         await env.click(BOB, card, texts.ActionId.APPROVE)
-        await env.fake.wait_for(_reply(env, card, f"✅ #{proposal.id} succeeded"), timeout=10)
+        await env.fake.wait_for(_reply(env, card, f"✅ #{proposal.id} succeeded"), timeout=30)
         assert env.model.leader_name not in (None, first)
         assert env.operators == [("admin-transfer-leader", region)]
         assert env.leader_of(region) == followers[0]
@@ -233,12 +233,12 @@ async def test_the_pd_leader_endpoint_down_while_following_fails_over(tmp_path: 
         card = await env.propose(ALICE, f"transfer-leader {region} {followers[0]}")
         proposal = await env.proposal(card)
         await env.click(BOB, card, texts.ActionId.APPROVE)
-        await env.fake.wait_for(_reply(env, card, f"⚙️ *Progress of #{proposal.id}"), timeout=10)
+        await env.fake.wait_for(_reply(env, card, f"⚙️ *Progress of #{proposal.id}"), timeout=30)
         first = env.model.leader_name
         assert first is not None and env.model.operators.get(region) is not None
         env.sim.faults.member_down(first)
         await env.sim.settle()
 
-        await env.fake.wait_for(_reply(env, card, f"✅ #{proposal.id} succeeded"), timeout=10)
+        await env.fake.wait_for(_reply(env, card, f"✅ #{proposal.id} succeeded"), timeout=30)
         assert env.operators == [("admin-transfer-leader", region)]
         assert await eventually(lambda: env.leader_of(region) == followers[0])

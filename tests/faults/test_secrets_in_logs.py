@@ -35,6 +35,7 @@ from bot.playground.fake_slack import FakeSlack
 from bot.playground.relay import BotRelay
 from bot.settings import Settings
 from pd.simulator import SimulatorServer
+from tests.timing import RELAY_ACK_TIMEOUT
 
 BOT_TOKEN = "xoxb-4242-SECRETBOTTOKEN-q9v8w7"
 SIGNING_SECRET = "SECRETSIGNING-5e1f0c9a7b3d"
@@ -147,7 +148,9 @@ async def secret_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIt
                 )
                 async with (
                     running(settings) as bot,
-                    BotRelay(fake, bot_url=bot.url, signing_secret=SIGNING_SECRET) as relay,
+                    BotRelay(
+                        fake, bot_url=bot.url, signing_secret=SIGNING_SECRET, ack_timeout=RELAY_ACK_TIMEOUT
+                    ) as relay,
                 ):
                     yield SecretEnv(fake, sim, tap, bot, relay, claude, settings)
             finally:
@@ -210,7 +213,7 @@ async def test_no_secret_in_debug_logs_or_slack_messages(
             )
         )
         await env.relay.click(BOB, action_id="tikv_approve", channel_id=CHANNEL, message_ts=card.ts)
-        await eventually(lambda: env.tap.writes(), limit=10)
+        await eventually(lambda: env.tap.writes(), limit=30)
         await env.relay.click(
             ALICE, action_id="tikv_approve", channel_id=CHANNEL, message_ts=card.ts, value="abc"
         )
@@ -225,7 +228,7 @@ async def test_no_secret_in_debug_logs_or_slack_messages(
         await env.relay.click(
             ALICE, action_id="tikv_reject", channel_id=CHANNEL, message_ts=card.ts, value=f"{proposal_id}:1"
         )
-        await eventually(lambda: "a listener failed" in debug_log.getvalue(), limit=10)
+        await eventually(lambda: "a listener failed" in debug_log.getvalue(), limit=30)
         monkeypatch.setattr(env.bot.operations, "get", real_get)
 
         # Refused requests: Bolt logs the signature, timestamp and body of each.

@@ -40,6 +40,7 @@ from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import Message
 from bot.playground.relay import BotRelay
 from pd.simulator import ClusterModel, SimulatorServer
+from tests.timing import RELAY_ACK_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +79,9 @@ class World:
         """A bot process and a relay signing requests to it; SIGTERMed on the way out if still alive."""
         process = await start_bot(self.environment())
         try:
-            async with BotRelay(self.fake, bot_url=process.url, signing_secret=SECRET) as relay:
+            async with BotRelay(
+                self.fake, bot_url=process.url, signing_secret=SECRET, ack_timeout=RELAY_ACK_TIMEOUT
+            ) as relay:
                 yield process, relay
         finally:
             await process.stop()
@@ -138,7 +141,7 @@ async def world(tmp_path: Path, *, step_delay: float = 0.05) -> AsyncIterator[Wo
 async def _propose_and_approve(w: World, relay: BotRelay, text: str) -> tuple[int, Message]:
     """Alice proposes, Bob clicks Approve; returns the proposal id and its card."""
     assert (await relay.command(ALICE, text)).ok
-    [card] = await w.fake.wait_for(w.cards, timeout=10)
+    [card] = await w.fake.wait_for(w.cards, timeout=30)
     proposal_id = int(card.text.split("#", 1)[1].split(" ", 1)[0])
     delivery = await relay.click(
         BOB, action_id=texts.ActionId.APPROVE, channel_id=CHANNEL, message_ts=card.ts
@@ -178,7 +181,7 @@ async def test_a_kill_after_approve_before_pd_saw_the_write_settles_failed_and_s
             proposal_id, card = await _propose_and_approve(
                 w, relay, f"transfer-leader {region} {followers[0]}"
             )
-            await eventually(w.tap.held.wait, limit=10)
+            await eventually(w.tap.held.wait, limit=30)
             assert w.state(proposal_id) == "executing"
             assert [i["result"] for i in w.intents(proposal_id)] == [None]
             await process.kill()
@@ -187,7 +190,7 @@ async def test_a_kill_after_approve_before_pd_saw_the_write_settles_failed_and_s
 
         async with w.bot():
             assert w.state(proposal_id) == "failed"  # settled before the restarted bot served
-            await w.fake.wait_for(_card_says(w, card, "failed"), timeout=10)
+            await w.fake.wait_for(_card_says(w, card, "failed"), timeout=30)
         result = _assert_whole_record(w, proposal_id, "failed")
         assert "Nothing was resent" in str(result["message"])
         assert w.writes_reaching_pd() == 0 and w.model.region(region).leader.store_id == leader
@@ -203,7 +206,7 @@ async def test_a_kill_after_the_pd_write_settles_from_the_operator_without_resen
             proposal_id, card = await _propose_and_approve(
                 w, relay, f"transfer-leader {region} {followers[0]}"
             )
-            await eventually(w.tap.held.wait, limit=10)
+            await eventually(w.tap.held.wait, limit=30)
             assert w.writes_reaching_pd() == 1
             assert w.state(proposal_id) == "executing"
             await process.kill()
@@ -211,7 +214,7 @@ async def test_a_kill_after_the_pd_write_settles_from_the_operator_without_resen
         w.tap.release.set()
 
         async with w.bot():
-            await w.fake.wait_for(_card_says(w, card, "succeeded"), timeout=10)
+            await w.fake.wait_for(_card_says(w, card, "succeeded"), timeout=30)
         result = _assert_whole_record(w, proposal_id, "succeeded")
         assert result["operator"] == "SUCCESS"
         assert w.writes_reaching_pd() == 1 and len(w.tap.writes()) == 1
@@ -232,7 +235,7 @@ async def test_a_kill_while_following_the_operator_resumes_following_after_resta
                 result = w.result(proposal_id)
                 return result is not None and result.get("operator") == "RUNNING"
 
-            await eventually(following, limit=10)
+            await eventually(following, limit=30)
             assert w.state(proposal_id) == "succeeded" and w.model.operators.get(region) is not None
             await process.kill()
 
@@ -247,7 +250,7 @@ async def test_a_kill_while_following_the_operator_resumes_following_after_resta
 
             [reply] = await w.fake.wait_for(reported, timeout=15)
             assert "PD finished the operator" in reply.text
-            await w.fake.wait_for(_card_says(w, card, "succeeded"), timeout=5)
+            await w.fake.wait_for(_card_says(w, card, "succeeded"), timeout=30)
         moves = w.moves(proposal_id)
         assert moves == [
             (None, "pending"),

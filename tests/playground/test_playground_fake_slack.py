@@ -501,7 +501,7 @@ async def test_wait_for_returns_once_the_bot_has_called(fake: FakeSlack, client:
         await client.chat_postMessage(channel="C0OPS", text="late")
 
     task = asyncio.create_task(later())
-    calls = await fake.wait_for(lambda: fake.calls("chat.postMessage"), timeout=2)
+    calls = await fake.wait_for(lambda: fake.calls("chat.postMessage"), timeout=30)
     await task
 
     assert calls[0].args["text"] == "late"
