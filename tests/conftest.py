@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["pg"]  # a session PostgreSQL for the tests that need one
+
 _PREFIXES = (
     "SLACK_",
     "PD_URL",
