@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from pg import PostgresForTests
 
 from store.backend import AnyStore
