@@ -376,3 +376,12 @@ async def open_postgres_store(
 
 if TYPE_CHECKING:
     _conforms: type[ProposalStore] = PostgresProposalStore
+
+
+async def verify_at(dsn: str) -> chain.Verdict:
+    """Walk the audit chain of the database at ``dsn`` (which must be migrated already)."""
+    store = await open_postgres_store(dsn, max_connections=1, migrate=False)
+    try:
+        return await store.verify_audit()
+    finally:
+        await store.aclose()

@@ -125,6 +125,31 @@ async def test_tampering_with_a_row_is_named(dsn: str, replicas: list[PostgresPr
     assert not verdict.ok and verdict.row_id == 3 and "altered" in verdict.message
 
 
+async def test_the_audit_cli_verifies_the_chain_in_postgres(
+    dsn: str, replicas: list[PostgresProposalStore], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+
+    await b.approved(replicas[0])
+    url = dsn.replace("postgres@", "postgres:hunter2@")  # a password never reaches the output
+    assert await asyncio.to_thread(cli.main, ["audit", "verify", "--db", url]) == 0
+    said = capsys.readouterr()
+    assert "chain intact" in said.out and "hunter2" not in said.out + said.err
+    assert await asyncio.to_thread(cli.main, ["audit", "export", "--db", url]) == 1
+    assert "only `audit verify` runs" in capsys.readouterr().err
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ALTER TABLE action_log DISABLE TRIGGER USER")
+        newest = await conn.fetchval("SELECT max(id) FROM action_log")
+        for table in ("action_log_regions", "action_log_stores"):
+            await conn.execute(f"DELETE FROM {table} WHERE log_id = $1", newest)
+        await conn.execute("DELETE FROM action_log WHERE id = $1", newest)
+    finally:
+        await conn.close()
+    assert await asyncio.to_thread(cli.main, ["audit", "verify", "--db", url]) == 1
+    assert "deleted from the end" in capsys.readouterr().err
+
+
 async def test_an_appended_row_is_committed_before_log_entry_returns(
     dsn: str, replicas: list[PostgresProposalStore]
 ) -> None:
