@@ -337,3 +337,23 @@ async def test_the_url_picks_the_backend(dsn: str, tmp_path: Any) -> None:
     finally:
         await on_pg.aclose()
         await on_file.aclose()
+
+
+async def test_a_connection_the_server_dropped_while_idle_is_replaced(dsn: str) -> None:
+    """A server restart or an idle-connection reaper between two calls costs no call."""
+    store = await open_postgres_store(dsn, max_connections=1)
+    try:
+        await store.ping()
+        admin = await asyncpg.connect(dsn)
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+        await store.ping()
+        proposal = await b.pending(store)
+        assert (await store.get_proposal(proposal.id)) is not None
+    finally:
+        await store.aclose()
