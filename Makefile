@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest bench lock browser-deps clean
+.PHONY: run test lint typecheck pytest bench lock browser-deps pg-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/tikv-chatops serve
 
-## test: ruff, mypy and the whole pytest suite (installs Chromium for the browser test)
-test: $(STAMP) browser-deps lint typecheck pytest
+## test: ruff, mypy and the whole pytest suite (installs Chromium for the browser test and
+## PostgreSQL for the PostgreSQL store's tests, which start their own server)
+test: $(STAMP) browser-deps pg-deps lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,6 +36,14 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  echo "installing Debian's chromium for the browser test"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji >/dev/null; \
+	fi
+
+# The PostgreSQL store's tests start a throwaway server from Debian's binaries (store/postgres/local.py).
+pg-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  echo "installing Debian's postgresql for the PostgreSQL store's tests"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
 	fi
 
 ## lock: refresh requirements.lock (runtime dependencies pinned with hashes, from PyPI; the Dockerfile

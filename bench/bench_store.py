@@ -8,7 +8,12 @@ one at a time (a transaction each), then all at once (group commit: callers that
 commit share the next one).
 Targets: queries < 10 ms, appends >= 2,000 rows/s.
 
-    python -m bench.bench_store [--rows 1000000] [--appends 2000] [--dir /tmp]
+Then the same durable appends on PostgreSQL beside SQLite, both on an empty log: a throwaway server
+(``store.postgres.local``, fsync on, ``synchronous_commit = on``) through ``PostgresProposalStore``,
+one process and then two "replicas" (two pools on one database) appending at once. Skipped, with the
+reason, when no PostgreSQL can start (``make pg-deps`` installs it).
+
+    python -m bench.bench_store [--rows 1000000] [--appends 2000] [--dir /tmp] [--no-postgres]
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from pathlib import Path
 from actions.models import AuditEntry
 from actions.ports import AuditQuery
 from store import audit, chain, export
+from store.backend import AnyStore
+from store.postgres import open_postgres_store
+from store.postgres.local import PostgresUnavailable, start_local
 from store.sqlite import SqliteProposalStore, open_store
 
 REGIONS = 200_000
@@ -237,10 +245,7 @@ def fsync_ceiling(directory: Path, seconds: float = 1.0) -> float:
         probe.unlink()
 
 
-async def bench_appends(store: SqliteProposalStore, directory: Path, count: int, rounds: int) -> list[str]:
-    rng = random.Random(5)
-    serial = iter(range(10**9))
-
+def _entries(rng: random.Random, serial: Iterator[int]) -> Callable[[], AuditEntry]:
     def entry() -> AuditEntry:
         i = next(serial)
         # New proposals and tickets have the highest ids; regions and stores are anywhere.
@@ -255,6 +260,11 @@ async def bench_appends(store: SqliteProposalStore, directory: Path, count: int,
             created_at=datetime.now(UTC),
         )
 
+    return entry
+
+
+async def bench_appends(store: AnyStore, directory: Path, count: int, rounds: int) -> list[str]:
+    entry = _entries(random.Random(5), iter(range(10**9)))
     lines = []
     for number in range(1, rounds + 1):
         ceiling = fsync_ceiling(directory)
@@ -274,6 +284,46 @@ async def bench_appends(store: SqliteProposalStore, directory: Path, count: int,
         lines.append(
             f"| {number} | {ceiling:,.0f} | {sequential:,.0f} | {p50:.2f} | {p99:.2f} | {concurrent:,.0f} |"
         )
+    return lines
+
+
+async def bench_postgres(directory: Path, count: int, rounds: int) -> list[str]:
+    """Durable appends on an empty log: SQLite, PostgreSQL (one process), PostgreSQL (two replicas)."""
+    lines = [
+        "| store | round | device fdatasync/s | one at a time rows/s | p50 ms | p99 ms | concurrent rows/s |"
+    ]
+    lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    sqlite_store = await open_store(str(directory / "empty.db"))
+    try:
+        lines += [
+            f"| SQLite | {line[2:]}" for line in await bench_appends(sqlite_store, directory, count, rounds)
+        ]
+    finally:
+        await sqlite_store.aclose()
+    try:
+        server = start_local(fsync=True)
+    except PostgresUnavailable as exc:
+        return [f"PostgreSQL skipped: {exc}."]
+    try:
+        first = await open_postgres_store(server.dsn(), max_connections=10)
+        second = await open_postgres_store(server.dsn(), max_connections=10)
+        try:
+            pg_lines = await bench_appends(first, server.directory, count, rounds)
+            lines += [f"| PostgreSQL | {line[2:]}" for line in pg_lines]
+            entry = _entries(random.Random(9), iter(range(10**9, 2 * 10**9)))
+            for number in range(1, rounds + 1):
+                entries = [entry() for _ in range(count)]
+                started = time.perf_counter()
+                await asyncio.gather(*((first, second)[i % 2].log_entry(e) for i, e in enumerate(entries)))
+                both = count / (time.perf_counter() - started)
+                lines.append(f"| PostgreSQL, 2 replicas | {number} | | | | | {both:,.0f} |")
+            verdict = await first.verify_audit()
+            lines.append(f"\nChain after the PostgreSQL rounds: {verdict.message}.")
+        finally:
+            await first.aclose()
+            await second.aclose()
+    finally:
+        server.stop()
     return lines
 
 
@@ -342,6 +392,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--appends", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-export", action="store_true", help="skip the export and verify timings")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL appends")
     parser.add_argument(
         "--dir", default=None, help="where to put the database (default: a temporary directory)"
     )
@@ -361,6 +412,11 @@ async def main(argv: list[str]) -> int:
             await store.aclose()
         export_lines = (
             ["| (skipped) | | | | |", ""] if args.no_export else bench_export(path, Path(tmp), args.rows)
+        )
+        postgres_lines = (
+            ["PostgreSQL skipped (--no-postgres)."]
+            if args.no_postgres
+            else await bench_postgres(Path(tmp), args.appends, args.rounds)
         )
     print("## Store (SQLite, WAL, synchronous=FULL)\n")
     print(
@@ -399,6 +455,15 @@ async def main(argv: list[str]) -> int:
     print("| --- | ---: | ---: | ---: | --- |")
     print("\n".join(export_lines[:-1]))
     print("\n" + export_lines[-1])
+    print("\n## Store: durable audit appends, PostgreSQL beside SQLite\n")
+    print(
+        f"{args.appends:,} `log_entry` calls per round into an empty log, each committed (and flushed: "
+        "SQLite WAL with synchronous=FULL; PostgreSQL with fsync and synchronous_commit on) and hash-chained "
+        "when it returns. PostgreSQL is a local server on the same disk, reached over TCP on 127.0.0.1; "
+        "_2 replicas_ = two stores (two connection pools, as two bot processes) appending at once, every "
+        "row chained through the one head-row lock.\n"
+    )
+    print("\n".join(postgres_lines))
     return 0
 
 

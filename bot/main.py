@@ -57,7 +57,7 @@ from bot.work import WorkLimiter
 from pd.client import PDClient, build_http_client
 from pd.cluster import PDCluster
 from pd.observer import PDObserver
-from store.sqlite import SqliteProposalStore, open_store
+from store.backend import AnyStore, open_store_at
 
 logger = logging.getLogger("bot")
 
@@ -74,7 +74,7 @@ class RunningBot:
     url: str  # the bot's Slack-facing HTTP server, e.g. http://127.0.0.1:8080
     pd_url: str
     slack_api_url: str
-    store: SqliteProposalStore
+    store: AnyStore
     operations: Operations
     executor: Executor
     metrics: Metrics
@@ -169,7 +169,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         pd = PDClient(http, endpoints)
         cluster = PDCluster(pd)
 
-        store = await open_store(settings.tikv_chatops_db)
+        store = await open_store_at(settings.tikv_chatops_db)  # a file path, or postgresql://…
         stack.push_async_callback(store.aclose)
 
         # Slack: the configured app, or the playground with a secret generated for this run.
@@ -325,7 +325,7 @@ async def _start_agent(
     stack: AsyncExitStack,
     settings: Settings,
     pd: PDClient,
-    store: SqliteProposalStore,
+    store: AnyStore,
     operations: Operations,
     policy: Policy,
     playground: Any,

@@ -8,6 +8,7 @@ first broken row named), 2 bad arguments.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sqlite3
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from store import chain, export, prune
+from store.backend import is_postgres_url
 from store.errors import StoreError
 
 DEFAULT_DB = "tikv-chatops.db"
@@ -87,6 +89,8 @@ def main(argv: Sequence[str]) -> int:
             return _fail(f"could not read {args.file}: {exc}")
         return _report(verdict, args.file)
     db = _db(args)
+    if is_postgres_url(db):
+        return _on_postgres(db, args.command)
     if not os.path.isfile(db):
         return _fail(f"no database at {db} (set TIKV_CHATOPS_DB or pass --db)")
     try:
@@ -110,6 +114,22 @@ def main(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _on_postgres(url: str, command: str) -> int:
+    """``verify`` walks the chain in PostgreSQL; export and prune read SQLite files (docs/postgres.md)."""
+    from store.postgres.db import redact
+    from store.postgres.store import verify_at
+
+    if command != "verify":
+        return _fail(
+            f"audit {command} reads an SQLite file; on PostgreSQL only `audit verify` runs (docs/postgres.md)"
+        )
+    try:
+        verdict = asyncio.run(verify_at(url))
+    except StoreError as exc:
+        return _fail(str(exc))
+    return _report(verdict, redact(url))
 
 
 def _export(db: str, args: argparse.Namespace) -> int:

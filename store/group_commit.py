@@ -12,6 +12,7 @@ one transaction each, so every caller gets its own row's outcome (a full disk fa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from actions.errors import StorageUnavailable
 from store import audit
@@ -23,8 +24,19 @@ from store.errors import StoreError
 class AuditAppender:
     """Group commit for ``action_log`` appends on one connection."""
 
-    def __init__(self, db: Database, *, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        db: Database | None = None,
+        *,
+        max_batch: int = 256,
+        write: Callable[[list[PreparedRow]], Awaitable[list[int]]] | None = None,
+    ) -> None:
+        """Appends to ``db`` (SQLite), or through ``write``: rows in, their ids out, one durable
+        transaction per call (the PostgreSQL store's)."""
+        if (db is None) == (write is None):
+            raise ValueError("an AuditAppender writes to a Database or through write(), not both")
         self._db = db
+        self._write = write
         self._max_batch = max_batch
         self._waiting: list[tuple[PreparedRow, asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
@@ -58,11 +70,19 @@ class AuditAppender:
             self._waiting.clear()
             raise
 
+    async def _append_many(self, rows: list[PreparedRow]) -> list[int]:
+        if self._write is not None:
+            return await self._write(rows)
+        assert self._db is not None
+        if len(rows) == 1:
+            return [await self._db.run("append to the audit log", audit.append, rows[0])]
+        return await self._db.run("append to the audit log", audit.append_many, rows)
+
     async def _commit(self, batch: list[tuple[PreparedRow, asyncio.Future[int]]]) -> None:
         if len(batch) > 1:
             rows = [row for row, _ in batch]
             try:
-                ids = await self._db.run("append to the audit log", audit.append_many, rows)
+                ids = await self._append_many(rows)
             except StorageUnavailable as exc:
                 # Locked or full for one row is locked or full for all: no second wait per row.
                 _settle(batch, error=exc)
@@ -75,7 +95,7 @@ class AuditAppender:
                 return
         for row, future in batch:
             try:
-                log_id = await self._db.run("append to the audit log", audit.append, row)
+                log_id = (await self._append_many([row]))[0]
             except Exception as exc:  # handed to the caller that asked for this row
                 _settle([(row, future)], error=exc)
             else:

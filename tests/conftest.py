@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+pytest_plugins = ["pg"]  # a session PostgreSQL for the tests that need one
+
 _PREFIXES = (
     "SLACK_",
     "PD_URL",

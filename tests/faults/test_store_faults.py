@@ -35,7 +35,7 @@ BUSY_TIMEOUT = 0.3  # seconds a write waits for the lock (5 s in production)
 @pytest.fixture(autouse=True)
 def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     """The composition root opens the store with a short busy timeout, so a lock fails fast."""
-    monkeypatch.setattr(bot.main, "open_store", functools.partial(open_store, busy_timeout=BUSY_TIMEOUT))
+    monkeypatch.setattr(bot.main, "open_store_at", functools.partial(open_store, busy_timeout=BUSY_TIMEOUT))
 
 
 @contextmanager

@@ -145,6 +145,7 @@ async def test_audit_rows_cannot_be_deleted_or_rewritten(store: SqliteProposalSt
         ),
     ],
 )
+@pytest.mark.sqlite_only(reason="reads SQLite's query plans")
 async def test_audit_queries_read_an_index_without_sorting(
     store: SqliteProposalStore, query: AuditQuery, search: str
 ) -> None:

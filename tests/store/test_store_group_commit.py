@@ -37,6 +37,7 @@ async def test_concurrent_appends_share_commits_and_are_all_durable_on_return(
     assert {rows[log_id] for log_id in ids} == {f"U{i}" for i in range(200)}
 
 
+@pytest.mark.sqlite_only(reason="patches the SQLite append functions")
 async def test_a_lone_append_is_committed_alone(
     store: SqliteProposalStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -48,6 +49,7 @@ async def test_a_lone_append_is_committed_alone(
     assert second > first and batches == []
 
 
+@pytest.mark.sqlite_only(reason="patches the SQLite append functions")
 async def test_a_bad_row_fails_only_its_own_caller(
     store: SqliteProposalStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,6 +87,7 @@ async def test_closing_waits_for_rows_already_handed_in(db_path: str) -> None:
         assert other.execute("SELECT COUNT(*) FROM action_log").fetchone()[0] == len(set(ids)) == 10
 
 
+@pytest.mark.sqlite_only(reason="patches the SQLite append functions")
 async def test_a_locked_database_fails_a_batch_at_once_without_retrying_each_row(
     store: SqliteProposalStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
