@@ -147,7 +147,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         # PD: the configured endpoints, or the embedded simulator.
         endpoints = settings.pd_endpoints
         if not endpoints:
-            from bot.embedded import embedded_pd  # the simulator is only imported when it runs
+            from pd.simulator.seeded import embedded_pd  # the simulator is only imported when it runs
 
             endpoints = await stack.enter_async_context(embedded_pd())
         http = build_http_client(
