@@ -2,6 +2,9 @@
 # /livez, /readyz and /metrics on $METRICS_PORT.
 # The dependencies come from requirements.lock (pinned, with hashes; `make lock` refreshes it), so the
 # image is reproducible; the project itself is installed without resolving anything again.
+# A production image: the wheel built here leaves out the PD simulator and the Slack playground
+# (pd/simulator, bot/playground: the `demo` extra, demo/pyproject.toml), so PD_URL and the Slack
+# credentials must be set; without them `serve` says so and exits 2.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -7,10 +7,12 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test lint typecheck pytest bench lock browser-deps pg-deps clean
 
-$(STAMP): pyproject.toml
+# The project with its dev tools and its demo extra (the PD simulator and the playground, which `make run`
+# serves and the tests use), editable; ./demo is named so that the extra resolves to this checkout.
+$(STAMP): pyproject.toml demo/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./demo -e '.[dev,demo]'
 	touch $(STAMP)
 
 ## run: the simulator, the bot and the local Slack playground (http://127.0.0.1:3000)

@@ -1,4 +1,4 @@
-"""``python -m bot``: serve the bot (settings from the environment)."""
+"""``python -m bot``: ``tikv-chatops serve`` for a checkout and the tests, which run no console script."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""``build_app``: the Bolt ``AsyncApp`` with its listeners, for HTTP or Socket Mode.
+"""The Bolt app (``build_app``) and the one Web API client, shared and timed where Bolt would copy and poll.
+
+``build_app`` wires the listeners into an ``AsyncApp``, for HTTP or Socket Mode.
 
 ``process_before_response=True``: Bolt answers a request as soon as its ack function returns, and
 starts the listener's lazy functions after it (``bot.listeners.acks``). In Bolt's default mode the

@@ -1,8 +1,8 @@
-"""The ``tikv-chatops`` console script.
+"""The ``tikv-chatops`` console script: one dispatcher for every command the product has.
 
 tikv-chatops serve                 the bot (the default; also ``python -m bot``)
-tikv-chatops simulator [ARGS…]     the PD simulator alone (``python -m pd.simulator``)
-tikv-chatops playground [ARGS…]    the Slack playground alone (``python -m bot.playground``)
+tikv-chatops simulator [ARGS…]     the PD simulator alone (``python -m pd.simulator``; demo extra)
+tikv-chatops playground [ARGS…]    the Slack playground alone (``python -m bot.playground``; demo extra)
 tikv-chatops audit export|verify|prune  export, check the hash chain, prune (``store.audit_cli``)
 tikv-chatops policy check [FILE]   print the effective approval policy; non-zero on an error
 """
@@ -21,6 +21,41 @@ from bot.settings import Settings
 
 USAGE = __doc__.split("\n\n", 1)[1] if __doc__ else ""
 
+# The stand-ins ``serve`` runs for what is not configured. They are not in the bot's own wheel: the
+# ``demo`` extra installs them (the tikv-chatops-demo distribution, demo/pyproject.toml).
+DEMO_PACKAGES = ("pd.simulator", "bot.playground")
+INSTALL_DEMO = "pip install 'tikv-chatops[demo]'"
+
+
+def _demo_absent(exc: ModuleNotFoundError) -> bool:
+    """Whether what could not be imported is (part of) the demo rather than something it needs."""
+    name = exc.name or ""
+    return any(name == package or name.startswith(package + ".") for package in DEMO_PACKAGES)
+
+
+def _missing_stand_in(settings: Settings) -> str | None:
+    """Why ``serve`` cannot start: a setting is unset and its stand-in is not installed; None if it can."""
+    stand_ins: list[tuple[str, str, str, str]] = []
+    if not settings.pd_endpoints:
+        stand_ins.append(("PD_URL is not set", "pd.simulator", "the PD simulator", "set PD_URL"))
+    if not settings.has_slack_credentials:
+        stand_ins.append(
+            (
+                "no Slack credentials are set",
+                "bot.playground",
+                "the Slack playground",
+                "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
+            )
+        )
+    for unset, package, stand_in, remedy in stand_ins:
+        try:
+            importlib.import_module(package)
+        except ModuleNotFoundError as exc:
+            if not _demo_absent(exc):
+                raise
+            return f"{unset} and {stand_in} is not installed: {remedy}, or {INSTALL_DEMO}"
+    return None
+
 
 def _serve(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
@@ -28,6 +63,10 @@ def _serve(argv: Sequence[str]) -> int:
     )
     parser.parse_args(argv)
     settings = Settings.load()
+    missing = _missing_stand_in(settings)
+    if missing is not None:
+        print(f"tikv-chatops: {missing}", file=sys.stderr)
+        return 2
     from bot.logsetup import configure_logging
 
     configure_logging(settings)  # LOG_LEVEL, LOG_FORMAT; secrets and response URLs redacted
@@ -47,7 +86,15 @@ def _delegate(module: str, function: str) -> Callable[[Sequence[str]], int]:
     """Run another package's own entry point with the remaining arguments."""
 
     def run(argv: Sequence[str]) -> int:
-        entry: Callable[..., Any] = getattr(importlib.import_module(module), function)
+        try:
+            loaded = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if not _demo_absent(exc):
+                raise
+            package = module.removesuffix(".__main__")
+            print(f"tikv-chatops: {package} (the demo) is not installed: {INSTALL_DEMO}", file=sys.stderr)
+            return 2
+        entry: Callable[..., Any] = getattr(loaded, function)
         result = entry(list(argv))
         return result if isinstance(result, int) else 0
 

@@ -2,7 +2,8 @@
 
 Every resource has one owner, the ``AsyncExitStack`` in ``running``: the one ``httpx.AsyncClient`` PD
 is read and written through, the store, the Slack Web API client's HTTP session, the HTTP server,
-Socket Mode, and — when nothing is configured — the embedded PD simulator and the local playground.
+Socket Mode, and — when nothing is configured — the seeded PD simulator and the local playground (the
+``demo`` extra: ``bot.cli`` says what to install when they are missing).
 
     PD_URL unset                      the in-memory PD simulator, in-process, seeded with problems
     SLACK_BOT_TOKEN / SECRET unset    the playground (fake Slack + a page) with a generated secret
@@ -147,7 +148,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         # PD: the configured endpoints, or the embedded simulator.
         endpoints = settings.pd_endpoints
         if not endpoints:
-            from bot.embedded import embedded_pd  # the simulator is only imported when it runs
+            from pd.simulator.seeded import embedded_pd  # the simulator is only imported when it runs
 
             endpoints = await stack.enter_async_context(embedded_pd())
         http = build_http_client(

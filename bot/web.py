@@ -1,4 +1,4 @@
-"""The bot's Slack-facing HTTP server: Slack's ``POST /slack/events``, and nothing else.
+"""The Slack-facing HTTP server (``POST /slack/events`` only): ours, so a bad body is a 400, never Bolt's 500.
 
 The aiohttp ``Application`` is ours; Bolt only answers ``/slack/events``. We read the raw body
 ourselves because Bolt parses any form body containing the word "payload" as an interaction

@@ -16,8 +16,8 @@ from pd.simulator.errors import (
     InputError,
     JSONError,
 )
-from pd.simulator.gojson import GoSyntaxError, json_kind, loads
-from pd.simulator.http_util import Route, ok_message, rd_json, read_object
+from pd.simulator.gofmt import json_kind
+from pd.simulator.http_util import BodySyntaxError, Route, loads, ok_message, rd_json, read_object
 from pd.simulator.model import PD_VERSION
 from pd.simulator.views import cluster_status_json, health_json, member_json, members_json, status_json
 
@@ -63,7 +63,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         data = await request.read()
         try:
             body = loads(data)
-        except GoSyntaxError as exc:
+        except BodySyntaxError as exc:
             raise JSONError(400, exc.msg) from None
         if body is None:
             body = {}
@@ -85,7 +85,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         data = await request.read()
         try:
             body = loads(data)
-        except GoSyntaxError as exc:
+        except BodySyntaxError as exc:
             raise JSONError(400, exc.msg) from None
         if not isinstance(body, dict):
             body = {} if body is None else _not_an_object(body, "config.ScheduleConfig")

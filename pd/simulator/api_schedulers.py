@@ -17,9 +17,11 @@ from pd.simulator.context import ApiContext
 from pd.simulator.errors import InputError, JSONError, PDFailure
 from pd.simulator.gofmt import rfc3339, seconds_to_ns
 from pd.simulator.http_util import (
+    BodySyntaxError,
     Route,
     as_uint64,
     is_number,
+    loads,
     method_not_allowed,
     not_found,
     ok_message,
@@ -267,11 +269,9 @@ def _whole() -> list[dict[str, str]]:
 
 
 def _decode_object(raw: bytes) -> dict[str, Any]:
-    from pd.simulator.gojson import GoSyntaxError, loads
-
     try:
         value = loads(raw)
-    except GoSyntaxError as exc:
+    except BodySyntaxError as exc:
         raise InputError(exc.msg, {"Offset": exc.offset}) from None
     if value is None:
         return {}

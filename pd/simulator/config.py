@@ -29,8 +29,7 @@ from pd.simulator.errors import (
     ConfigTypeError,
     ConfigValidationError,
 )
-from pd.simulator.gofmt import DurationError, go_duration, go_quote, parse_go_duration
-from pd.simulator.gojson import json_kind, number_text
+from pd.simulator.gofmt import DurationError, go_duration, go_quote, json_kind, number_text, parse_go_duration
 
 UNLIMITED_RATE = 100_000_000.0  # storelimit.Unlimited: what PD sets remove-peer to on an Offline store
 

@@ -1,15 +1,19 @@
-"""Go's text formats, reproduced: durations, times, byte sizes and ``strconv.Quote``.
+"""Go's text formats, reproduced: durations, times, byte sizes, ``strconv.Quote`` and JSON.
 
 PD prints these with Go's standard library, and clients parse them, so the simulator must
 print them the same way: ``1m0s`` not ``60s``, ``2026-08-21 07:00:02.1 +0000 UTC m=+1.1``,
-``853.2GiB``.
+``853.2GiB``. ``rd.JSON`` bodies are ``json.MarshalIndent(v, "", "  ")``: Go prints integral
+floats without ``.0``, escapes ``<``, ``>`` and ``&``, keeps other non-ASCII text as UTF-8.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
+from decimal import Decimal
+from typing import Any
 
 NS_PER_SECOND = 1_000_000_000
 _UNITS_NS = {
@@ -202,3 +206,111 @@ def parse_bytes_size(text: str) -> int:
         raise ValueError(f"invalid size: {go_quote(text)}")
     exp = "KMGTPEZY".find(m.group(2).upper()) + 1 if m.group(2) else 0
     return int(float(m.group(1)) * (1024**exp))
+
+
+def _go_float(value: float) -> str:
+    """Format a float like Go's ``encoding/json`` (``15`` not ``15.0``; ``1e-7`` not ``1e-07``)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"json: unsupported value: {value!r}")
+    absolute = abs(value)
+    if absolute < 1e16 and (absolute >= 1e-4 or absolute == 0):
+        # Python's repr is already Go's shortest positional form here; only "15.0" needs trimming.
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    if absolute != 0 and (absolute < 1e-6 or absolute >= 1e21):
+        text = repr(value)
+        mantissa, _, exponent = text.partition("e")
+        sign = exponent[0]
+        digits = exponent[1:].lstrip("0") or "0"
+        if len(digits) == 1 and sign == "-":
+            return f"{mantissa}e-{digits}"
+        return f"{mantissa}e{sign}{digits.zfill(2)}"
+    text = format(Decimal(repr(value)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _go_string(value: str) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _encode(value: Any, indent: str, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(_go_float(value))
+    elif isinstance(value, str):
+        out.append(_go_string(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = indent + "  "
+        out.append("{\n")
+        first = True
+        for key, item in value.items():
+            if not first:
+                out.append(",\n")
+            first = False
+            out.append(inner)
+            out.append(_go_string(str(key)))
+            out.append(": ")
+            _encode(item, inner, out)
+        out.append("\n" + indent + "}")
+    elif isinstance(value, list | tuple):
+        if not value:
+            out.append("[]")
+            return
+        inner = indent + "  "
+        out.append("[\n")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",\n")
+            out.append(inner)
+            _encode(item, inner, out)
+        out.append("\n" + indent + "]")
+    else:
+        raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps_indent(value: Any) -> str:
+    """Encode like Go's ``json.MarshalIndent(v, "", "  ")`` (no trailing newline)."""
+    out: list[str] = []
+    _encode(value, "", out)
+    return "".join(out)
+
+
+def json_kind(value: Any) -> str:
+    """Name a decoded JSON value the way Go's ``UnmarshalTypeError.Value`` does."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def number_text(value: int | float) -> str:
+    """Print a decoded JSON number as Go echoes it in ``cannot unmarshal number X`` messages."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return _go_float(float(value)) if isinstance(value, float) else str(value)

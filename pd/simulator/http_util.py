@@ -6,12 +6,14 @@
 * ``http_error`` is Go's ``http.Error``: plain text plus newline, ``text/plain; charset=utf-8``;
 * ``errcode_response`` is ``apiutil.ErrorResp`` for input errors: 400 with the errcode object.
 
-Bodies are decoded with Go's rules (``gojson``): a malformed body gets the Go scanner's message.
+A body that is not JSON is refused as PD refuses it (``loads``: a 400 errcode object with an offset;
+docs/pd.md, "Status codes").
 Path ids are parsed like ``strconv.ParseUint`` / ``strconv.Atoi``, with Go's error texts.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from pd.simulator.errors import InputError, JSONError
-from pd.simulator.gofmt import go_quote
-from pd.simulator.gojson import GoSyntaxError, dumps_indent, json_kind, loads
+from pd.simulator.gofmt import dumps_indent, go_quote, json_kind
 
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -77,12 +78,52 @@ def ok_message(message: str) -> web.Response:
     return rd_json(message)
 
 
-async def read_body(request: web.Request) -> Any:
-    """Decode the body with Go's rules; a syntax error becomes PD's 400 errcode object."""
-    data = await request.read()
+class BodySyntaxError(ValueError):
+    """A body that is not one JSON value: the message and offset of Go's ``json.SyntaxError``, roughly.
+
+    A truncated body gets Go's own text (``unexpected end of JSON input``); otherwise the message
+    names the character where Python's decoder stopped (``invalid character 'f' (expecting value)``),
+    which can be a few bytes before where Go's scanner stops. The bot never sends such a body.
+    """
+
+    def __init__(self, msg: str, offset: int) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.offset = offset
+
+
+class _NotGoJSON(ValueError):
+    """NaN or ±Infinity: Python's decoder takes them, Go's does not (never more lenient than PD)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotGoJSON(name)
+
+
+def loads(data: bytes) -> Any:
+    """Decode a request body as Go's ``encoding/json`` accepts it; ``BodySyntaxError`` when it cannot."""
+    text = data.decode("utf-8", errors="replace")
     try:
-        return loads(data)
-    except GoSyntaxError as exc:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        pos, reason = exc.pos, exc.msg
+        truncated = pos >= len(text.rstrip(" \t\r\n")) or reason.startswith("Unterminated string")
+    except _NotGoJSON as exc:
+        pos, reason, truncated = text.find(str(exc).lstrip("-")), "Expecting value", False
+    if truncated:
+        raise BodySyntaxError("unexpected end of JSON input", len(data))
+    char = text[pos]
+    quoted = {"'": "'\\''", '"': "'\"'"}.get(char, "'" + go_quote(char)[1:-1] + "'")
+    offset = len(text[:pos].encode("utf-8")) + 1
+    reason = reason.removesuffix(" at")  # "Invalid control character at"
+    raise BodySyntaxError(f"invalid character {quoted} ({reason[:1].lower()}{reason[1:]})", offset)
+
+
+async def read_body(request: web.Request) -> Any:
+    """Decode the body; a syntax error becomes PD's 400 errcode object."""
+    try:
+        return loads(await request.read())
+    except BodySyntaxError as exc:
         raise InputError(exc.msg, {"Offset": exc.offset}) from None
 
 

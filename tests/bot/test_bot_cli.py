@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.embedded import DOWN_STORE, IMBALANCED_STORE, PAUSED_SCHEDULER, seeded_model
+from pd.simulator.seeded import DOWN_STORE, IMBALANCED_STORE, PAUSED_SCHEDULER, seeded_model
 
 
 def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:

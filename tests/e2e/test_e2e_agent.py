@@ -10,11 +10,11 @@ from conftest import ALICE, BOB, CHANNEL, eventually, open_e2e
 
 from actions.models import ActionType, Proposal, ProposalState, Source
 from bot import texts
-from bot.embedded import DOWN_STORE, IMBALANCED_STORE, PAUSED_SCHEDULER, seeded_model
 from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import Ephemeral, Message
 from pd.observer import AGENT_CALLER_ID
 from pd.simulator import ClusterModel
+from pd.simulator.seeded import DOWN_STORE, IMBALANCED_STORE, PAUSED_SCHEDULER, seeded_model
 
 
 def _shown(message: Message | Ephemeral) -> str:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from conftest import ALICE, E2E, eventually, open_e2e
 
-from bot.embedded import seeded_model
 from bot.render.tables import human_bytes, plain, rate
+from pd.simulator.seeded import seeded_model
 
 V1 = "/pd/api/v1"
 

@@ -28,13 +28,13 @@ import pytest
 from aiohttp import web
 from faults_support import ALICE, BOB, CHANNEL, HoldingTap, eventually, healthy_regions, settings_for
 
-from bot.embedded import seeded_model
 from bot.main import RunningBot, running
 from bot.playground import signing
 from bot.playground.fake_slack import FakeSlack
 from bot.playground.relay import BotRelay
 from bot.settings import Settings
 from pd.simulator import SimulatorServer
+from pd.simulator.seeded import seeded_model
 from tests.timing import RELAY_ACK_TIMEOUT
 
 BOT_TOKEN = "xoxb-4242-SECRETBOTTOKEN-q9v8w7"

@@ -1,4 +1,7 @@
-"""The embedded PD: with no ``PD_URL``, an in-memory simulator served in-process, seeded with problems.
+"""The demo cluster: what ``tikv-chatops serve`` runs in-process when no ``PD_URL`` is set.
+
+A simulator seeded with problems, served on free local ports (``embedded_pd``). It ships with the
+simulator in ``tikv-chatops-demo``, so the bot's own wheel holds nothing that imports the simulator.
 
 The seed gives the agent and a person trying the playground something real to look at: one store
 leading far more regions than the others because someone paused balance-leader-scheduler and forgot
