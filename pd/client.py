@@ -92,10 +92,11 @@ def tls_verify(
 
     ``True`` (the system's CAs) without TLS files. With ``ca_path`` only PD's CA is trusted;
     ``cert_path``/``key_path`` present the client certificate PD requires once its security section
-    is configured (pd-ctl's ``--cacert --cert --key``).
+    is configured (pd-ctl's ``--cacert --cert --key``). A key without its certificate cannot
+    authenticate to PD: it is ignored, with a warning.
     """
     if key_path and not cert_path:
-        raise ValueError("key_path needs cert_path: PD checks a client certificate, not a bare key")
+        logger.warning("a client key without its certificate is ignored: PD checks a certificate, not a key")
     if not (ca_path or cert_path):
         return True
     context = ssl.create_default_context(cafile=str(ca_path) if ca_path else None)

@@ -812,11 +812,14 @@ async def test_build_http_client_uses_an_injected_transport() -> None:
     assert len(net.requests) == 1
 
 
-def test_tls_refuses_a_key_without_a_certificate() -> None:
-    """A client key alone cannot authenticate to PD; without any TLS file the system's CAs are trusted."""
-    with pytest.raises(ValueError):
-        tls_verify(key_path="/tmp/client.key")
+def test_tls_ignores_a_key_without_a_certificate_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    """A client key alone cannot authenticate to PD: like no TLS file at all it leaves the system's CAs
+    trusted, and a warning says the key is not used."""
     assert tls_verify() is True
+    assert caplog.records == []
+    assert tls_verify(key_path="/tmp/client.key") is True
+    [warning] = [r for r in caplog.records if r.name == "pd"]
+    assert warning.levelno == logging.WARNING and "key without its certificate" in warning.getMessage()
 
 
 def _openssl(*args: str, cwd: Path) -> None:
