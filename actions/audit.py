@@ -12,12 +12,13 @@ from typing import Any
 from actions.models import ActionRequest, AuditEntry, PDRequest, PreflightReport, Proposal
 
 SYSTEM_ACTOR = "tikv-chatops"
-RECONCILER_ACTOR = "tikv-chatops/reconciler"
+"""The bot itself as an actor: transitions nobody clicked (expiry), and the prefix of its parts' names."""
+RECONCILER_ACTOR = f"{SYSTEM_ACTOR}/reconciler"
 
 
 def caller_id(proposal_id: int) -> str:
     """The ``X-Caller-ID`` every PD write of this proposal carries."""
-    return f"tikv-chatops/{proposal_id}"
+    return f"{SYSTEM_ACTOR}/{proposal_id}"
 
 
 def request_json(request: ActionRequest, pd_request: PDRequest, pd_ctl: str, **extra: Any) -> dict[str, Any]:

@@ -211,7 +211,18 @@ class ProposalState(enum.StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (ProposalState.PENDING, ProposalState.APPROVED, ProposalState.EXECUTING)
+        return self in IN_FLIGHT
+
+
+IN_FLIGHT: tuple[ProposalState, ...] = (
+    ProposalState.PENDING,
+    ProposalState.APPROVED,
+    ProposalState.EXECUTING,
+)
+"""A proposal on its way: waiting for a decision, approved, or executing."""
+
+FINISHED: tuple[ProposalState, ...] = (ProposalState.SUCCEEDED, ProposalState.FAILED, ProposalState.UNKNOWN)
+"""The states an execution can end in."""
 
 
 class Decision(enum.StrEnum):

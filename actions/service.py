@@ -45,6 +45,7 @@ from actions.executor import Executor
 from actions.facts import describe_changes
 from actions.membership import membership_refusal
 from actions.models import (
+    IN_FLIGHT,
     ActionApproval,
     ActionRequest,
     ActionResult,
@@ -74,7 +75,6 @@ PREFLIGHT_ACTOR = f"{SYSTEM_ACTOR}/preflight"
 AGENT_ACTOR_NAME = f"{SYSTEM_ACTOR}/agent"
 
 # Decided states, and those a waiter keeps waiting through (the executor moves them on by itself).
-IN_FLIGHT = frozenset({ProposalState.PENDING, ProposalState.APPROVED, ProposalState.EXECUTING})
 
 # How long a request's keys are remembered to refuse its replay: longer than the five minutes a signed
 # request is accepted for, so clock skew between Slack and the bot cannot open a gap.

@@ -28,6 +28,7 @@ from actions.catalog import CATALOG, validate_params
 from actions.clock import Clock, utc_now
 from actions.errors import ActionError, InvalidRequest, PreflightFailed
 from actions.models import (
+    IN_FLIGHT,
     ActionRequest,
     ActionType,
     Actor,
@@ -48,7 +49,6 @@ from agent.rules import RuleSettings, evaluate
 log = logging.getLogger(__name__)
 
 AGENT_ACTOR = Actor(user_id="agent", name="tikv-chatops agent", is_agent=True)
-IN_FLIGHT = (ProposalState.PENDING, ProposalState.APPROVED, ProposalState.EXECUTING)
 # People said no, or it went wrong: wait before asking again about the same finding.
 COOL_DOWN_STATES = frozenset({ProposalState.REJECTED, ProposalState.FAILED, ProposalState.UNKNOWN})
 _STORE_SCAN = 500  # proposals read when looking for in-flight duplicates and the bot's evictions

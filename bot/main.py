@@ -41,6 +41,7 @@ from actions.reconcile import Reconciler
 from actions.service import Operations
 from agent.proposer import AgentLoop, AgentSettings
 from bot.app import build_app, build_web_client
+from bot.catchup import SlackCatchUp
 from bot.edge import bound_socket_mode
 from bot.identity import SlackIdentity
 from bot.logsetup import add_secrets, install_redaction, secrets_of
@@ -268,7 +269,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         await _in_background(
             stack,
             "slack-catch-up",
-            lambda stop: notifier.run_catch_up(stop, settings.slack_catch_up_seconds),
+            lambda stop: SlackCatchUp(notifier).run(stop, settings.slack_catch_up_seconds),
         )
 
         runner = web.AppRunner(web_app, shutdown_timeout=1.0)

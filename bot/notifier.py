@@ -6,13 +6,10 @@
     finished  a reply in the card's thread with the result and the verification
 
 Telling people must never change what happened: a Slack failure (429 or 5xx after the client's
-retries, a channel the bot is not in, a network error) is logged and never raised. When the failure is
-Slack's or the network's (it may clear), what Slack missed is recorded in the store's Slack outbox and
-``catch_up`` tells it once Slack is back, rendered from the proposal's state at that moment:
-
-    card     the card is posted and its CardRef stored (``set_card``, as for a card posted at once)
-    update   the card is rewritten to the current state
-    result   the current result is posted in the card's thread
+retries, a channel the bot is not in, a network error) is logged and never raised. Why a call failed
+is decided by ``bot.notify_failures``. When the failure is Slack's or the network's (it may clear),
+what Slack missed is recorded in the store's Slack outbox, and ``bot.catchup`` tells it once Slack is
+back; this port wakes the catch-up when a call succeeds again and keeps the wait Slack asked for.
 
 A card is never posted twice. Slack has no idempotency key for chat.postMessage, so a card is retried
 (by ``publish``, not by the client, whose retries judge only the last attempt) or owed only while
@@ -21,11 +18,8 @@ connection that was never made. After a 5xx, a timeout or a connection lost mid-
 in the channel already; it is not posted again, and the error log and
 ``tikv_chatops_slack_cards_in_doubt_total`` say so (the requester was told it is not shown yet).
 A live update or result whose copy of the proposal has no card re-reads the store under the card's
-lock, so one that races a catch-up posting the card reaches it.
-A catch-up claims each debt in the store before calling Slack, so a card whose claim a crash left
-behind is treated the same way. A thread result or a card update is owed after any such failure: an
-update is idempotent, and a result posted twice is a repeated line in a thread with no buttons, which
-is better than a result never told. Progress lines are not owed: the result supersedes them.
+lock, so one that races a catch-up posting the card reaches it. A thread result or a card update is
+owed after any transient failure; progress lines are not owed: the result supersedes them.
 """
 
 from __future__ import annotations
@@ -36,12 +30,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import Enum
+from datetime import datetime
 from typing import Any, Protocol
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.clock import Clock, utc_now
@@ -49,6 +40,7 @@ from actions.models import ActionResult, Proposal, Ticket
 from actions.ports import CardRef
 from bot import texts
 from bot.metrics import Metrics
+from bot.notify_failures import SLACK_FAILURES, Failure
 from bot.render.checks import details_message
 from bot.render.kit import Message
 from bot.render.proposal import progress_message, proposal_card, result_message
@@ -57,28 +49,10 @@ from store.outbox import SlackDebt, SlackDebtKind
 
 logger = logging.getLogger(__name__)
 
-# Everything a Web API call can fail with once the client has given up retrying.
-SLACK_FAILURES = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
-
-# Slack's answers that say the failure is Slack's and may clear (besides HTTP 429 and 5xx).
-_TRANSIENT_ERRORS = frozenset(
-    {"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout"}
-)
-# Of those, the ones that prove Slack did not act on the call (its docs say a fatal or internal error
-# may have done part of the work).
-_UNSENT_ERRORS = frozenset({"ratelimited", "request_timeout"})
-
 # Attempts at posting a card before it is owed (as the client's retry handlers: one and two retries),
 # and the longest Retry-After waited for inline; a longer one is left to the catch-up.
 CARD_ATTEMPTS = 3
 CARD_RETRY_WAIT_MAX = 10.0
-# A claim older than this was abandoned (its process died mid-call): longer than one Web API call with
-# the client's retries and their Retry-After waits.
-CLAIM_TIMEOUT = timedelta(minutes=10)
-# Debts read per catch-up pass; the rest wait for the next pass.
-CATCH_UP_BATCH = 100
-# A success elsewhere wakes the catch-up early, but not more often than this (seconds).
-WAKE_GAP = 1.0
 
 
 class Tickets(Protocol):
@@ -114,44 +88,6 @@ class Ledger(Protocol):
     async def forget_slack(self, proposal_id: int, kind: SlackDebtKind) -> None: ...
 
 
-@dataclass(frozen=True)
-class Failure:
-    """Why a Web API call failed, as far as telling Slack again is concerned."""
-
-    reason: str
-    transient: bool  # Slack's or the network's failure: it may clear, so tell it again later
-    unsent: bool  # the failure proves Slack did not act on the call
-    retry_after: float | None = None  # seconds Slack asked us to wait
-    # Slack as a whole (or the way to it) is failing, not this one call: a rate limit, a 5xx, the
-    # network. A catch-up pass stops at such a failure and goes on past any other.
-    outage: bool = True
-
-    @classmethod
-    def of(cls, exc: BaseException) -> Failure:
-        if isinstance(exc, SlackApiError):
-            status = int(getattr(exc.response, "status_code", 0) or 0)
-            error = str(exc.response.get("error") or "") if exc.response is not None else ""
-            reason = f"HTTP {status} {error}".strip()
-            limited = status == 429 or error in _UNSENT_ERRORS
-            transient = limited or status >= 500 or error in _TRANSIENT_ERRORS
-            outage = status == 429 or status >= 500 or error == "ratelimited"
-            return cls(
-                reason, transient=transient, unsent=limited, retry_after=_retry_after(exc), outage=outage
-            )
-        reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
-        # A connection that was never made carried nothing; one lost mid-call may have.
-        return cls(reason, transient=True, unsent=isinstance(exc, aiohttp.ClientConnectorError))
-
-
-def _retry_after(exc: SlackApiError) -> float | None:
-    headers = getattr(exc.response, "headers", None) or {}
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    try:
-        return float(value[0] if isinstance(value, list) else value) if value is not None else None
-    except ValueError:
-        return None
-
-
 @dataclass
 class _Held:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -159,19 +95,16 @@ class _Held:
 
 
 @dataclass
-class _Flight:
-    sent: bool = False  # the card's chat.postMessage has started: Slack may have it from now on
+class SlackPace:
+    """What the live port learns about Slack that the catch-up (``bot.catchup``) paces itself by."""
 
-
-class _Paid(Enum):
-    PAID = "paid"  # Slack accepted it
-    SKIPPED = "skipped"  # nothing to do (claimed elsewhere, nothing left to tell, refused for good)
-    DEFERRED = "deferred"  # this one failed (Slack refused it, or the store or rendering failed): owed still
-    FAILED = "failed"  # Slack as a whole is still failing: stop this pass
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # set by a success while something is owed
+    maybe_owed: bool = True  # until a catch-up pass has looked (debts survive restarts)
+    not_before: float = 0.0  # loop time before which Slack asked not to be called again
 
 
 class SlackNotifier:
-    """Posts and rewrites proposal cards and their threads, and tells Slack later what it missed."""
+    """Posts and rewrites proposal cards and their threads; records in the outbox what Slack missed."""
 
     def __init__(
         self,
@@ -184,8 +117,8 @@ class SlackNotifier:
         metrics: Metrics | None = None,
     ) -> None:
         self._client = client
-        # The catch-up calls Slack once per debt and pass: its interval (or Slack's Retry-After) is the
-        # retry, and a card's claim then covers one request in flight, not the client's retry waits.
+        # Calls made ``once`` skip the client's retries: a card post judges each attempt itself, and the
+        # catch-up's interval (or Slack's Retry-After) is its retry, so a card's claim covers one request.
         self._client_once = copy.copy(client)
         self._client_once.retry_handlers = []
         self._default_channel = default_channel
@@ -199,10 +132,24 @@ class SlackNotifier:
         # One writer of a card at a time: a catch-up reads the state and rewrites the card under it, so
         # a live update cannot land between the two and be overwritten by an older state.
         self._card_locks: dict[int, _Held] = {}
-        self._pass = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._maybe_owed = True  # until a catch-up pass has looked (debts survive restarts)
-        self._not_before = 0.0  # loop time before which Slack asked not to be called again
+        self.pace = SlackPace()
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """Where what Slack missed is kept (None: failures are only logged)."""
+        return self._ledger
+
+    @property
+    def default_channel(self) -> str | None:
+        return self._default_channel
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def metrics(self) -> Metrics | None:
+        return self._metrics
 
     # --- the Notifier port -----------------------------------------------------------------------
 
@@ -213,12 +160,12 @@ class SlackNotifier:
                 "proposal %s has no channel to post its card in (set PROPOSAL_CHANNEL)", proposal.id
             )
             return None
-        card = await self._card(proposal)
+        card = await self.card(proposal)
         # Not through the client's retries: they would judge only the last attempt, and a 429 after a
         # 503 would make a card Slack may have posted look unsent. Retried here only while every
         # failure so far proves Slack did not post it.
         for attempt in range(CARD_ATTEMPTS):
-            response, failure = await self._call(
+            response, failure = await self.call(
                 "chat_postMessage", proposal, once=True, channel=target, **card.payload()
             )
             if failure is None:
@@ -228,7 +175,7 @@ class SlackNotifier:
             if not (failure.transient and failure.unsent):
                 # Refused for good, or Slack may have it: never owed, so no catch-up posts it again.
                 if failure.transient:
-                    self._in_doubt(proposal.id, failure)
+                    self.in_doubt(proposal.id, failure)
                 return None
             wait = failure.retry_after if failure.retry_after is not None else 0.5 * 2**attempt
             if attempt + 1 == CARD_ATTEMPTS or wait > CARD_RETRY_WAIT_MAX:
@@ -243,7 +190,7 @@ class SlackNotifier:
         if details is None:
             return
         posted = proposal.model_copy(update={"channel": ref.channel, "message_ts": ref.message_ts})
-        await self._reply(posted, details, once=True)
+        await self.reply(posted, details, once=True)
 
     async def update(self, proposal: Proposal) -> None:
         if proposal.channel is None or proposal.message_ts is None:
@@ -253,13 +200,13 @@ class SlackNotifier:
             if current is None:
                 return
             proposal = current
-        async with self._card_lock(proposal.id):
-            _, failure = await self._call(
+        async with self.card_lock(proposal.id):
+            _, failure = await self.call(
                 "chat_update",
                 proposal,
                 channel=proposal.channel,
                 ts=proposal.message_ts,
-                **(await self._card(proposal)).payload(),
+                **(await self.card(proposal)).payload(),
             )
         if failure is not None and failure.transient:
             await self._owe(proposal.id, SlackDebtKind.UPDATE, failure)
@@ -274,7 +221,7 @@ class SlackNotifier:
         if notice is None:
             return
         self._told.add(told)
-        await self._reply(proposal, notice, once=True)
+        await self.reply(proposal, notice, once=True)
 
     async def _stored_with_card(self, proposal_id: int, *, owed: SlackDebtKind) -> Proposal | None:
         """The stored proposal when a card is on record for it, for a caller whose copy has none.
@@ -285,15 +232,15 @@ class SlackNotifier:
         """
         if self._ledger is None:
             return None
-        async with self._card_lock(proposal_id):
+        async with self.card_lock(proposal_id):
             current = await self._reread(proposal_id)
             if current is None or current.channel is None or current.message_ts is None:
-                if await self._card_owed(proposal_id):
+                if await self.card_owed(proposal_id):
                     await self._owe(proposal_id, owed, None)
                 return None
         return current
 
-    async def _card(self, proposal: Proposal) -> Message:
+    async def card(self, proposal: Proposal) -> Message:
         ticket_id = proposal.request.ticket_id
         finding = None
         if ticket_id is not None and self._tickets is not None:
@@ -308,9 +255,9 @@ class SlackNotifier:
         async with self._locks.setdefault(proposal.id, asyncio.Lock()):
             known = self._progress.get(proposal.id)
             if known is not None:
-                await self._call("chat_update", proposal, channel=known[0], ts=known[1], **message.payload())
+                await self.call("chat_update", proposal, channel=known[0], ts=known[1], **message.payload())
                 return
-            response, _ = await self._reply(proposal, message)
+            response, _ = await self.reply(proposal, message)
             if response is not None:
                 self._progress[proposal.id] = (
                     str(response.get("channel") or proposal.channel),
@@ -325,16 +272,16 @@ class SlackNotifier:
             proposal = proposal.model_copy(
                 update={"channel": current.channel, "message_ts": current.message_ts}
             )
-        _, failure = await self._reply(proposal, result_message(proposal, result))
+        _, failure = await self.reply(proposal, result_message(proposal, result))
         self._progress.pop(proposal.id, None)
         self._locks.pop(proposal.id, None)
         if failure is not None and failure.transient:
             await self._owe(proposal.id, SlackDebtKind.RESULT, failure)
 
-    async def _reply(
+    async def reply(
         self, proposal: Proposal, message: Message, *, once: bool = False
     ) -> tuple[Any, Failure | None]:
-        return await self._call(
+        return await self.call(
             "chat_postMessage",
             proposal,
             once=once,
@@ -343,7 +290,7 @@ class SlackNotifier:
             **message.payload(),
         )
 
-    async def _call(
+    async def call(
         self, method: str, proposal: Proposal, *, once: bool = False, **kwargs: Any
     ) -> tuple[Any, Failure | None]:
         """The call's response, or the reason it failed (logged here, never raised); ``once``: without
@@ -361,11 +308,11 @@ class SlackNotifier:
                 exc_info=not failure.transient,  # a refusal for good may be our bug: show where
             )
             if failure.retry_after is not None:
-                self._not_before = asyncio.get_running_loop().time() + failure.retry_after
+                self.pace.not_before = asyncio.get_running_loop().time() + failure.retry_after
             return None, failure
         # Slack answers: whatever it missed can be told now rather than at the next interval.
-        if self._maybe_owed:
-            self._wake.set()
+        if self.pace.maybe_owed:
+            self.pace.wake.set()
         return response, None
 
     # --- what Slack missed -----------------------------------------------------------------------
@@ -388,7 +335,7 @@ class SlackNotifier:
                 reason,
             )
             return
-        self._maybe_owed = True
+        self.pace.maybe_owed = True
         logger.info("Slack is owed proposal %s's %s; it is told once Slack answers again", proposal_id, kind)
 
     async def _reread(self, proposal_id: int) -> Proposal | None:
@@ -401,7 +348,7 @@ class SlackNotifier:
             logger.exception("could not read proposal %s to find its card", proposal_id)
             return None
 
-    async def _card_owed(self, proposal_id: int) -> bool:
+    async def card_owed(self, proposal_id: int) -> bool:
         if self._ledger is None:
             return False
         try:
@@ -411,7 +358,7 @@ class SlackNotifier:
             return False
         return any(d.kind is SlackDebtKind.CARD for d in owed)
 
-    def _in_doubt(self, proposal_id: int, failure: Failure) -> None:
+    def in_doubt(self, proposal_id: int, failure: Failure) -> None:
         logger.error(
             "the card of proposal %s may or may not have been posted (%s); it is not posted again so it "
             "cannot show twice: find it in the channel, or propose again if it is not there",
@@ -422,7 +369,7 @@ class SlackNotifier:
             self._metrics.slack_cards_in_doubt.inc()
 
     @asynccontextmanager
-    async def _card_lock(self, proposal_id: int) -> AsyncIterator[None]:
+    async def card_lock(self, proposal_id: int) -> AsyncIterator[None]:
         # Counted, so the lock is dropped only once nobody holds or waits for it (a lock that merely
         # looks free may already be promised to a waiter).
         held = self._card_locks.setdefault(proposal_id, _Held())
@@ -434,179 +381,3 @@ class SlackNotifier:
             held.users -= 1
             if held.users == 0:
                 del self._card_locks[proposal_id]
-
-    async def run_catch_up(self, stop: asyncio.Event, interval: float) -> None:
-        """Until ``stop`` is set: a catch-up pass at once, then every ``interval`` seconds (or as soon as
-        a call to Slack succeeds while something is owed, or later if Slack asked to wait longer)."""
-        loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                await self.catch_up()
-            except Exception:
-                logger.exception("telling Slack what it missed failed; trying again in %gs", interval)
-            self._wake.clear()  # the pass's own successes say nothing new
-            started = loop.time()
-            delay = max(interval, self._not_before - started)
-            await _first(stop, self._wake, seconds=delay)
-            # Woken by a success: Slack is back, whatever it said before; still, not in a tight loop.
-            if self._wake.is_set() and not stop.is_set():
-                await _first(stop, seconds=max(0.0, WAKE_GAP - (loop.time() - started)))
-
-    async def catch_up(self) -> int:
-        """One pass over what Slack is owed, oldest proposal first; stops at the first call that says
-        Slack is still down (a rate limit, a 5xx, the network), and goes on past a debt that failed on
-        its own (Slack refused that one call, or the store or the rendering failed for it). Returns how
-        many deliveries Slack accepted."""
-        if self._ledger is None:
-            return 0
-        async with self._pass:
-            debts = await self._ledger.slack_owed(limit=CATCH_UP_BATCH)
-            paid = 0
-            for debt in debts:
-                outcome = await self._pay(self._ledger, debt)
-                if outcome is _Paid.FAILED:
-                    self._maybe_owed = True
-                    return paid
-                if outcome is _Paid.PAID:
-                    paid += 1
-                    if self._metrics is not None:
-                        self._metrics.slack_caught_up.labels(debt.kind.value).inc()
-            self._maybe_owed = len(debts) >= CATCH_UP_BATCH or bool(await self._ledger.slack_owed(limit=1))
-            if paid:
-                logger.info("told Slack %d thing(s) it missed", paid)
-            return paid
-
-    async def _pay(self, ledger: Ledger, debt: SlackDebt) -> _Paid:
-        now = self._clock()
-        flight = _Flight()
-        claimed: SlackDebt | None = None
-        # Shielded: a claim committed by a call that was cancelled would be left behind, and a card
-        # debt with a stale claim is dropped as possibly posted.
-        claiming = asyncio.ensure_future(
-            ledger.claim_slack(debt.proposal_id, debt.kind, now=now, stale_before=now - CLAIM_TIMEOUT)
-        )
-        try:
-            claimed = await asyncio.shield(claiming)
-            if claimed is None:
-                return _Paid.SKIPPED  # paid meanwhile, or another process is paying it
-            async with self._card_lock(debt.proposal_id):
-                proposal = await ledger.get_proposal(debt.proposal_id)
-                if proposal is None:
-                    await ledger.forget_slack(debt.proposal_id, debt.kind)
-                    return _Paid.SKIPPED
-                if claimed.kind is SlackDebtKind.CARD:
-                    return await self._pay_card(ledger, claimed, proposal, flight)
-                return await self._pay_thread(ledger, claimed, proposal)
-        except asyncio.CancelledError:
-            # Stopped (the bot is shutting down). An update or a result can safely be told again, and so
-            # can a card whose post had not started; a card stopped mid-post keeps its claim, and the
-            # next start treats it as possibly posted.
-            if debt.kind is not SlackDebtKind.CARD or not flight.sent:
-                await asyncio.shield(self._unclaim(ledger, debt, claiming, "stopped"))
-            raise
-        except Exception as exc:
-            # Not Slack's answer (those are handled where the call is made): the store, the rendering.
-            # The debt stays owed and unclaimed unless a card post may have gone out, as when stopped.
-            logger.exception(
-                "could not tell Slack proposal %s's %s; it stays owed", debt.proposal_id, debt.kind
-            )
-            if debt.kind is not SlackDebtKind.CARD or not flight.sent:
-                await self._unclaim(ledger, debt, claiming, f"{type(exc).__name__}: {exc}")
-            return _Paid.DEFERRED
-
-    async def _unclaim(
-        self, ledger: Ledger, debt: SlackDebt, claiming: asyncio.Future[SlackDebt | None], error: str
-    ) -> None:
-        """Drop this pass's claim on ``debt``, if it made one."""
-        try:
-            if await claiming is None:
-                return
-        except Exception:
-            return  # the claim itself failed: there is none to drop
-        try:
-            await ledger.release_slack(debt.proposal_id, debt.kind, error=error, now=self._clock())
-        except Exception:
-            logger.exception(
-                "could not release the claim on proposal %s's Slack %s; it is retried once the claim "
-                "is stale (a card is then dropped as possibly posted)",
-                debt.proposal_id,
-                debt.kind,
-            )
-
-    async def _pay_card(self, ledger: Ledger, debt: SlackDebt, proposal: Proposal, flight: _Flight) -> _Paid:
-        if proposal.message_ts is not None:
-            # The card is there (stored by the live path, or by a catch-up that stopped before settling).
-            await ledger.forget_slack(proposal.id, debt.kind)
-            return _Paid.SKIPPED
-        if debt.claimed_at is not None:
-            await ledger.forget_slack(proposal.id, debt.kind)
-            self._in_doubt(proposal.id, Failure("a catch-up was stopped while posting it", True, False))
-            return _Paid.SKIPPED
-        target = debt.channel or proposal.channel or self._default_channel
-        if target is None:
-            await ledger.forget_slack(proposal.id, debt.kind)
-            return _Paid.SKIPPED
-        card = await self._card(proposal)
-        flight.sent = True
-        response, failure = await self._call(
-            "chat_postMessage", proposal, once=True, channel=target, **card.payload()
-        )
-        if failure is not None:
-            if failure.transient and failure.unsent:
-                await ledger.release_slack(proposal.id, debt.kind, error=failure.reason, now=self._clock())
-                return _Paid.FAILED if failure.outage else _Paid.DEFERRED
-            await ledger.forget_slack(proposal.id, debt.kind)
-            if failure.transient:
-                self._in_doubt(proposal.id, failure)
-                return _Paid.FAILED if failure.outage else _Paid.SKIPPED
-            return _Paid.SKIPPED
-        # Stored the way a card posted at once is (Operations stores the CardRef publish returns).
-        await ledger.set_card(
-            proposal.id, channel=str(response.get("channel") or target), message_ts=str(response["ts"])
-        )
-        await ledger.settle_slack(proposal.id, debt.kind, generation=debt.generation)
-        return _Paid.PAID
-
-    async def _pay_thread(self, ledger: Ledger, debt: SlackDebt, proposal: Proposal) -> _Paid:
-        if proposal.channel is None or proposal.message_ts is None:
-            if await self._card_owed(proposal.id):
-                # Its card is still owed (claimed elsewhere, or failing): wait for it.
-                await ledger.release_slack(
-                    proposal.id, debt.kind, error="waiting for the card", now=self._clock()
-                )
-                return _Paid.SKIPPED
-            await ledger.forget_slack(proposal.id, debt.kind)  # no card will come: nowhere to tell it
-            return _Paid.SKIPPED
-        if debt.kind is SlackDebtKind.UPDATE:
-            _, failure = await self._call(
-                "chat_update",
-                proposal,
-                once=True,
-                channel=proposal.channel,
-                ts=proposal.message_ts,
-                **(await self._card(proposal)).payload(),
-            )
-        else:
-            if proposal.result is None:
-                await ledger.forget_slack(proposal.id, debt.kind)
-                return _Paid.SKIPPED
-            _, failure = await self._reply(proposal, result_message(proposal, proposal.result), once=True)
-        if failure is None:
-            await ledger.settle_slack(proposal.id, debt.kind, generation=debt.generation)
-            return _Paid.PAID
-        if failure.transient:
-            await ledger.release_slack(proposal.id, debt.kind, error=failure.reason, now=self._clock())
-            return _Paid.FAILED if failure.outage else _Paid.DEFERRED
-        await ledger.forget_slack(proposal.id, debt.kind)  # refused for good (message gone, no access)
-        return _Paid.SKIPPED
-
-
-async def _first(*events: asyncio.Event, seconds: float) -> None:
-    """Return when any of ``events`` is set, or after ``seconds``."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
 
 import httpx
 
 from bot.metrics import Metrics
+from pd.client import tls_verify
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
@@ -43,17 +43,12 @@ def pd_transport(
     key_path: Path | None = None,
     limits: httpx.Limits | None = None,
 ) -> CountingTransport:
-    """The counting transport over httpx's own, trusting PD's CA and presenting a client certificate.
+    """The counting transport over httpx's own, with PD's TLS (``pd.client.tls_verify``: pd-ctl's
+    ``--cacert --cert --key``) and the pool's ``limits``.
 
     A transport handed to ``httpx.AsyncClient`` carries its own TLS settings and connection pool (the
-    client's ``verify`` and ``limits`` are then unused), so PD's TLS files (pd-ctl's ``--cacert --cert
-    --key``) and the pool's ``limits`` are applied here.
+    client's ``verify`` and ``limits`` are then unused), so both are applied here.
     """
-    verify: ssl.SSLContext | bool = True
-    if ca_path or cert_path:
-        context = ssl.create_default_context(cafile=str(ca_path) if ca_path else None)
-        if cert_path:
-            context.load_cert_chain(certfile=str(cert_path), keyfile=str(key_path) if key_path else None)
-        verify = context
+    verify = tls_verify(ca_path, cert_path, key_path)
     pool = limits if limits is not None else httpx.Limits()
     return CountingTransport(httpx.AsyncHTTPTransport(verify=verify, limits=pool), metrics)

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
 
-from actions.errors import ClusterUnavailable
+from actions.errors import ClusterError, ClusterUnavailable
 from actions.models import Ticket
 from actions.ports import ProposalStore
 from agent.findings import open_findings
 from bot.grammar_reads import PdRead
 from bot.reads_pdctl import PdReads, ReadResult
+from pd.calls import PDCalls
 from pd.client import PDClient
 from pd.errors import PDError, PDNotFound
 from pd.models import HealthInfo, MembersInfo, OperatorObject, RegionInfo, StoreInfo, StoreLimit
@@ -70,6 +71,7 @@ class ClusterReads:
         self._pd = pd
         self._store = store
         self._timeout = timeout
+        self._calls = PDCalls(timeout=timeout)  # each read of /tikv status, bounded on its own
         self._pd_reads = PdReads(pd, timeout=timeout)
 
     async def pd_read(self, command: PdRead) -> ReadResult:
@@ -77,14 +79,10 @@ class ClusterReads:
         return await self._pd_reads.read(command)
 
     async def _read(self, name: str, call: Callable[[], Awaitable[T]], errors: list[str]) -> T | None:
-        # ``call`` is a function, called here: a coroutine made by the caller and handed to a task that
-        # is cancelled before it starts (the job stopped, the bot shutting down) would never be awaited.
+        """``call``'s answer, or None with the reason in ``errors`` (PD failed, or took over ``timeout``)."""
         try:
-            async with asyncio.timeout(self._timeout):
-                return await call()
-        except TimeoutError:
-            errors.append(f"{name}: PD did not answer within {self._timeout:g}s")
-        except PDError as exc:
+            return await self._calls.call(call)
+        except ClusterError as exc:
             errors.append(f"{name}: {exc}")
         return None
 

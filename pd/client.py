@@ -1,8 +1,10 @@
 """``PDClient``: PD's HTTP API over an injected ``httpx.AsyncClient``.
 
-Method names follow PD's Go client (``client/http/interface.go``) in snake_case; each passes a stable
-request name ("GetStores") into one ``_request`` that picks the endpoint, sends ``X-Caller-ID``,
-logs one line, maps the answer with ``decipher_response`` and parses it into a model.
+Reads have a method each, named after PD's Go client (``client/http/interface.go``) in snake_case;
+each passes a stable request name ("GetStores") into one ``_request`` that picks the endpoint, sends
+``X-Caller-ID``, logs one line, maps the answer with ``decipher_response`` and parses it into a model.
+Writes have no method of their own: the action catalog builds each request (``PDRequest``) once and
+``send`` delivers it.
 
 Endpoint choice: the PD leader first (learned from ``GET /members``), then every other endpoint in
 the configured order. Any member can answer because followers proxy to the leader; asking the
@@ -26,11 +28,13 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
+from actions.models import PDRequest
 from pd import paths
 from pd.errors import (
     PDError,
@@ -42,25 +46,21 @@ from pd.errors import (
     decipher_response,
 )
 from pd.models import (
-    ClusterStatus,
     EvictLeaderConfig,
     HealthInfo,
     HotStoreStats,
     Member,
     MembersInfo,
-    MetaCluster,
     OperatorObject,
     OperatorStatus,
     RegionInfo,
     RegionsInfo,
     ReplicationConfig,
     ScheduleConfig,
-    StatusInfo,
     StoreHotPeersInfos,
     StoreInfo,
     StoreLabel,
     StoreLimit,
-    StoreProgress,
     StoresInfo,
 )
 
@@ -74,9 +74,6 @@ DEFAULT_CALLER_ID = "tikv-chatops"
 CALLER_ID_HEADER = "X-Caller-ID"
 DEFAULT_TIMEOUT = 10.0
 
-SPLIT_POLICIES = frozenset({"scan", "approximate", "usekey"})
-STORE_LIMIT_TYPES = frozenset({"add-peer", "remove-peer"})
-REGION_TYPES = frozenset({"all", "leader", "follower", "learner", "witness", "pending"})
 
 # Raised before a single byte of the request left this process: safe to try another endpoint.
 _NOT_SENT: tuple[type[httpx.RequestError], ...] = (
@@ -86,29 +83,37 @@ _NOT_SENT: tuple[type[httpx.RequestError], ...] = (
 )
 
 
-def build_http_client(
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    ca_path: str | None = None,
-    cert_path: str | None = None,
-    key_path: str | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` the composition root hands to ``PDClient``.
+def tls_verify(
+    ca_path: str | Path | None = None,
+    cert_path: str | Path | None = None,
+    key_path: str | Path | None = None,
+) -> ssl.SSLContext | bool:
+    """What httpx's ``verify`` takes to reach PD: the one place PD's TLS is built.
 
-    With ``ca_path`` only PD's CA is trusted; ``cert_path``/``key_path`` present the client
-    certificate PD requires once its security section is configured (pd-ctl's ``--cacert --cert
-    --key``). The caller owns the client and closes it.
+    ``True`` (the system's CAs) without TLS files. With ``ca_path`` only PD's CA is trusted;
+    ``cert_path``/``key_path`` present the client certificate PD requires once its security section
+    is configured (pd-ctl's ``--cacert --cert --key``). A key without its certificate cannot
+    authenticate to PD: it is ignored, with a warning.
     """
     if key_path and not cert_path:
-        raise ValueError("key_path needs cert_path: PD checks a client certificate, not a bare key")
-    verify: ssl.SSLContext | bool = True
-    if ca_path or cert_path:
-        context = ssl.create_default_context(cafile=ca_path)
-        if cert_path:
-            context.load_cert_chain(certfile=cert_path, keyfile=key_path)
-        verify = context
-    return httpx.AsyncClient(timeout=timeout, verify=verify, transport=transport)
+        logger.warning("a client key without its certificate is ignored: PD checks a certificate, not a key")
+    if not (ca_path or cert_path):
+        return True
+    context = ssl.create_default_context(cafile=str(ca_path) if ca_path else None)
+    if cert_path:
+        context.load_cert_chain(certfile=str(cert_path), keyfile=str(key_path) if key_path else None)
+    return context
+
+
+def build_http_client(
+    *, timeout: float = DEFAULT_TIMEOUT, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` the composition root hands to ``PDClient``; the caller closes it.
+
+    TLS and the connection pool belong to ``transport`` (built with ``tls_verify``): a transport handed
+    to ``httpx.AsyncClient`` carries its own, and the client's ``verify`` is then unused.
+    """
+    return httpx.AsyncClient(timeout=timeout, transport=transport)
 
 
 def _normalize_endpoint(endpoint: str) -> str:
@@ -165,16 +170,6 @@ class PDClient:
         # With one endpoint there is nothing to choose, so never ask for members just to route.
         self._leader_stale = len(self._endpoints) > 1
         self._discovery = asyncio.Lock()
-
-    @property
-    def endpoints(self) -> tuple[str, ...]:
-        """The configured endpoints, normalized (scheme added, trailing slash removed)."""
-        return self._endpoints
-
-    @property
-    def leader_endpoint(self) -> str | None:
-        """The configured endpoint believed to be PD's leader, if known."""
-        return self._leader
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -401,24 +396,22 @@ class PDClient:
         data = await self._request(request_name, "GET", path, params=params, caller_id=caller_id)
         return self._parse(into, data, request_name=request_name, path=path)
 
-    async def send(
-        self,
-        request_name: str,
-        method: str,
-        path: str,
-        *,
-        json: object = None,
-        params: Mapping[str, str] | None = None,
-        caller_id: str | None = None,
-    ) -> object:
+    async def send(self, request: PDRequest, *, caller_id: str | None = None) -> object:
         """Send a catalog-built request and return PD's decoded JSON (usually a confirmation string).
 
         A GET is a read (fails over, retries); any other method is a write, sent at most once
         unless no connection could be made at all.
         """
-        if not path.startswith("/"):
-            raise ValueError(f"path must start with '/': {path!r}")
-        return await self._request(request_name, method, path, params=params, json=json, caller_id=caller_id)
+        if not request.path.startswith("/"):
+            raise ValueError(f"path must start with '/': {request.path!r}")
+        return await self._request(
+            request.name,
+            request.method,
+            request.path,
+            params=request.query or None,
+            json=request.body,
+            caller_id=caller_id,
+        )
 
     # --- members and cluster ----------------------------------------------------------------
 
@@ -432,30 +425,6 @@ class PDClient:
         self._adopt_leader(members.leader)
         return members
 
-    async def get_leader(self, *, caller_id: str | None = None) -> Member | None:
-        """``GET /leader``; None while PD has no leader."""
-        data = await self._request("GetLeader", "GET", paths.LEADER, caller_id=caller_id)
-        if data is None:
-            return None
-        return self._parse(Member, data, request_name="GetLeader", path=paths.LEADER)
-
-    async def get_version(self, *, caller_id: str | None = None) -> str:
-        """``GET /version``: the answering member's version, e.g. ``"v8.5.2"``."""
-        data = await self._get("GetPDVersion", paths.VERSION, dict[str, Any], caller_id=caller_id)
-        return str(data.get("version", ""))
-
-    async def get_status(self, *, caller_id: str | None = None) -> StatusInfo:
-        """``GET /status``: build information of the answering member."""
-        return await self._get("GetStatus", paths.STATUS, StatusInfo, caller_id=caller_id)
-
-    async def get_cluster(self, *, caller_id: str | None = None) -> MetaCluster:
-        """``GET /cluster``: cluster id and max peer count."""
-        return await self._get("GetCluster", paths.CLUSTER, MetaCluster, caller_id=caller_id)
-
-    async def get_cluster_status(self, *, caller_id: str | None = None) -> ClusterStatus:
-        """``GET /cluster/status``."""
-        return await self._get("GetClusterStatus", paths.CLUSTER_STATUS, ClusterStatus, caller_id=caller_id)
-
     # --- stores -----------------------------------------------------------------------------
 
     async def get_stores(
@@ -465,30 +434,9 @@ class PDClient:
         params = [("state", str(int(state))) for state in states] if states else None
         return await self._get("GetStores", paths.STORES, StoresInfo, params=params, caller_id=caller_id)
 
-    async def get_stores_by_check(self, state_name: str, *, caller_id: str | None = None) -> StoresInfo:
-        """``GET /stores/check?state=``: stores whose ``state_name`` is up, offline, tombstone, down, …"""
-        return await self._get(
-            "GetStoresByState",
-            paths.STORES_CHECK,
-            StoresInfo,
-            params={"state": state_name.lower()},
-            caller_id=caller_id,
-        )
-
     async def get_store(self, store_id: int, *, caller_id: str | None = None) -> StoreInfo:
         """``GET /store/{id}``; raises ``PDStoreNotFound`` when PD does not know it."""
         return await self._get("GetStore", paths.store_by_id(store_id), StoreInfo, caller_id=caller_id)
-
-    async def get_store_progress(
-        self, store_id: int | None = None, action: str | None = None, *, caller_id: str | None = None
-    ) -> StoreProgress:
-        """``GET /stores/progress?id=`` or ``?action=removing|preparing``."""
-        if store_id is None and action is None:
-            raise ValueError("get_store_progress needs store_id or action")
-        params = {"id": str(store_id)} if store_id is not None else {"action": str(action)}
-        return await self._get(
-            "GetStoreProgress", paths.STORES_PROGRESS, StoreProgress, params=params, caller_id=caller_id
-        )
 
     async def get_labels(self, *, caller_id: str | None = None) -> list[StoreLabel]:
         """``GET /labels``: every distinct store label in the cluster."""
@@ -542,22 +490,6 @@ class PDClient:
         """``GET /regions/sibling/{id}``: the regions just left and right of ``region_id``."""
         return await self._get(
             "GetRegionSiblings", paths.region_siblings(region_id), RegionsInfo, caller_id=caller_id
-        )
-
-    async def get_regions_by_store_id(
-        self, store_id: int, type: str = "all", *, caller_id: str | None = None
-    ) -> RegionsInfo:
-        """``GET /regions/store/{id}``; ``type`` is all, leader, follower, learner, witness or pending."""
-        if type not in REGION_TYPES:
-            raise ValueError(f"unknown region type {type!r}; one of {sorted(REGION_TYPES)}")
-        # Only send ?type= when it narrows the list, so PD versions without it still answer.
-        params = None if type == "all" else {"type": type}
-        return await self._get(
-            "GetRegionsByStoreID",
-            paths.regions_by_store_id(store_id),
-            RegionsInfo,
-            params=params,
-            caller_id=caller_id,
         )
 
     async def get_regions_check(self, kind: str, *, caller_id: str | None = None) -> RegionsInfo:
@@ -645,83 +577,6 @@ class PDClient:
             return []
         return self._parse(list[str], data, request_name="GetOperatorRecords", path=paths.OPERATOR_RECORDS)
 
-    async def transfer_leader(
-        self, region_id: int, to_store_id: int, *, caller_id: str | None = None
-    ) -> object:
-        """Move the region's leader to a store that holds a voter of it."""
-        body = {"name": "transfer-leader", "region_id": region_id, "to_store_id": to_store_id}
-        return await self.send("TransferLeader", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
-
-    async def transfer_peer(
-        self, region_id: int, from_store_id: int, to_store_id: int, *, caller_id: str | None = None
-    ) -> object:
-        """Move one peer of the region from one store to another."""
-        body = {
-            "name": "transfer-peer",
-            "region_id": region_id,
-            "from_store_id": from_store_id,
-            "to_store_id": to_store_id,
-        }
-        return await self.send("TransferPeer", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
-
-    async def add_peer(self, region_id: int, store_id: int, *, caller_id: str | None = None) -> object:
-        """Add a voter on ``store_id`` (PD's field is ``store_id``, not ``to_store_id``)."""
-        body = {"name": "add-peer", "region_id": region_id, "store_id": store_id}
-        return await self.send("AddPeer", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
-
-    async def add_learner(self, region_id: int, store_id: int, *, caller_id: str | None = None) -> object:
-        """Add a learner on ``store_id``."""
-        body = {"name": "add-learner", "region_id": region_id, "store_id": store_id}
-        return await self.send("AddLearner", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
-
-    async def remove_peer(self, region_id: int, store_id: int, *, caller_id: str | None = None) -> object:
-        """Remove the region's peer on ``store_id``."""
-        body = {"name": "remove-peer", "region_id": region_id, "store_id": store_id}
-        return await self.send("RemovePeer", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
-
-    async def split_region(
-        self,
-        region_id: int,
-        policy: str = "scan",
-        keys: Sequence[str] = (),
-        *,
-        caller_id: str | None = None,
-    ) -> object:
-        """Split the region by ``policy`` (scan, approximate, usekey); ``keys`` are hex, used with usekey."""
-        if policy.lower() not in SPLIT_POLICIES:
-            raise ValueError(f"unknown split policy {policy!r}; one of {sorted(SPLIT_POLICIES)}")
-        for key in keys:
-            try:
-                bytes.fromhex(key)
-            except ValueError:
-                raise ValueError(f"split key {key!r} is not hex") from None
-        body: dict[str, object] = {"name": "split-region", "region_id": region_id, "policy": policy}
-        if keys:
-            body["keys"] = list(keys)
-        return await self.send("SplitRegion", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
-
-    async def merge_region(
-        self, source_region_id: int, target_region_id: int, *, caller_id: str | None = None
-    ) -> object:
-        """Merge the source region into its adjacent target region."""
-        body = {
-            "name": "merge-region",
-            "source_region_id": source_region_id,
-            "target_region_id": target_region_id,
-        }
-        return await self.send("MergeRegion", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
-
-    async def scatter_region(self, region_id: int, *, caller_id: str | None = None) -> object:
-        """Let PD's scatterer spread the region's peers and leader."""
-        body = {"name": "scatter-region", "region_id": region_id}
-        return await self.send("ScatterRegion", "POST", paths.OPERATORS, json=body, caller_id=caller_id)
-
-    async def cancel_operator(self, region_id: int, *, caller_id: str | None = None) -> object:
-        """``DELETE /operators/{id}``: stop the region's running operator (it ends as CANCEL)."""
-        return await self.send(
-            "CancelOperator", "DELETE", paths.operator_by_region(region_id), caller_id=caller_id
-        )
-
     # --- schedulers -------------------------------------------------------------------------
 
     async def get_schedulers(self, status: str | None = None, *, caller_id: str | None = None) -> list[str]:
@@ -751,38 +606,6 @@ class PDClient:
             "GetSchedulerConfig", "GET", paths.scheduler_config_list(name), caller_id=caller_id
         )
 
-    async def create_scheduler(self, name: str, *, caller_id: str | None = None, **args: object) -> object:
-        """``POST /schedulers {"name": name, **args}`` (e.g. ``store_id=1`` for evict-leader-scheduler)."""
-        body = {"name": name, **args}
-        return await self.send("CreateScheduler", "POST", paths.SCHEDULERS, json=body, caller_id=caller_id)
-
-    async def delete_scheduler(self, name: str, *, caller_id: str | None = None) -> object:
-        """``DELETE /schedulers/{name}``."""
-        return await self.send(
-            "DeleteScheduler", "DELETE", paths.scheduler_by_name(name), caller_id=caller_id
-        )
-
-    async def remove_evict_leader(self, store_id: int, *, caller_id: str | None = None) -> object:
-        """Drop one store from the evict-leader scheduler (the last store removes the scheduler)."""
-        return await self.send(
-            "RemoveEvictLeader", "DELETE", paths.evict_leader_for_store(store_id), caller_id=caller_id
-        )
-
-    async def pause_scheduler(self, name: str, delay_seconds: int, *, caller_id: str | None = None) -> object:
-        """Pause a scheduler for ``delay_seconds`` (PD resumes it by itself afterwards)."""
-        if delay_seconds <= 0:
-            raise ValueError("delay_seconds must be > 0; a delay of 0 resumes the scheduler")
-        body = {"delay": int(delay_seconds)}
-        return await self.send(
-            "PauseScheduler", "POST", paths.scheduler_by_name(name), json=body, caller_id=caller_id
-        )
-
-    async def resume_scheduler(self, name: str, *, caller_id: str | None = None) -> object:
-        """Resume a paused scheduler (``{"delay": 0}``)."""
-        return await self.send(
-            "ResumeScheduler", "POST", paths.scheduler_by_name(name), json={"delay": 0}, caller_id=caller_id
-        )
-
     # --- config -----------------------------------------------------------------------------
 
     async def get_config(self, *, caller_id: str | None = None) -> dict[str, Any]:
@@ -806,62 +629,8 @@ class PDClient:
             "GetScheduleConfig", paths.CONFIG_SCHEDULE, ScheduleConfig, caller_id=caller_id
         )
 
-    async def get_label_property(self, *, caller_id: str | None = None) -> dict[str, Any]:
-        """``GET /config/label-property``: ``{"reject-leader": [{"key", "value"}, …]}``; ``{}`` if unset.
-
-        An unset map may come back as ``null``; it reads as ``{}``.
-        """
-        found: object = await self._get(
-            "GetLabelProperty", paths.CONFIG_LABEL_PROPERTY, object, caller_id=caller_id
-        )
-        return found if isinstance(found, dict) else {}
-
     async def get_replicate_config(self, *, caller_id: str | None = None) -> ReplicationConfig:
         """``GET /config/replicate``."""
         return await self._get(
             "GetReplicateConfig", paths.CONFIG_REPLICATE, ReplicationConfig, caller_id=caller_id
-        )
-
-    async def set_config(self, items: Mapping[str, object], *, caller_id: str | None = None) -> object:
-        """``POST /config``: values with PD's types (numbers, ``"true"``/``"false"``, ``"30m0s"``).
-
-        ``/config`` rejects unknown keys (``config item X not found``) where ``/config/schedule``
-        would silently ignore them, so a typo is refused instead of lost.
-        """
-        if not items:
-            raise ValueError("set_config needs at least one item")
-        return await self.send("SetConfig", "POST", paths.CONFIG, json=dict(items), caller_id=caller_id)
-
-    async def set_store_limit(
-        self,
-        store_id: int,
-        rate: float,
-        limit_type: str | None = None,
-        *,
-        caller_id: str | None = None,
-    ) -> object:
-        """``POST /store/{id}/limit``: operators per minute, for add-peer, remove-peer, or both (None)."""
-        if rate <= 0:
-            raise ValueError("rate must be > 0")
-        if limit_type is not None and limit_type not in STORE_LIMIT_TYPES:
-            raise ValueError(f"unknown limit type {limit_type!r}; one of {sorted(STORE_LIMIT_TYPES)}")
-        body: dict[str, object] = {"rate": rate}
-        if limit_type is not None:
-            body["type"] = limit_type
-        return await self.send(
-            "SetStoreLimit", "POST", paths.store_limit(store_id), json=body, caller_id=caller_id
-        )
-
-    async def delete_store(self, store_id: int, *, caller_id: str | None = None) -> object:
-        """``DELETE /store/{id}``: set the store Offline so PD drains it (Tombstone once empty)."""
-        return await self.send("DeleteStore", "DELETE", paths.store_by_id(store_id), caller_id=caller_id)
-
-    async def cancel_delete_store(self, store_id: int, *, caller_id: str | None = None) -> object:
-        """``POST /store/{id}/state?state=Up``: bring an Offline store back before it becomes Tombstone."""
-        return await self.send(
-            "CancelDeleteStore",
-            "POST",
-            paths.store_state(store_id),
-            params={"state": "Up"},
-            caller_id=caller_id,
         )

@@ -2,24 +2,22 @@
 
 Each method is one PD request, counted in ``requests_made`` (``schedulers`` adds the evict-leader
 scheduler's store list only when that scheduler runs). PD's models become the domain's snapshots,
-and ``PDError``s become ``actions.errors.ClusterError``s, so the agent never sees this package.
+and ``PDError``s become ``actions.errors.ClusterError``s (``pd.calls.PDCalls``), so the agent never sees
+this package.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable
-from typing import TypeVar
+from collections.abc import Iterable
 
 from actions.observe import HotKind, HotRegion, RegionCheck, SchedulerState, ScheduleSettings
 from actions.ports import RegionSnapshot, StoreSnapshot
 from pd import paths
+from pd.calls import PDCalls
 from pd.client import PDClient
-from pd.convert import region_snapshot, store_snapshot, translate
-from pd.errors import PDError
+from pd.convert import region_snapshot, store_snapshot
 from pd.models import HotPeerStat, ReplicationConfig, ScheduleConfig, StoreHotPeersInfos
-
-T = TypeVar("T")
 
 AGENT_CALLER_ID = "tikv-chatops/agent"
 
@@ -63,62 +61,63 @@ class PDObserver:
     def __init__(self, client: PDClient, *, caller_id: str = AGENT_CALLER_ID) -> None:
         self._client = client
         self._caller_id = caller_id
-        self._requests = 0
+        self._pd = PDCalls()
 
     @property
     def requests_made(self) -> int:
         """PD requests sent through this observer so far (a read retried by the client counts once)."""
-        return self._requests
-
-    async def _call(self, call: Awaitable[T]) -> T:
-        self._requests += 1
-        try:
-            return await call
-        except PDError as exc:
-            raise translate(exc) from exc
+        return self._pd.requests_made
 
     async def stores(self) -> list[StoreSnapshot]:
-        info = await self._call(self._client.get_stores(caller_id=self._caller_id))
+        info = await self._pd.call(lambda: self._client.get_stores(caller_id=self._caller_id))
         return [store_snapshot(s) for s in info.stores]
 
     async def hot_regions(self, kind: HotKind) -> list[HotRegion]:
         if kind is HotKind.WRITE:
-            infos = await self._call(self._client.get_hot_write_regions(caller_id=self._caller_id))
+            infos = await self._pd.call(lambda: self._client.get_hot_write_regions(caller_id=self._caller_id))
         else:
-            infos = await self._call(self._client.get_hot_read_regions(caller_id=self._caller_id))
+            infos = await self._pd.call(lambda: self._client.get_hot_read_regions(caller_id=self._caller_id))
         return hot_regions(infos)
 
     async def regions_check(self, check: RegionCheck) -> list[RegionSnapshot]:
-        info = await self._call(self._client.get_regions_check(check.value, caller_id=self._caller_id))
+        info = await self._pd.call(
+            lambda: self._client.get_regions_check(check.value, caller_id=self._caller_id)
+        )
         return [region_snapshot(r) for r in info.regions]
 
     async def top_regions_by_size(self, limit: int) -> list[RegionSnapshot]:
-        info = await self._call(self._client.get_top_regions("size", limit, caller_id=self._caller_id))
+        info = await self._pd.call(
+            lambda: self._client.get_top_regions("size", limit, caller_id=self._caller_id)
+        )
         return [region_snapshot(r) for r in info.regions]
 
     async def top_regions_by_flow(self, kind: HotKind, limit: int) -> list[RegionSnapshot]:
         which = "writeflow" if kind is HotKind.WRITE else "readflow"
-        info = await self._call(self._client.get_top_regions(which, limit, caller_id=self._caller_id))
+        info = await self._pd.call(
+            lambda: self._client.get_top_regions(which, limit, caller_id=self._caller_id)
+        )
         return [region_snapshot(r) for r in info.regions]
 
     async def schedulers(self) -> SchedulerState:
         names, paused = await asyncio.gather(
-            self._call(self._client.get_schedulers(caller_id=self._caller_id)),
-            self._call(self._client.get_schedulers("paused", caller_id=self._caller_id)),
+            self._pd.call(lambda: self._client.get_schedulers(caller_id=self._caller_id)),
+            self._pd.call(lambda: self._client.get_schedulers("paused", caller_id=self._caller_id)),
         )
         evicted: tuple[int, ...] = ()
         if paths.EVICT_LEADER_SCHEDULER in names:
-            config = await self._call(self._client.get_evict_leader_stores(caller_id=self._caller_id))
+            config = await self._pd.call(
+                lambda: self._client.get_evict_leader_stores(caller_id=self._caller_id)
+            )
             evicted = config.store_ids
         return SchedulerState(
             names=tuple(sorted(names)), evict_leader_store_ids=evicted, paused=tuple(sorted(paused))
         )
 
     async def _schedule_config(self) -> ScheduleConfig:
-        return await self._call(self._client.get_schedule_config(caller_id=self._caller_id))
+        return await self._pd.call(lambda: self._client.get_schedule_config(caller_id=self._caller_id))
 
     async def _replicate_config(self) -> ReplicationConfig:
-        return await self._call(self._client.get_replicate_config(caller_id=self._caller_id))
+        return await self._pd.call(lambda: self._client.get_replicate_config(caller_id=self._caller_id))
 
     async def schedule_settings(self) -> ScheduleSettings:
         # Each request is made inside its task (see PDCluster.health).

@@ -14,16 +14,9 @@ API_PREFIX = "/pd/api/v1"
 HEALTH = f"{API_PREFIX}/health"
 PING = f"{API_PREFIX}/ping"
 MEMBERS = f"{API_PREFIX}/members"
-LEADER = f"{API_PREFIX}/leader"
-VERSION = f"{API_PREFIX}/version"
-STATUS = f"{API_PREFIX}/status"
-CLUSTER = f"{API_PREFIX}/cluster"
-CLUSTER_STATUS = f"{API_PREFIX}/cluster/status"
 
 # Stores
 STORES = f"{API_PREFIX}/stores"
-STORES_CHECK = f"{API_PREFIX}/stores/check"
-STORES_PROGRESS = f"{API_PREFIX}/stores/progress"
 STORES_LIMIT = f"{API_PREFIX}/stores/limit"
 STORE_PREFIX = f"{API_PREFIX}/store"
 LABELS = f"{API_PREFIX}/labels"
@@ -32,7 +25,6 @@ LABELS = f"{API_PREFIX}/labels"
 REGION_BY_ID_PREFIX = f"{API_PREFIX}/region/id"
 REGIONS = f"{API_PREFIX}/regions"
 REGIONS_KEY = f"{API_PREFIX}/regions/key"
-REGIONS_BY_STORE_PREFIX = f"{API_PREFIX}/regions/store"
 REGIONS_CHECK_PREFIX = f"{API_PREFIX}/regions/check"
 REGION_BY_KEY_PREFIX = f"{API_PREFIX}/region/key"
 REGIONS_SIBLING_PREFIX = f"{API_PREFIX}/regions/sibling"
@@ -92,16 +84,6 @@ def store_by_id(store_id: int) -> str:
     return f"{STORE_PREFIX}/{_id(store_id)}"
 
 
-def store_state(store_id: int) -> str:
-    """``/pd/api/v1/store/{id}/state`` (POST ``?state=Up|Offline``)."""
-    return f"{store_by_id(store_id)}/state"
-
-
-def store_limit(store_id: int) -> str:
-    """``/pd/api/v1/store/{id}/limit`` (POST only; PD has no GET here)."""
-    return f"{store_by_id(store_id)}/limit"
-
-
 def region_by_id(region_id: int) -> str:
     """``/pd/api/v1/region/id/{id}``."""
     return f"{REGION_BY_ID_PREFIX}/{_id(region_id)}"
@@ -117,11 +99,6 @@ def region_by_key(key: str) -> str:
 def region_siblings(region_id: int) -> str:
     """``/pd/api/v1/regions/sibling/{id}``: the regions left and right of one region."""
     return f"{REGIONS_SIBLING_PREFIX}/{_id(region_id)}"
-
-
-def regions_by_store_id(store_id: int) -> str:
-    """``/pd/api/v1/regions/store/{id}``."""
-    return f"{REGIONS_BY_STORE_PREFIX}/{_id(store_id)}"
 
 
 def regions_check(kind: str) -> str:
@@ -141,16 +118,6 @@ def top_regions(kind: str) -> str:
 def operator_by_region(region_id: int) -> str:
     """``/pd/api/v1/operators/{region_id}`` (GET status, DELETE cancels)."""
     return f"{OPERATORS}/{_id(region_id)}"
-
-
-def scheduler_by_name(name: str) -> str:
-    """``/pd/api/v1/schedulers/{name}`` (DELETE removes, POST ``{"delay": N}`` pauses/resumes)."""
-    return f"{SCHEDULERS}/{_segment(name)}"
-
-
-def evict_leader_for_store(store_id: int) -> str:
-    """``/pd/api/v1/schedulers/evict-leader-scheduler-{id}``: DELETE drops one store from the scheduler."""
-    return scheduler_by_name(f"{EVICT_LEADER_SCHEDULER}-{_id(store_id)}")
 
 
 def scheduler_config_list(name: str) -> str:

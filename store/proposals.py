@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from actions.audit import SYSTEM_ACTOR
 from actions.errors import InverseAlreadyOpen, ProposalNotFound
 from actions.models import (
     ActionApproval,
@@ -40,12 +41,6 @@ from store.codec import (
     to_db_time,
 )
 from store.connection import transaction
-
-SYSTEM_ACTOR = "tikv-chatops"
-"""The actor recorded for transitions nobody clicked (expiry)."""
-
-FINISHED = (ProposalState.SUCCEEDED, ProposalState.FAILED, ProposalState.UNKNOWN)
-"""The states an execution can end in."""
 
 
 def _event(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from actions.models import (
+    FINISHED,
     ActionApproval,
     ActionRequest,
     ActionResult,
@@ -225,8 +226,8 @@ class SqliteProposalStore:
     ) -> bool:
         """executing -> result.state plus the result on the audit row (``executed_at = now``), one
         transaction. False when the proposal is not executing."""
-        if result.state not in proposals.FINISHED:
-            raise ValueError(f"an execution ends in {', '.join(proposals.FINISHED)}, not {result.state}")
+        if result.state not in FINISHED:
+            raise ValueError(f"an execution ends in {', '.join(FINISHED)}, not {result.state}")
         return await self._db.run(
             f"record proposal {proposal_id}'s result",
             proposals.finish_execution,

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.listeners.errors import report_error
-from bot.notifier import SLACK_FAILURES
+from bot.notify_failures import SLACK_FAILURES
 from bot.render.notices import note
 from bot.services import Services
 from bot.work import Outcome

@@ -27,7 +27,7 @@ from bot import grammar, texts
 from bot.errors import GrammarError
 from bot.listeners import payload
 from bot.listeners.acks import ack_command, run_lazy
-from bot.notifier import SLACK_FAILURES
+from bot.notify_failures import SLACK_FAILURES
 from bot.render.checks import details_message
 from bot.render.cluster import region_listing, status_listing, store_listing
 from bot.render.dryrun import dry_run_header, dry_run_message

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions.errors import ActionError, PartlyRecorded, Recorded, StorageUnavailable
 from bot import texts
 from bot.errors import GrammarError, IdentityRefused, UnreadableRequest
-from bot.notifier import SLACK_FAILURES
+from bot.notify_failures import SLACK_FAILURES
 from bot.render.kit import Message
 from bot.render.notices import note, refusal_for, unexpected, usage
 

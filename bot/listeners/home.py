@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import IdentityRefused
-from bot.notifier import SLACK_FAILURES
+from bot.notify_failures import SLACK_FAILURES
 from bot.render.home import home_view
 from bot.render.kit import validated_view
 from bot.services import Services

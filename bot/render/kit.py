@@ -49,9 +49,6 @@ PRIVATE_METADATA = 3000
 INPUT_LABEL = 2000
 INPUT_HINT = 2000
 INPUT_VALUE = 3000
-# A message whose blocks total more than about 13k characters can fail with msg_blocks_too_long
-# well below the per-block limits (bolt-js#2509); renderers keep each message under this.
-MESSAGE_BUDGET = 11_000
 
 ELLIPSIS = "…"
 
@@ -119,10 +116,6 @@ def sections_of_lines(
         chunks[-1].append(line)
         size += len(line) + 1
     return [section(code("\n".join(c)) if as_code else "\n".join(c)) for c in chunks if c]
-
-
-def block_size(block: Block) -> int:
-    return len(json.dumps(block.to_dict()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,9 +123,10 @@ def edit_modal(proposal: Proposal, ctx: ModalContext) -> View:
     """One input per catalog parameter, pre-filled with the current values."""
     spec = CATALOG[proposal.request.action]
     blocks: list[Block] = [section(f"*#{proposal.id}:* {escape(what(proposal))}")]
+    defaults = {p.name: p.default for p in spec.params if p.default is not None}
+    typed = spec.raw_params({**defaults, **proposal.request.params})
     for param in spec.params:
-        value = proposal.request.params.get(param.name, param.default)
-        current = param.format(value) if value is not None else ""
+        current = typed.get(param.name, "")
         blocks.append(
             InputBlock(
                 block_id=texts.PARAM_PREFIX + param.name,

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from actions.catalog import CATALOG
 from actions.edits import describe_change
 from actions.models import (
+    FINISHED,
     ActionResult,
     Decision,
     OperatorOutcome,
@@ -52,8 +53,7 @@ from bot.render.risk import risk_blocks
 
 CONFIRMED_TIERS = frozenset({Tier.STRUCTURAL, Tier.IRREVERSIBLE})
 
-FINISHED_STATES = (ProposalState.SUCCEEDED, ProposalState.FAILED, ProposalState.UNKNOWN)
-APPROVED_STATES = (ProposalState.APPROVED, ProposalState.EXECUTING, *FINISHED_STATES)
+APPROVED_STATES = (ProposalState.APPROVED, ProposalState.EXECUTING, *FINISHED)
 MAX_EVIDENCE = 15
 MAX_EDITS_SHOWN = 5
 
@@ -149,7 +149,7 @@ def outcome_line(proposal: Proposal) -> str:
             line += texts.REASON.format(reason=escape(clip(last.reason, 500)))
     elif proposal.state in APPROVED_STATES and approvers:
         line += texts.APPROVED_BY.format(who=", ".join(user(a) for a in approvers))
-    if proposal.result is not None and proposal.state in FINISHED_STATES and not still_running:
+    if proposal.result is not None and proposal.state in FINISHED and not still_running:
         line += "\n" + escape(clip(proposal.result.message, 1500))
     return line
 

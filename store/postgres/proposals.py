@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from actions.audit import SYSTEM_ACTOR
 from actions.errors import InverseAlreadyOpen, ProposalNotFound
 from actions.models import (
     ActionApproval,
@@ -51,7 +52,6 @@ from store.codec import (
     to_db_time,
 )
 from store.postgres import audit, timeline
-from store.proposals import SYSTEM_ACTOR
 
 _A_COLUMNS = ", ".join("a." + c.strip() for c in APPROVAL_COLUMNS.split(","))
 

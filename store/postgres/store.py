@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from actions.models import (
+    FINISHED,
     ActionApproval,
     ActionRequest,
     ActionResult,
@@ -36,7 +37,6 @@ from store.outbox import SlackDebt, SlackDebtKind
 from store.postgres import audit, misc, proposals
 from store.postgres.db import PgDatabase, redact
 from store.postgres.misc import Lease
-from store.proposals import FINISHED
 from store.sqlite import _require_positive
 
 if TYPE_CHECKING:

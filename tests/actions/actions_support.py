@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from actions.approvals import ApprovalManager
 from actions.catalog import CATALOG
 from actions.executor import Executor
 from actions.models import (
@@ -184,7 +183,6 @@ class Env:
     executor: Executor
     ops: Operations
     reconciler: Reconciler
-    approvals: ApprovalManager
     admin_operators: list[tuple[str, int]]  # (desc, region) of every admin operator PD accepted
 
     def transfer_target(self) -> tuple[int, int, int]:
@@ -257,7 +255,6 @@ async def ops_env(
                     executor=executor,
                     ops=ops,
                     reconciler=reconciler,
-                    approvals=ApprovalManager(ops, store, clock),
                     admin_operators=created,
                 )
             finally:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from agent_support import PROPOSAL_CHANNEL, agent_env, healthy_model
 
+from actions.catalog import CATALOG
 from actions.models import ActionRequest, ActionType, Actor, ProposalState, Source, Tier
 from actions.policy import Policy
 from actions.ports import AuditQuery
@@ -195,7 +196,9 @@ async def test_evict_leader_left_on_an_up_store_gets_removed() -> None:
     """Someone evicted store 3's leaders with pd-ctl and forgot: remove-evict-leader is proposed."""
     model = healthy_model()
     async with agent_env(model) as env:
-        await env.client.create_scheduler("evict-leader-scheduler", store_id=3)
+        # pd-ctl's `scheduler add evict-leader-scheduler 3` sends the request the catalog builds.
+        evict = CATALOG[ActionType.EVICT_LEADER].pd_request({"store_id": 3})
+        await env.client.send(evict, caller_id="pd-ctl")
         report = await env.loop.run_once()
         assert [f.key for f in report.findings] == ["stale-evict-leader:3"]
         assert env.posted() == [(ActionType.REMOVE_EVICT_LEADER, {"store_id": 3})]

@@ -10,13 +10,10 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
-import aiohttp
 import bot_samples as samples
 import pytest
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import builtin_async_handlers, jitter
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from actions.audit import intent_entry
 from actions.catalog import CATALOG
@@ -33,8 +30,9 @@ from actions.models import (
 )
 from actions.ports import ApprovalOutcome
 from bot.app import build_web_client
+from bot.catchup import CLAIM_TIMEOUT, SlackCatchUp
 from bot.metrics import Metrics
-from bot.notifier import CLAIM_TIMEOUT, Failure, SlackNotifier
+from bot.notifier import SlackNotifier
 from bot.playground.fake_slack import FakeSlack
 from bot.tickets import StoreTickets
 from store.errors import StoreUnavailable
@@ -264,12 +262,12 @@ async def test_a_card_refused_with_429_is_owed_and_posted_once_when_slack_is_bac
     [owed] = await store.slack_owed()
     assert (owed.proposal_id, owed.kind, owed.channel) == (proposal.id, SlackDebtKind.CARD, CHANNEL)
 
-    assert await notifier.catch_up() == 1
+    assert await SlackCatchUp(notifier).catch_up() == 1
     [card] = _cards(fake)
     assert any(b["type"] == "actions" for b in card.blocks)
     assert (await _current(store, proposal.id)).message_ts == card.ts
     assert await store.slack_owed() == []
-    assert await notifier.catch_up() == 0 and len(_cards(fake)) == 1
+    assert await SlackCatchUp(notifier).catch_up() == 0 and len(_cards(fake)) == 1
     assert metrics.registry.get_sample_value("tikv_chatops_slack_caught_up_total", {"kind": "card"}) == 1
 
 
@@ -285,7 +283,7 @@ async def test_a_card_post_that_may_have_reached_slack_is_not_posted_again(
     fake.fail_next("chat.postMessage", error=error, status=status, retry_after=0, times=3)
     assert await notifier.publish(proposal) is None
     assert await store.slack_owed() == []
-    assert await notifier.catch_up() == 0
+    assert await SlackCatchUp(notifier).catch_up() == 0
     assert len(fake.calls("chat.postMessage")) == 1  # not retried (a retry could be a second card)
     assert metrics.registry.get_sample_value("tikv_chatops_slack_cards_in_doubt_total") == 1
     assert f"the card of proposal {proposal.id} may or may not have been posted" in caplog.text
@@ -311,7 +309,7 @@ async def test_a_missed_update_is_rendered_from_the_state_the_proposal_has_when_
         )
     )
 
-    assert await notifier.catch_up() == 1
+    assert await SlackCatchUp(notifier).catch_up() == 1
     [card] = _cards(fake)
     assert "(rejected)" in card.text and not any(b["type"] == "actions" for b in card.blocks)
     assert await store.slack_owed() == []
@@ -330,7 +328,7 @@ async def test_a_result_owed_before_its_card_is_told_in_the_card_s_thread_after_
     await notifier.finished(await _current(store, proposal.id), result)  # no card: nothing sent yet
     assert [d.kind for d in await store.slack_owed()] == [SlackDebtKind.CARD, SlackDebtKind.RESULT]
 
-    assert await notifier.catch_up() == 2
+    assert await SlackCatchUp(notifier).catch_up() == 2
     [card] = _cards(fake)
     assert "(succeeded)" in card.text
     [reply] = fake.thread(CHANNEL, card.ts)[1:]
@@ -368,12 +366,12 @@ async def test_a_pass_stops_at_the_first_call_slack_still_fails(
     await notifier.update(second)
     fake.fail_next("chat.update", status=429, retry_after=0, times=1)
     calls = len(fake.calls("chat.update"))
-    assert await notifier.catch_up() == 0
+    assert await SlackCatchUp(notifier).catch_up() == 0
     assert len(fake.calls("chat.update")) == calls + 1
     owed = await store.slack_owed()
     assert [(d.proposal_id, d.attempts) for d in owed] == [(first.id, 1), (second.id, 0)]
     assert all(d.claimed_at is None for d in owed)
-    assert await notifier.catch_up() == 2 and await store.slack_owed() == []
+    assert await SlackCatchUp(notifier).catch_up() == 2 and await store.slack_owed() == []
 
 
 async def test_a_card_whose_post_was_interrupted_is_never_posted_again(
@@ -386,7 +384,7 @@ async def test_a_card_whose_post_was_interrupted_is_never_posted_again(
     await store.owe_slack(proposal.id, SlackDebtKind.CARD, channel=CHANNEL, error="HTTP 429", now=samples.NOW)
     long_ago = utc_now() - CLAIM_TIMEOUT - timedelta(minutes=1)
     assert await store.claim_slack(proposal.id, SlackDebtKind.CARD, now=long_ago, stale_before=long_ago)
-    assert await notifier.catch_up() == 0
+    assert await SlackCatchUp(notifier).catch_up() == 0
     assert fake.calls("chat.postMessage") == [] and await store.slack_owed() == []
     assert "may or may not have been posted" in caplog.text
 
@@ -398,7 +396,7 @@ async def test_a_success_wakes_the_catch_up_before_its_interval(
     notifier = _keeping(fake, store)
     proposal = await _with_card(store, notifier)
     stop = asyncio.Event()
-    loop = asyncio.create_task(notifier.run_catch_up(stop, 3600))
+    loop = asyncio.create_task(SlackCatchUp(notifier).run(stop, 3600))
     try:
         await asyncio.sleep(0.1)  # the first pass, at start, finds nothing
         fake.fail_next("chat.update", status=429, retry_after=0, times=3)
@@ -425,58 +423,7 @@ async def test_without_a_ledger_failures_are_only_logged(fake: FakeSlack) -> Non
     notifier = _notifier(fake)
     fake.fail_next("chat.postMessage", status=429, retry_after=0, times=3)
     assert await notifier.publish(samples.proposal(channel=None, message_ts=None)) is None
-    assert await notifier.catch_up() == 0
-
-
-def _slack_error(status: int, error: str, **headers: str) -> SlackApiError:
-    answer = AsyncSlackResponse(
-        client=None,
-        http_verb="POST",
-        api_url="https://slack.com/api/chat.postMessage",
-        req_args={},
-        data={"ok": False, "error": error},
-        headers=headers,
-        status_code=status,
-    )
-    return SlackApiError(error, answer)
-
-
-_CONNECT = SimpleNamespace(host="slack.com", port=443, ssl=True)
-
-
-@pytest.mark.parametrize(
-    ("exc", "transient", "unsent"),
-    [
-        (_slack_error(429, "ratelimited", **{"Retry-After": "7"}), True, True),
-        (_slack_error(200, "ratelimited"), True, True),
-        (_slack_error(500, "internal_error"), True, False),
-        (_slack_error(503, "fatal_error"), True, False),
-        (_slack_error(200, "channel_not_found"), False, False),
-        (aiohttp.ClientConnectorError(_CONNECT, OSError(111, "Connection refused")), True, True),  # type: ignore[arg-type]
-        (aiohttp.ServerDisconnectedError(), True, False),
-        (TimeoutError(), True, False),
-    ],
-    ids=[
-        "429",
-        "ok-false-ratelimited",
-        "500",
-        "503",
-        "channel_not_found",
-        "refused",
-        "disconnected",
-        "timeout",
-    ],
-)
-def test_which_failures_are_owed_and_which_prove_nothing_was_posted(
-    exc: BaseException, transient: bool, unsent: bool
-) -> None:
-    """Slack's and the network's failures are told again later; only a rate limit or a connection never
-    made proves Slack did not post (the rule that keeps a card from being posted twice); a refusal for
-    good (channel_not_found) is not retried; Retry-After is read from a 429."""
-    failure = Failure.of(exc)
-    assert (failure.transient, failure.unsent) == (transient, unsent)
-    if isinstance(exc, SlackApiError) and exc.response.status_code == 429:
-        assert failure.retry_after == 7.0
+    assert await SlackCatchUp(notifier).catch_up() == 0
 
 
 async def test_a_card_retried_after_a_5xx_is_never_owed_even_if_a_later_attempt_is_rate_limited(
@@ -490,7 +437,7 @@ async def test_a_card_retried_after_a_5xx_is_never_owed_even_if_a_later_attempt_
     fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=0, times=5)
     assert await notifier.publish(proposal) is None
     assert await store.slack_owed() == []
-    assert await notifier.catch_up() == 0
+    assert await SlackCatchUp(notifier).catch_up() == 0
     assert [c.status for c in fake.calls("chat.postMessage")] == [503]
 
 
@@ -561,7 +508,7 @@ async def test_a_card_debt_survives_a_store_failure_during_the_catch_up(
     other = await _with_card(store, notifier)
     await store.owe_slack(other.id, SlackDebtKind.UPDATE, channel=None, error="HTTP 429", now=samples.NOW)
 
-    assert await notifier.catch_up() == 1  # the update after it was still told
+    assert await SlackCatchUp(notifier).catch_up() == 1  # the update after it was still told
     [debt] = await store.slack_owed()
     assert (debt.proposal_id, debt.kind, debt.claimed_at, debt.attempts) == (
         owed.id,
@@ -569,7 +516,7 @@ async def test_a_card_debt_survives_a_store_failure_during_the_catch_up(
         None,
         1,
     )
-    assert await notifier.catch_up() == 1
+    assert await SlackCatchUp(notifier).catch_up() == 1
     assert len(_cards(fake)) == 2 and await store.slack_owed() == []
     assert (await _current(store, owed.id)).message_ts is not None
 
@@ -585,7 +532,7 @@ async def test_a_live_update_during_a_catch_up_card_post_reaches_the_card(
     proposal = await _stored(store)
     await store.owe_slack(proposal.id, SlackDebtKind.CARD, channel=CHANNEL, error="HTTP 429", now=samples.NOW)
     ledger.gate.clear()
-    paying = asyncio.create_task(notifier.catch_up())
+    paying = asyncio.create_task(SlackCatchUp(notifier).catch_up())
     await asyncio.wait_for(ledger.entered.wait(), 5)
     assert await store.reject(
         ActionApproval(
@@ -603,7 +550,7 @@ async def test_a_live_update_during_a_catch_up_card_post_reaches_the_card(
     ledger.gate.set()
     await paying
     await updating
-    await notifier.catch_up()
+    await SlackCatchUp(notifier).catch_up()
     [card] = _cards(fake)
     assert "(rejected)" in card.text and not any(b["type"] == "actions" for b in card.blocks)
     assert await store.slack_owed() == []
@@ -620,7 +567,7 @@ async def test_a_result_told_with_a_copy_from_before_the_card_was_caught_up_reac
     assert await notifier.publish(proposal) is None
     result = await _run(store, proposal)
     stale = await _current(store, proposal.id)
-    assert await notifier.catch_up() == 1
+    assert await SlackCatchUp(notifier).catch_up() == 1
     await notifier.finished(stale, result)
     [card] = _cards(fake)
     [reply] = fake.thread(CHANNEL, card.ts)[1:]
@@ -637,10 +584,10 @@ async def test_a_pass_goes_on_past_a_debt_slack_refuses_on_its_own(
     for proposal in (first, second):
         await store.owe_slack(proposal.id, SlackDebtKind.UPDATE, channel=None, error="x", now=samples.NOW)
     fake.fail_next("chat.update", error="internal_error", status=200)
-    assert await notifier.catch_up() == 1
+    assert await SlackCatchUp(notifier).catch_up() == 1
     [owed] = await store.slack_owed()
     assert (owed.proposal_id, owed.attempts, owed.claimed_at) == (first.id, 1, None)
-    assert await notifier.catch_up() == 1 and await store.slack_owed() == []
+    assert await SlackCatchUp(notifier).catch_up() == 1 and await store.slack_owed() == []
 
 
 async def test_a_debt_the_store_cannot_keep_is_logged_as_lost(

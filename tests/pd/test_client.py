@@ -16,8 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
+from actions.catalog import CATALOG, parse_action
+from actions.models import ActionType, PDRequest
+from bot.metrics import Metrics
+from bot.pdmetrics import pd_transport
 from pd import paths
-from pd.client import PDClient, build_http_client
+from pd.client import PDClient, build_http_client, tls_verify
 from pd.errors import (
     PDBadRequest,
     PDError,
@@ -119,203 +123,34 @@ def raising(error: type[httpx.RequestError], text: str) -> Handler:
     return handle
 
 
-# --- writes: PD's exact paths and field names ---------------------------------------------------
+# --- writes: the catalog's requests, through send --------------------------------------------------
 
 Call = Callable[[PDClient], Awaitable[object]]
 OPS = "/pd/api/v1/operators"
 
-WRITES: list[tuple[str, Call, str, str, dict[str, str], object]] = [
-    (
-        "transfer_leader",
-        lambda pd: pd.transfer_leader(2, 4, caller_id=CALLER),
-        "POST",
-        OPS,
-        {},
-        {"name": "transfer-leader", "region_id": 2, "to_store_id": 4},
-    ),
-    (
-        "transfer_peer",
-        lambda pd: pd.transfer_peer(2, 1, 6, caller_id=CALLER),
-        "POST",
-        OPS,
-        {},
-        {"name": "transfer-peer", "region_id": 2, "from_store_id": 1, "to_store_id": 6},
-    ),
-    (
-        "add_peer",
-        lambda pd: pd.add_peer(8, 6, caller_id=CALLER),
-        "POST",
-        OPS,
-        {},
-        {"name": "add-peer", "region_id": 8, "store_id": 6},
-    ),
-    (
-        "add_learner",
-        lambda pd: pd.add_learner(8, 6, caller_id=CALLER),
-        "POST",
-        OPS,
-        {},
-        {"name": "add-learner", "region_id": 8, "store_id": 6},
-    ),
-    (
-        "remove_peer",
-        lambda pd: pd.remove_peer(12, 5, caller_id=CALLER),
-        "POST",
-        OPS,
-        {},
-        {"name": "remove-peer", "region_id": 12, "store_id": 5},
-    ),
-    (
-        "split_region_scan",
-        lambda pd: pd.split_region(12, caller_id=CALLER),
-        "POST",
-        OPS,
-        {},
-        {"name": "split-region", "region_id": 12, "policy": "scan"},
-    ),
-    (
-        "split_region_usekey",
-        lambda pd: pd.split_region(12, "usekey", ["7480000000000000FF", "74800000"], caller_id=CALLER),
-        "POST",
-        OPS,
-        {},
-        {
-            "name": "split-region",
-            "region_id": 12,
-            "policy": "usekey",
-            "keys": ["7480000000000000FF", "74800000"],
-        },
-    ),
-    (
-        "merge_region",
-        lambda pd: pd.merge_region(2, 8, caller_id=CALLER),
-        "POST",
-        OPS,
-        {},
-        {"name": "merge-region", "source_region_id": 2, "target_region_id": 8},
-    ),
-    (
-        "scatter_region",
-        lambda pd: pd.scatter_region(12, caller_id=CALLER),
-        "POST",
-        OPS,
-        {},
-        {"name": "scatter-region", "region_id": 12},
-    ),
-    (
-        "cancel_operator",
-        lambda pd: pd.cancel_operator(12, caller_id=CALLER),
-        "DELETE",
-        "/pd/api/v1/operators/12",
-        {},
-        None,
-    ),
-    (
-        "create_scheduler",
-        lambda pd: pd.create_scheduler("evict-leader-scheduler", store_id=1, caller_id=CALLER),
-        "POST",
-        "/pd/api/v1/schedulers",
-        {},
-        {"name": "evict-leader-scheduler", "store_id": 1},
-    ),
-    (
-        "delete_scheduler",
-        lambda pd: pd.delete_scheduler("balance-leader-scheduler", caller_id=CALLER),
-        "DELETE",
-        "/pd/api/v1/schedulers/balance-leader-scheduler",
-        {},
-        None,
-    ),
-    (
-        "remove_evict_leader",
-        lambda pd: pd.remove_evict_leader(4, caller_id=CALLER),
-        "DELETE",
-        "/pd/api/v1/schedulers/evict-leader-scheduler-4",
-        {},
-        None,
-    ),
-    (
-        "pause_scheduler",
-        lambda pd: pd.pause_scheduler("balance-region-scheduler", 60, caller_id=CALLER),
-        "POST",
-        "/pd/api/v1/schedulers/balance-region-scheduler",
-        {},
-        {"delay": 60},
-    ),
-    (
-        "resume_scheduler",
-        lambda pd: pd.resume_scheduler("balance-region-scheduler", caller_id=CALLER),
-        "POST",
-        "/pd/api/v1/schedulers/balance-region-scheduler",
-        {},
-        {"delay": 0},
-    ),
-    (
-        "set_config",
-        lambda pd: pd.set_config(
-            {
-                "leader-schedule-limit": 8,
-                "enable-tikv-split-region": "false",
-                "max-store-down-time": "1h0m0s",
-            },
-            caller_id=CALLER,
-        ),
-        "POST",
-        "/pd/api/v1/config",
-        {},
-        {"leader-schedule-limit": 8, "enable-tikv-split-region": "false", "max-store-down-time": "1h0m0s"},
-    ),
-    (
-        "set_store_limit_both",
-        lambda pd: pd.set_store_limit(1, 15, caller_id=CALLER),
-        "POST",
-        "/pd/api/v1/store/1/limit",
-        {},
-        {"rate": 15},
-    ),
-    (
-        "set_store_limit_add_peer",
-        lambda pd: pd.set_store_limit(1, 20.5, "add-peer", caller_id=CALLER),
-        "POST",
-        "/pd/api/v1/store/1/limit",
-        {},
-        {"rate": 20.5, "type": "add-peer"},
-    ),
-    (
-        "delete_store",
-        lambda pd: pd.delete_store(7, caller_id=CALLER),
-        "DELETE",
-        "/pd/api/v1/store/7",
-        {},
-        None,
-    ),
-    (
-        "cancel_delete_store",
-        lambda pd: pd.cancel_delete_store(7, caller_id=CALLER),
-        "POST",
-        "/pd/api/v1/store/7/state",
-        {"state": "Up"},
-        None,
-    ),
-]
+
+def catalog_request(typed: str) -> PDRequest:
+    """The request the catalog builds for ``typed`` ("transfer-leader 2 4"): what the executor sends."""
+    action, params = parse_action(typed.split())
+    return CATALOG[action].pd_request(params)
 
 
-@pytest.mark.parametrize(
-    ("call", "method", "path", "query", "body"), [w[1:] for w in WRITES], ids=[w[0] for w in WRITES]
-)
-async def test_write_sends_pd_path_fields_and_caller_id(
-    call: Call, method: str, path: str, query: dict[str, str], body: object
-) -> None:
-    """Each typed write sends exactly PD's method, path, query and JSON fields, once, with X-Caller-ID."""
+@pytest.mark.parametrize("action", list(ActionType), ids=str)
+async def test_send_puts_each_catalog_write_on_the_wire_once_with_its_caller_id(action: ActionType) -> None:
+    """Every action's request (its example's) reaches PD as built: method, path, query and JSON fields,
+    sent once, with X-Caller-ID. (The catalog's tests pin each request to PD's own fields.)"""
+    request = catalog_request(CATALOG[action].example)
     async with connect(lambda r: reply(body="The operator is created.")) as (pd, net):
-        result = await call(pd)
+        result = await pd.send(request, caller_id=CALLER)
     assert result == "The operator is created."
-    [request] = net.requests
-    assert request.method == method
-    assert request.url.path == path
-    assert dict(request.url.params) == query
-    assert request.headers["X-Caller-ID"] == CALLER
-    assert (json.loads(request.content) if request.content else None) == body
+    [sent] = net.requests
+    assert (sent.method, sent.url.path, dict(sent.url.params)) == (
+        request.method,
+        request.path,
+        request.query,
+    )
+    assert sent.headers["X-Caller-ID"] == CALLER
+    assert (json.loads(sent.content) if sent.content else None) == request.body
 
 
 async def test_writes_default_to_the_clients_caller_id() -> None:
@@ -325,7 +160,7 @@ async def test_writes_default_to_the_clients_caller_id() -> None:
         return reply(body=[] if request.method == "GET" else "The operator is created.")
 
     async with connect(handle, caller_id="tikv-chatops/test") as (pd, net):
-        await pd.transfer_leader(2, 4)
+        await pd.send(catalog_request("transfer-leader 2 4"))
         await pd.get_schedulers()
     assert [r.headers["X-Caller-ID"] for r in net.requests] == ["tikv-chatops/test", "tikv-chatops/test"]
 
@@ -333,30 +168,24 @@ async def test_writes_default_to_the_clients_caller_id() -> None:
 async def test_send_passes_a_catalog_request_through_and_returns_json() -> None:
     """``send`` sends the given method/path/params/body and returns PD's decoded answer."""
     body = {"name": "scatter-regions", "region_ids": [2, 8]}
+    request = PDRequest(
+        name="ScatterRegions", method="POST", path=paths.OPERATORS, query={"x": "1"}, body=body
+    )
     async with connect(lambda r: reply(name="operator_scatter_regions_ok.json")) as (pd, net):
-        result = await pd.send(
-            "ScatterRegions", "POST", paths.OPERATORS, json=body, params={"x": "1"}, caller_id=CALLER
-        )
+        result = await pd.send(request, caller_id=CALLER)
     assert result == {"processed-percentage": 100, "error": ""}
-    [request] = net.requests
-    assert (request.method, request.url.path, dict(request.url.params)) == ("POST", OPS, {"x": "1"})
-    assert json.loads(request.content) == body
-    assert request.headers["X-Caller-ID"] == CALLER
+    [sent] = net.requests
+    assert (sent.method, sent.url.path, dict(sent.url.params)) == ("POST", OPS, {"x": "1"})
+    assert json.loads(sent.content) == body
+    assert sent.headers["X-Caller-ID"] == CALLER
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda pd: pd.split_region(1, "magic"),
-        lambda pd: pd.split_region(1, "usekey", ["zz"]),
-        lambda pd: pd.pause_scheduler("balance-region-scheduler", 0),
-        lambda pd: pd.set_store_limit(1, 10, "add-learner"),
-        lambda pd: pd.set_store_limit(1, 0),
-        lambda pd: pd.set_config({}),
-        lambda pd: pd.send("X", "POST", "pd/api/v1/operators"),
+        lambda pd: pd.send(PDRequest(name="X", method="POST", path="pd/api/v1/operators")),
         lambda pd: pd.get_regions_check("no-such-check"),
         lambda pd: pd.get_top_regions("hottest"),
-        lambda pd: pd.get_regions_by_store_id(1, "voters"),
         lambda pd: pd.get_store(-1),
     ],
 )
@@ -370,20 +199,8 @@ async def test_invalid_arguments_fail_before_anything_is_sent(call: Call) -> Non
 
 # --- reads --------------------------------------------------------------------------------------
 
-READS: list[tuple[str, Call, str, dict[str, list[str]], str | None, Callable[[Any], object]]] = [
+READS: list[tuple[str, Call, str, dict[str, list[str]], str, Callable[[Any], object]]] = [
     ("get_health", lambda pd: pd.get_health(), "/pd/api/v1/health", {}, "health.json", lambda r: len(r) == 3),
-    ("get_leader", lambda pd: pd.get_leader(), "/pd/api/v1/leader", {}, "leader.json", lambda r: r.name),
-    ("get_version", lambda pd: pd.get_version(), "/pd/api/v1/version", {}, "version.json", lambda r: r),
-    ("get_status", lambda pd: pd.get_status(), "/pd/api/v1/status", {}, "status.json", lambda r: r.version),
-    ("get_cluster", lambda pd: pd.get_cluster(), "/pd/api/v1/cluster", {}, "cluster.json", lambda r: r.id),
-    (
-        "get_cluster_status",
-        lambda pd: pd.get_cluster_status(),
-        "/pd/api/v1/cluster/status",
-        {},
-        "cluster_status.json",
-        lambda r: r.is_initialized,
-    ),
     (
         "get_stores_states",
         lambda pd: pd.get_stores(states=[0, 1, 2]),
@@ -393,23 +210,7 @@ READS: list[tuple[str, Call, str, dict[str, list[str]], str | None, Callable[[An
         lambda r: r.count,
     ),
     ("get_stores", lambda pd: pd.get_stores(), "/pd/api/v1/stores", {}, "stores.json", lambda r: r.count),
-    (
-        "get_stores_by_check",
-        lambda pd: pd.get_stores_by_check("Down"),
-        "/pd/api/v1/stores/check",
-        {"state": ["down"]},
-        "stores_check_down.json",
-        lambda r: r.stores[0].store.id,
-    ),
     ("get_store", lambda pd: pd.get_store(1), "/pd/api/v1/store/1", {}, "store.json", lambda r: r.store.id),
-    (
-        "get_store_progress",
-        lambda pd: pd.get_store_progress(store_id=7),
-        "/pd/api/v1/stores/progress",
-        {"id": ["7"]},
-        None,
-        lambda r: r.left_seconds,
-    ),
     (
         "get_stores_limit",
         lambda pd: pd.get_stores_limit(),
@@ -417,14 +218,6 @@ READS: list[tuple[str, Call, str, dict[str, list[str]], str | None, Callable[[An
         {},
         "stores_limit.json",
         lambda r: r[6].add_peer,
-    ),
-    (
-        "get_regions_by_store_id",
-        lambda pd: pd.get_regions_by_store_id(9, "leader"),
-        "/pd/api/v1/regions/store/9",
-        {"type": ["leader"]},
-        "regions_store_empty.json",
-        lambda r: r.count == 0,
     ),
     (
         "get_regions_check",
@@ -527,18 +320,10 @@ READS: list[tuple[str, Call, str, dict[str, list[str]], str | None, Callable[[An
 
 EXPECTED_READ_VALUES: dict[str, object] = {
     "get_health": True,
-    "get_leader": "pd-10.0.1.1-2379",
-    "get_version": "v9.0.0-beta.2",
-    "get_status": "v9.0.0-beta.2",
-    "get_cluster": 7404181512839532371,
-    "get_cluster_status": True,
     "get_stores_states": 5,
     "get_stores": 5,
-    "get_stores_by_check": 5,
     "get_store": 1,
-    "get_store_progress": 120.0,
     "get_stores_limit": 30.0,
-    "get_regions_by_store_id": True,
     "get_regions_check": 2,
     "get_top_regions": 8,
     "get_hot_write_regions": [1, 4, 6],
@@ -554,8 +339,6 @@ EXPECTED_READ_VALUES: dict[str, object] = {
     "get_replicate_config": ("zone", "host"),
 }
 
-PROGRESS = {"action": "removing", "store_id": 7, "progress": 0.4, "current_speed": 2.5, "left_seconds": 120}
-
 
 @pytest.mark.parametrize(
     ("name", "call", "path", "query", "answer_name", "pick"), READS, ids=[read[0] for read in READS]
@@ -565,11 +348,11 @@ async def test_read_sends_pd_path_and_parses_answer(
     call: Call,
     path: str,
     query: dict[str, list[str]],
-    answer_name: str | None,
+    answer_name: str,
     pick: Callable[[Any], object],
 ) -> None:
     """Each read GETs PD's path and query with X-Caller-ID and parses PD's answer into its model."""
-    answer = reply(name=answer_name) if answer_name else reply(body=PROGRESS)
+    answer = reply(name=answer_name)
     async with connect(lambda r: answer) as (pd, net):
         result = await call(pd)
     [request] = net.requests
@@ -617,16 +400,16 @@ async def test_missing_region_raises_region_not_found(answer: httpx.Response) ->
 
 async def test_members_keep_uint64_ids_and_update_the_leader() -> None:
     """get_members returns exact uint64 ids and makes the leader's endpoint the first choice."""
-    async with connect(lambda r: reply(name="members.json"), [FOLLOWER, LEADER]) as (pd, _):
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return reply(name="members.json" if request.url.path == paths.MEMBERS else "stores.json")
+
+    async with connect(handle, [FOLLOWER, LEADER]) as (pd, net):
         members = await pd.get_members()
         assert members.members[1].member_id == 11810397637052137549
-        assert pd.leader_endpoint == LEADER
-
-
-async def test_leader_null_means_no_leader() -> None:
-    """``GET /leader`` answering null gives None."""
-    async with connect(lambda r: reply(body=None)) as (pd, _):
-        assert await pd.get_leader() is None
+        net.requests.clear()
+        await pd.get_stores()
+    assert net.trail() == [(LEADER, "GET", paths.STORES)]
 
 
 @pytest.mark.parametrize(
@@ -753,7 +536,6 @@ async def test_reads_prefer_the_leader_learned_from_members() -> None:
         (LEADER, "GET", paths.STORES),
         (LEADER, "GET", paths.STORES),
     ]
-    assert pd.leader_endpoint == LEADER
 
 
 async def test_read_moves_on_past_leaderless_and_refused_endpoints() -> None:
@@ -870,7 +652,7 @@ async def test_write_moves_on_only_past_a_refused_connection() -> None:
         await pd.get_members()
         leader_up = False
         net.requests.clear()
-        assert await pd.transfer_leader(2, 4) == "The operator is created."
+        assert await pd.send(catalog_request("transfer-leader 2 4")) == "The operator is created."
     assert net.trail() == [(LEADER, "POST", OPS), (FOLLOWER, "POST", OPS)]
 
 
@@ -899,7 +681,7 @@ async def test_write_is_not_resent_after_it_may_have_reached_pd(failure: Handler
 
     async with connect(handle, [FOLLOWER, LEADER], read_retries=3) as (pd, net):
         with pytest.raises(PDUnavailable) as caught:
-            await pd.add_peer(8, 6, caller_id=CALLER)
+            await pd.send(catalog_request("add-peer 8 6"), caller_id=CALLER)
     assert net.trail() == [(FOLLOWER, "GET", paths.MEMBERS), (LEADER, "POST", OPS)]
     assert len(net.calls("POST")) == 1
     assert caught.value.maybe_sent is True
@@ -911,7 +693,7 @@ async def test_write_refused_by_pd_is_not_in_doubt() -> None:
     """PD's semantic 500 refusal on a write is final and definitely not applied (maybe_sent=False)."""
     async with connect(lambda r: reply(500, name="error_region_no_voter.json")) as (pd, net):
         with pytest.raises(PDServerError) as caught:
-            await pd.transfer_leader(2, 6)
+            await pd.send(catalog_request("transfer-leader 2 6"))
     assert len(net.requests) == 1
     assert caught.value.maybe_sent is False
     assert caught.value.message == "region has no voter in store 6"
@@ -921,7 +703,7 @@ async def test_rate_limited_write_is_not_in_doubt() -> None:
     """A 429 from PD's rate limiter means the handler never ran: unavailable, but not maybe sent."""
     async with connect(lambda r: reply(429, name="error_rate_limited.txt")) as (pd, net):
         with pytest.raises(PDUnavailable) as caught:
-            await pd.delete_scheduler("balance-leader-scheduler")
+            await pd.send(catalog_request("resume-scheduler balance-leader-scheduler"))
     assert len(net.requests) == 1
     assert caught.value.maybe_sent is False
 
@@ -930,7 +712,7 @@ async def test_write_with_every_endpoint_refusing_connections_was_not_sent() -> 
     """When no connection could be made anywhere the write raises with maybe_sent=False, one try each."""
     async with connect(refuse_connection, [DOWN, FOLLOWER, LEADER]) as (pd, net):
         with pytest.raises(PDUnavailable) as caught:
-            await pd.delete_store(7)
+            await pd.send(catalog_request("offline-store 7"))
     assert caught.value.maybe_sent is False
     assert len(net.calls("DELETE", "/pd/api/v1/store/7")) == 3
     assert net.sleeps == []
@@ -940,7 +722,7 @@ async def test_send_with_get_is_a_read_and_is_retried() -> None:
     """``send`` treats GET as a read: it fails over and retries."""
     answers = [reply(503, name="error_redirect_no_leader.txt"), reply(body=["balance-leader-scheduler"])]
     async with connect(lambda r: answers.pop(0)) as (pd, net):
-        result = await pd.send("GetSchedulers", "GET", paths.SCHEDULERS)
+        result = await pd.send(PDRequest(name="GetSchedulers", method="GET", path=paths.SCHEDULERS))
     assert result == ["balance-leader-scheduler"]
     assert len(net.requests) == 2
 
@@ -955,7 +737,6 @@ async def test_leader_advertising_an_unknown_address_is_not_dialled() -> None:
 
     async with connect(handle, ["http://pd-a:2379", "http://pd-b:2379"]) as (pd, net):
         await pd.get_stores()
-    assert pd.leader_endpoint is None
     assert {origin(r) for r in net.requests} <= {"http://pd-a:2379", "http://pd-b:2379"}
 
 
@@ -963,7 +744,6 @@ async def test_single_endpoint_never_asks_for_members() -> None:
     """With one endpoint there is nothing to choose, so no discovery request is made."""
     async with connect(lambda r: reply(name="stores.json"), ["pd:2379/"]) as (pd, net):
         await pd.get_stores()
-    assert pd.endpoints == ("http://pd:2379",)
     assert net.trail() == [("http://pd:2379", "GET", paths.STORES)]
 
 
@@ -985,8 +765,8 @@ async def test_one_info_line_per_request_without_write_bodies(caplog: pytest.Log
     """Each request logs one INFO line (name, method, URL, status, ms) on logger "pd"; no body."""
     caplog.set_level(logging.INFO, logger="pd")
     async with connect(lambda r: reply(name="operator_create_ok.json")) as (pd, _):
-        await pd.transfer_leader(2, 4)
-        await pd.set_config({"leader-schedule-limit": 8})
+        await pd.send(catalog_request("transfer-leader 2 4"))
+        await pd.send(catalog_request("set-config leader-schedule-limit 8"))
     lines = [record for record in caplog.records if record.name == "pd"]
     assert [record.levelno for record in lines] == [logging.INFO, logging.INFO]
     first = lines[0].getMessage()
@@ -1026,16 +806,20 @@ async def test_build_http_client_defaults_to_ten_seconds() -> None:
 
 async def test_build_http_client_uses_an_injected_transport() -> None:
     """A transport passed in is the one requests go through."""
-    net = Recorder(lambda r: reply(name="version.json"))
+    net = Recorder(lambda r: reply(name="stores.json"))
     async with build_http_client(transport=httpx.MockTransport(net)) as http:
-        assert await PDClient(http, ["http://pd:2379"]).get_version() == "v9.0.0-beta.2"
+        assert (await PDClient(http, ["http://pd:2379"]).get_stores()).count == 5
     assert len(net.requests) == 1
 
 
-def test_build_http_client_refuses_a_key_without_a_certificate() -> None:
-    """A client key alone cannot authenticate to PD."""
-    with pytest.raises(ValueError):
-        build_http_client(key_path="/tmp/client.key")
+def test_tls_ignores_a_key_without_a_certificate_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    """A client key alone cannot authenticate to PD: like no TLS file at all it leaves the system's CAs
+    trusted, and a warning says the key is not used."""
+    assert tls_verify() is True
+    assert caplog.records == []
+    assert tls_verify(key_path="/tmp/client.key") is True
+    [warning] = [r for r in caplog.records if r.name == "pd"]
+    assert warning.levelno == logging.WARNING and "key without its certificate" in warning.getMessage()
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -1065,8 +849,9 @@ def _make_pki(directory: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to mint certificates")
-async def test_build_http_client_speaks_mutual_tls(tmp_path: Path) -> None:
-    """With CA, cert and key the client checks PD's certificate and shows its own; without one PD refuses."""
+async def test_the_pd_transport_speaks_mutual_tls(tmp_path: Path) -> None:
+    """Built as the composition root builds it (``pd_transport`` with PD_CACERT, PD_CERT, PD_KEY), the client
+    checks PD's certificate and shows its own; without a certificate PD refuses it."""
     _make_pki(tmp_path)
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(tmp_path / "ca.crt"))
     server_context.load_cert_chain(tmp_path / "server.crt", tmp_path / "server.key")
@@ -1076,7 +861,7 @@ async def test_build_http_client_speaks_mutual_tls(tmp_path: Path) -> None:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         seen_clients.append(writer.get_extra_info("peercert")["subject"])
-        body = fixture("version.json")
+        body = fixture("stores.json")
         head = (
             f"HTTP/1.1 200 OK\r\nContent-Type: {JSON}\r\nContent-Length: {len(body)}\r\n"
             "Connection: close\r\n\r\n"
@@ -1089,17 +874,19 @@ async def test_build_http_client_speaks_mutual_tls(tmp_path: Path) -> None:
     port = server.sockets[0].getsockname()[1]
     endpoint = f"https://127.0.0.1:{port}"
     try:
-        async with build_http_client(
-            timeout=5,
-            ca_path=str(tmp_path / "ca.crt"),
-            cert_path=str(tmp_path / "client.crt"),
-            key_path=str(tmp_path / "client.key"),
-        ) as http:
-            assert await PDClient(http, [endpoint], read_retries=0).get_version() == "v9.0.0-beta.2"
+        mutual = pd_transport(
+            Metrics(),
+            ca_path=tmp_path / "ca.crt",
+            cert_path=tmp_path / "client.crt",
+            key_path=tmp_path / "client.key",
+        )
+        async with build_http_client(timeout=5, transport=mutual) as http:
+            assert (await PDClient(http, [endpoint], read_retries=0).get_stores()).count == 5
         assert seen_clients == [((("commonName", "client"),),)]
-        async with build_http_client(timeout=5, ca_path=str(tmp_path / "ca.crt")) as http:
+        ca_only = pd_transport(Metrics(), ca_path=tmp_path / "ca.crt")
+        async with build_http_client(timeout=5, transport=ca_only) as http:
             with pytest.raises(PDUnavailable):
-                await PDClient(http, [endpoint], read_retries=0).get_version()
+                await PDClient(http, [endpoint], read_retries=0).get_stores()
     finally:
         server.close()
         await server.wait_closed()
