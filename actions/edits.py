@@ -1,36 +1,17 @@
 """What an edit may change: a proposal's parameters, never what it is about.
 
-Each action has a *subject* — the region, store, scheduler or config key it acts on — named here by
-its parameters. An edit that changes the subject (or the action) is a different proposal and needs a
-new one, so it is refused field by field. ``diff_params`` is the "to_store 4 → 3" the card and the
-audit show for each revision (docs/identity-and-edits.md).
+Each action has a *subject* — the region, store, scheduler or config key it acts on — named by its
+catalog entry's ``subject`` parameters. An edit that changes the subject (or the action) is a different
+proposal and needs a new one, so it is refused field by field. ``diff_params`` is the "to_store 4 → 3"
+the card and the audit show for each revision (docs/identity-and-edits.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from actions.catalog import CATALOG
 from actions.models import ActionType, ParamChange, ParamValue
-
-SUBJECT_PARAMS: dict[ActionType, tuple[str, ...]] = {
-    ActionType.TRANSFER_LEADER: ("region_id",),
-    ActionType.TRANSFER_PEER: ("region_id", "from_store_id"),
-    ActionType.ADD_PEER: ("region_id",),
-    ActionType.REMOVE_PEER: ("region_id", "store_id"),
-    ActionType.SPLIT_REGION: ("region_id",),
-    ActionType.MERGE_REGION: ("source_region_id", "target_region_id"),
-    ActionType.SCATTER_REGION: ("region_id",),
-    ActionType.CANCEL_OPERATOR: ("region_id",),
-    ActionType.EVICT_LEADER: ("store_id",),
-    ActionType.REMOVE_EVICT_LEADER: ("store_id",),
-    ActionType.PAUSE_SCHEDULER: ("scheduler",),
-    ActionType.RESUME_SCHEDULER: ("scheduler",),
-    ActionType.SET_CONFIG: ("key",),
-    ActionType.SET_STORE_LIMIT: ("store_id",),
-    ActionType.OFFLINE_STORE: ("store_id",),
-    ActionType.CANCEL_OFFLINE: ("store_id",),
-}
-"""The parameters that say what each action is about; an edit must leave them as they are."""
 
 SUBJECT_CHANGED = (
     "An edit changes parameters, not what the proposal is about: {name} stays {before}. "
@@ -51,7 +32,7 @@ def subject_changes(
 ) -> dict[str, str]:
     """``{parameter: why it cannot change}`` for each subject parameter ``after`` changes; {} if none."""
     refused: dict[str, str] = {}
-    for name in SUBJECT_PARAMS[action]:
+    for name in CATALOG[action].subject:
         old, new = before.get(name), after.get(name)
         if old != new:
             refused[name] = SUBJECT_CHANGED.format(

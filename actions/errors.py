@@ -12,7 +12,8 @@
      │                           ``recorded`` says what stands (raised by ``Operations``)
      └── ClusterError            PD could not be asked or refused (raised by Cluster adapters)
           ├── ClusterUnavailable PD unreachable, no leader, timed out; ``maybe_sent`` for writes
-          └── ClusterRejected    PD answered and refused (status and PD's own message)
+          └── ClusterRejected    PD answered and refused (status, PD's own message, and the typed
+                                 ``Refusal`` the PD adapter read from it when PD's text is a known one)
 
 Every message is written for the person who sent the request: it says what is wrong and, where it
 can, what to do instead. ``str(exc)`` is safe to show in Slack.
@@ -21,6 +22,7 @@ can, what to do instead. ``str(exc)`` is safe to show in Slack.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 
 class ActionError(Exception):
@@ -69,12 +71,59 @@ class ClusterUnavailable(ClusterError):
     """Raised when PD is unreachable, has no leader, or timed out; ``maybe_sent`` marks a write in doubt."""
 
 
-class ClusterRejected(ClusterError):
-    """Raised when PD answered and refused the request (a 4xx, or a 500 carrying a semantic refusal)."""
+class RefusalReason(enum.StrEnum):
+    """Why PD refused a request, for the refusals whose text PD keeps stable (docs/pd.md, "Refusals PD
+    makes…"). The PD adapter decides it once from PD's text; ``actions.explain`` turns it into a sentence.
+    """
 
-    def __init__(self, message: str, *, status: int | None = None, not_found: bool = False) -> None:
+    NO_VOTER_ON_STORE = "no-voter-on-store"  # args: store
+    NO_PEER_ON_STORE = "no-peer-on-store"  # args: store
+    PEER_ALREADY_ON_STORE = "peer-already-on-store"  # args: store
+    ABNORMAL_PEER = "abnormal-peer"  # args: region
+    REGION_NOT_FOUND = "region-not-found"  # args: region
+    HOT_REGION = "hot-region"  # args: region
+    STORE_NOT_FOUND = "store-not-found"  # args: store
+    STORE_REMOVED = "store-removed"  # args: store
+    STORE_UNHEALTHY = "store-unhealthy"  # args: store
+    TOO_FEW_UP_STORES = "too-few-up-stores"  # args: store, Up stores left, Up stores needed
+    OPERATOR_EXISTS = "operator-exists"
+    NOTHING_TO_DO = "nothing-to-do"  # PD built no operator step: the change is already in place
+    LEADER_NOT_ALLOWED = "leader-not-allowed"
+    NOT_ADJACENT = "not-adjacent"
+    JOINT_STATE = "joint-state"
+    SPLIT_KEY_NOT_HEX = "split-key-not-hex"  # args: key
+    OPERATOR_NOT_FOUND = "operator-not-found"
+    SCHEDULER_EXISTS = "scheduler-exists"
+    SCHEDULER_NOT_FOUND = "scheduler-not-found"
+    CONFIG_ITEM_NOT_FOUND = "config-item-not-found"  # args: item
+    INVALID_RATE = "invalid-rate"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refusal PD's text names: the reason, and the ids, keys and counts PD put in it, in its order."""
+
+    reason: RefusalReason
+    args: tuple[str, ...] = ()
+
+
+class ClusterRejected(ClusterError):
+    """Raised when PD answered and refused the request (a 4xx, or a 500 carrying a semantic refusal).
+
+    ``refusal`` is the typed reason when PD's text is one the adapter knows, else ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        not_found: bool = False,
+        refusal: Refusal | None = None,
+    ) -> None:
         super().__init__(message, status=status, maybe_sent=False)
         self.not_found = not_found
+        self.refusal = refusal
 
 
 class StorageUnavailable(ActionError):

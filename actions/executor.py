@@ -28,7 +28,6 @@ from actions.errors import ClusterError, ClusterRejected, StorageUnavailable
 from actions.explain import explain_rejection, explain_unavailable, pd_text
 from actions.models import (
     ActionResult,
-    ActionType,
     CheckResult,
     CheckStatus,
     OperatorOutcome,
@@ -41,7 +40,7 @@ from actions.operators import FINISHED, describe, is_ours, operator_region, outc
 from actions.params import int_param
 from actions.ports import Cluster, Notifier, OperatorSnapshot, ProposalStore
 from actions.signals import DecisionSignals
-from actions.verify import verify
+from actions.verify import Verdict, Verification, verify
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +51,7 @@ EXECUTOR_ACTOR = f"{SYSTEM_ACTOR}/executor"
 # An operator PD never shows is given this many polls before the bot reads the cluster instead.
 _MISSING_POLLS = 3
 
-# Actions PD carries out over hours, not in one operator: followed until the store is a Tombstone.
-DRAINS = frozenset({ActionType.OFFLINE_STORE})
+# How long the bot follows an action PD carries out over hours (``ActionSpec.drains``).
 DRAIN_FOLLOW_SECONDS = 6 * 3600.0
 
 # Seconds between attempts to record a result the database refused, at most (it starts at the poll).
@@ -65,19 +63,20 @@ NOT_RECORDED_YET = (
 )
 
 
-def change_visible(verification: CheckResult | None) -> bool | None:
+def change_visible(verification: Verification | None) -> bool | None:
     """Whether a verification shows the change: True, False, or None when it could not tell.
 
-    ``actions.verify`` reports PASS (visible), WARN (visible but still settling, e.g. leaders still
-    leaving a store — or, worded "could not verify", PD could not be read) and FAIL (the old state).
+    CONFIRMED is visible (a WARN among them is still settling, e.g. leaders still leaving a store),
+    REFUTED shows the old state, UNKNOWN (PD could not be read) and no verification at all cannot tell.
     """
-    if verification is None:
+    if verification is None or verification.verdict is Verdict.UNKNOWN:
         return None
-    if verification.status is CheckStatus.PASS:
-        return True
-    if verification.status is CheckStatus.FAIL:
-        return False
-    return None if verification.message.startswith("could not verify") else True
+    return verification.verdict is Verdict.CONFIRMED
+
+
+def recorded_check(verification: Verification | None) -> CheckResult | None:
+    """What a result records and a card shows of a verification: its check (status, evidence, data)."""
+    return verification.check if verification is not None else None
 
 
 class Executor:
@@ -176,7 +175,7 @@ class Executor:
                 proposal,
                 pd_request,
                 creates_operator=spec.creates_operator,
-                drains=proposal.request.action in DRAINS,
+                drains=spec.drains,
             )
             try:
                 recorded = await self._store.finish_execution(
@@ -327,7 +326,7 @@ class Executor:
     async def _outcome(self, proposal: Proposal, result: ActionResult) -> ActionResult:
         """How a sent proposal ended, as PD reports it (following its operator when it made one)."""
         spec = CATALOG[proposal.request.action]
-        if proposal.request.action in DRAINS and result.state is not ProposalState.FAILED:
+        if spec.drains and result.state is not ProposalState.FAILED:
             return await self._follow_drain(proposal, result)
         if spec.creates_operator:
             return await self._follow_operator(proposal, result)
@@ -356,7 +355,7 @@ class Executor:
                             "state": ProposalState.SUCCEEDED,
                             "message": f"The drain finished: store {store_id} is Tombstone{moved}.",
                             "operator": OperatorOutcome.NONE,
-                            "verification": verification,
+                            "verification": recorded_check(verification),
                             "finished_at": self._clock(),
                         }
                     )
@@ -485,14 +484,14 @@ class Executor:
         if operator.outcome is OperatorOutcome.SUCCESS:
             verification = await self.verify(proposal)
             message = outcome_message(operator)
-            if verification is not None and verification.status is not CheckStatus.PASS:
-                message += f" The check afterwards says: {verification.message}"
+            if verification is not None and verification.check.status is not CheckStatus.PASS:
+                message += f" The check afterwards says: {verification.evidence}"
             return result.model_copy(
                 update={
                     "state": ProposalState.SUCCEEDED,
                     "message": message,
                     "operator": operator.outcome,
-                    "verification": verification,
+                    "verification": recorded_check(verification),
                     "finished_at": self._clock(),
                 }
             )
@@ -512,7 +511,7 @@ class Executor:
         change counts as success and anything else stays unknown.
         """
         verification = await self.verify(proposal)
-        seen = verification.message if verification is not None else "the check could not run"
+        seen = verification.evidence if verification is not None else "the check could not run"
         visible = change_visible(verification)
         in_doubt = bool(unseen) or result.state is ProposalState.UNKNOWN
         if visible:
@@ -536,13 +535,13 @@ class Executor:
             update={
                 "state": state,
                 "message": message,
-                "verification": verification,
+                "verification": recorded_check(verification),
                 "operator": operator,
                 "finished_at": self._clock(),
             }
         )
 
-    async def verify(self, proposal: Proposal) -> CheckResult | None:
+    async def verify(self, proposal: Proposal) -> Verification | None:
         """The catalog's verification of ``proposal`` against live PD; ``None`` when it could not run."""
         facts = proposal.preflight.facts if proposal.preflight is not None else {}
         try:

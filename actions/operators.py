@@ -2,25 +2,15 @@
 
 ``GET /operators/{region}`` returns the running operator or the last one that finished in the past ten
 minutes, whoever created it; a scheduler's operator on the same region must not be taken for ours.
-PD names admin operators ``admin-<kind>`` (docs/pd.md, "Reading an operator: text formats").
+PD names admin operators ``admin-<kind>`` (docs/pd.md, "Reading an operator: text formats"); each
+catalog entry says which name its operator gets (``ActionSpec.operator``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from actions.models import ActionRequest, ActionType, OperatorOutcome
+from actions.catalog import CATALOG
+from actions.models import ActionRequest, OperatorOutcome
 from actions.ports import OperatorSnapshot
-
-OPERATOR_DESC: Mapping[ActionType, str] = {
-    ActionType.TRANSFER_LEADER: "admin-transfer-leader",
-    ActionType.TRANSFER_PEER: "admin-move-peer",
-    ActionType.ADD_PEER: "admin-add-peer",
-    ActionType.REMOVE_PEER: "admin-remove-peer",
-    ActionType.MERGE_REGION: "admin-merge-region",
-    ActionType.SPLIT_REGION: "admin-split-region",
-    ActionType.SCATTER_REGION: "scatter-region",
-}
 
 FINISHED = frozenset(
     {OperatorOutcome.SUCCESS, OperatorOutcome.TIMEOUT, OperatorOutcome.CANCEL, OperatorOutcome.REPLACE}
@@ -28,23 +18,14 @@ FINISHED = frozenset(
 
 
 def operator_region(request: ActionRequest) -> int | None:
-    """The region whose operator reports this action's outcome.
-
-    A merge creates one operator per region. The source's ends CANCEL ("region not found") once the
-    source has been merged away; the target's passive step ends SUCCESS when the target's range grows,
-    so the target is the one to follow.
-    """
-    keys = ("target_region_id",) if request.action is ActionType.MERGE_REGION else ("region_id",)
-    for key in keys:
-        value = request.params.get(key)
-        if isinstance(value, int):
-            return value
-    return None
+    """The region whose operator reports this action's outcome (``ActionSpec.operator_region``)."""
+    value = request.params.get(CATALOG[request.action].operator_region)
+    return value if isinstance(value, int) else None
 
 
 def is_ours(operator: OperatorSnapshot, request: ActionRequest) -> bool:
     """Whether ``operator`` is the kind this action creates (not a scheduler's or checker's)."""
-    expected = OPERATOR_DESC.get(request.action)
+    expected = CATALOG[request.action].operator
     return expected is None or operator.desc == expected or operator.desc.startswith(expected)
 
 

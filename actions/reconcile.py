@@ -18,29 +18,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from actions.audit import RECONCILER_ACTOR, checks_json, find_intent, note_entry
+from actions.audit import RECONCILER_ACTOR, caller_id, checks_json, find_intent, note_entry
 from actions.catalog import CATALOG
 from actions.clock import Clock
-from actions.errors import ClusterError, StorageUnavailable
-from actions.executor import DRAINS, Executor, change_visible
-from actions.models import (
-    ActionApproval,
-    ActionRequest,
-    ActionResult,
-    Decision,
-    OperatorOutcome,
-    Proposal,
-    ProposalState,
-    Source,
-)
+from actions.errors import ClusterError
+from actions.executor import Executor, change_visible
+from actions.models import ActionResult, CheckResult, OperatorOutcome, Proposal, ProposalState
 from actions.notify import tell
 from actions.operators import FINISHED, is_ours, operator_region, outcome_message
 from actions.policy import Policy
-from actions.ports import ApprovalOutcome, AuditQuery, Cluster, Notifier, ProposalStore
+from actions.ports import AuditQuery, Cluster, Notifier, OperatorSnapshot, ProposalStore
 from actions.preflight import run_preflight
+from actions.service import Operations
+from actions.verify import Verification
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +43,123 @@ logger = logging.getLogger(__name__)
 OPERATOR_RECORD_TTL = timedelta(minutes=10)
 
 _SCAN_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What PD showed about a write left executing, as ``settle`` needs it."""
+
+    creates_operator: bool
+    drains: bool  # the action drains a store over hours (``ActionSpec.drains``)
+    region: int | None  # the region whose operator reports the outcome
+    operator: OperatorSnapshot | None  # our operator, when PD shows one
+    verification: Verification | None  # None: not read (see ``needs_verification``) or it could not run
+    recent: bool  # the intent is younger than ``OPERATOR_RECORD_TTL``
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What to record for a write left executing: its state, the message, and what was found."""
+
+    state: ProposalState
+    message: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    operator: OperatorOutcome = OperatorOutcome.NONE
+    verification: CheckResult | None = None
+    following: bool = False  # still under way: the executor follows it (no ``finished_at`` yet)
+
+
+def needs_verification(operator: OperatorSnapshot | None) -> bool:
+    """Whether ``settle`` needs the catalog's verification besides ``operator`` (our operator, if any)."""
+    if operator is None:
+        return True
+    if operator.outcome is OperatorOutcome.RUNNING:
+        return False
+    return operator.outcome not in FINISHED or operator.outcome is OperatorOutcome.SUCCESS
+
+
+def settle(found: Found) -> Settlement | None:
+    """How a write left executing ended, from what PD shows; ``None`` when PD cannot say (ask again later).
+
+        PD shows                                            recorded
+        our operator RUNNING                                succeeded, followed again
+        our operator finished: SUCCESS                      succeeded (with the verification)
+        our operator finished: TIMEOUT, CANCEL or REPLACE   failed
+        a drain whose store is Offline                      succeeded, followed again
+        the change (verdict CONFIRMED)                      succeeded
+        not the change (REFUTED), and no operator can have
+          been created and forgotten (no operator action,
+          or the intent is within PD's ten-minute record)   failed
+        no verification, or UNKNOWN for a non-operator action   None
+        anything else                                       unknown: never resent, check by hand
+
+    Schedulers, config and store state change synchronously inside PD's handler, so a change PD does not
+    show did not happen. An operator leaves a record for ten minutes, so "no operator" proves nothing
+    was created only within that window.
+    """
+    operator, verification = found.operator, found.verification
+    if operator is not None:
+        seen: dict[str, Any] = {
+            "operator": operator.outcome.value,
+            "operator_desc": operator.desc,
+            "brief": operator.brief,
+        }
+        if operator.outcome is OperatorOutcome.RUNNING:
+            return Settlement(
+                ProposalState.SUCCEEDED,
+                "Found after a restart: PD is running the operator "
+                f"({operator.brief or operator.desc}); following it.",
+                seen,
+                operator=OperatorOutcome.RUNNING,
+                following=True,
+            )
+        if operator.outcome in FINISHED:
+            succeeded = operator.outcome is OperatorOutcome.SUCCESS
+            return Settlement(
+                ProposalState.SUCCEEDED if succeeded else ProposalState.FAILED,
+                f"Found after a restart: {outcome_message(operator)}",
+                seen,
+                operator=operator.outcome,
+                verification=verification.check if succeeded and verification is not None else None,
+            )
+    if verification is None:
+        return None  # the check could not run: try again on the next pass
+    detail = {"verification": verification.check.model_dump(mode="json")}
+    if found.drains and verification.check.data.get("state") == "Offline":
+        # The offline took effect and PD is still moving regions off the store: follow the drain.
+        return Settlement(
+            ProposalState.SUCCEEDED,
+            f"Found after a restart: {verification.evidence}; following the drain.",
+            detail,
+            operator=OperatorOutcome.RUNNING,
+            following=True,
+        )
+    visible = change_visible(verification)
+    if visible is None and not found.creates_operator:
+        return None  # PD could not be read: try again on the next pass
+    if visible:
+        return Settlement(
+            ProposalState.SUCCEEDED,
+            f"Found after a restart: PD shows the change ({verification.evidence}).",
+            detail,
+            verification=verification.check,
+        )
+    if visible is False and (found.recent or not found.creates_operator):
+        what = f"no operator for region {found.region} and " if found.creates_operator else ""
+        return Settlement(
+            ProposalState.FAILED,
+            f"Found after a restart: PD shows {what}not the change ({verification.evidence}), so the "
+            "request did not take effect. Nothing was resent; propose it again if it is still needed.",
+            detail,
+            verification=verification.check,
+        )
+    return Settlement(
+        ProposalState.UNKNOWN,
+        "Found after a restart: PD cannot tell whether the request took effect "
+        f"({verification.evidence}). Check the cluster before trying again; the bot will not resend it.",
+        detail,
+        verification=verification.check,
+    )
 
 
 class Reconciler:
@@ -64,7 +175,9 @@ class Reconciler:
         clock: Clock,
         *,
         grace: timedelta = timedelta(minutes=2),
+        operations: Operations | None = None,
     ) -> None:
+        """``operations`` proposes and runs the reverts (one is made from the same parts if not given)."""
         self._cluster = cluster
         self._store = store
         self._notifier = notifier
@@ -74,6 +187,7 @@ class Reconciler:
         # Periodic passes leave younger proposals alone: another replica may be sending them right now.
         self._grace = grace
         self._revert_lock = asyncio.Lock()
+        self._operations = operations or Operations(cluster, store, notifier, policy, executor, clock)
 
     # --- at start --------------------------------------------------------------------------------
 
@@ -158,107 +272,47 @@ class Reconciler:
     async def _what_pd_shows(
         self, proposal: Proposal, *, intent_at: datetime
     ) -> tuple[ActionResult, dict[str, Any]] | None:
-        """What PD says about a write that may or may not have reached it; ``None`` if PD cannot say."""
+        """What PD says about a write that may or may not have reached it; ``None`` if PD cannot say.
+
+        Reads our operator (when the action makes one) and, where ``settle`` needs it, the catalog's
+        verification; ``settle`` decides.
+        """
         spec = CATALOG[proposal.request.action]
-        pd_request = spec.pd_request(proposal.request.params)
-        base = ActionResult(
-            state=ProposalState.UNKNOWN,
-            message="",
-            pd_request=pd_request,
-            caller_id=f"tikv-chatops/{proposal.id}",
-            started_at=intent_at,
-            finished_at=self._clock(),
-        )
         region = operator_region(proposal.request)
+        operator = None
         if spec.creates_operator and region is not None:
             try:
-                operator = await self._cluster.get_operator(region)
+                shown = await self._cluster.get_operator(region)
             except ClusterError as exc:
                 logger.warning("reconcile: reading the operator of region %s failed: %s", region, exc)
                 return None
-            if operator is not None and is_ours(operator, proposal.request):
-                detail: dict[str, Any] = {
-                    "operator": operator.outcome.value,
-                    "operator_desc": operator.desc,
-                    "brief": operator.brief,
-                }
-                if operator.outcome is OperatorOutcome.RUNNING:
-                    return base.model_copy(
-                        update={
-                            "state": ProposalState.SUCCEEDED,
-                            "operator": OperatorOutcome.RUNNING,
-                            "finished_at": None,
-                            "message": "Found after a restart: PD is running the operator "
-                            f"({operator.brief or operator.desc}); following it.",
-                        }
-                    ), detail
-                if operator.outcome in FINISHED:
-                    state = (
-                        ProposalState.SUCCEEDED
-                        if operator.outcome is OperatorOutcome.SUCCESS
-                        else ProposalState.FAILED
-                    )
-                    verification = (
-                        await self._executor.verify(proposal) if state is ProposalState.SUCCEEDED else None
-                    )
-                    return base.model_copy(
-                        update={
-                            "state": state,
-                            "operator": operator.outcome,
-                            "verification": verification,
-                            "message": f"Found after a restart: {outcome_message(operator)}",
-                        }
-                    ), detail
-        verification = await self._executor.verify(proposal)
-        if (
-            proposal.request.action in DRAINS
-            and verification is not None
-            and verification.data.get("state") == "Offline"
-        ):
-            # The offline took effect and PD is still moving regions off the store: follow the drain.
-            return base.model_copy(
-                update={
-                    "state": ProposalState.SUCCEEDED,
-                    "operator": OperatorOutcome.RUNNING,
-                    "finished_at": None,
-                    "message": f"Found after a restart: {verification.message}; following the drain.",
-                }
-            ), {"verification": verification.model_dump(mode="json")}
-        visible = change_visible(verification)
-        if verification is None or (visible is None and not spec.creates_operator):
-            return None  # PD could not be read: try again on the next pass
-        detail = {"verification": verification.model_dump(mode="json")}
-        if visible:
-            return base.model_copy(
-                update={
-                    "state": ProposalState.SUCCEEDED,
-                    "verification": verification,
-                    "message": f"Found after a restart: PD shows the change ({verification.message}).",
-                }
-            ), detail
-        # Schedulers, config and store state change synchronously inside PD's handler, so a change PD
-        # does not show did not happen. An operator leaves a record for ten minutes, so "no operator"
-        # proves nothing was created only within that window.
-        recent = self._clock() - intent_at < OPERATOR_RECORD_TTL
-        if visible is False and (recent or not spec.creates_operator):
-            what = f"no operator for region {region} and " if spec.creates_operator else ""
-            return base.model_copy(
-                update={
-                    "state": ProposalState.FAILED,
-                    "verification": verification,
-                    "message": f"Found after a restart: PD shows {what}not the change "
-                    f"({verification.message}), so the request did not take effect. Nothing was resent; "
-                    "propose it again if it is still needed.",
-                }
-            ), detail
-        return base.model_copy(
-            update={
-                "verification": verification,
-                "message": "Found after a restart: PD cannot tell whether the request took effect "
-                f"({verification.message}). Check the cluster before trying again; "
-                "the bot will not resend it.",
-            }
-        ), detail
+            if shown is not None and is_ours(shown, proposal.request):
+                operator = shown
+        verification = await self._executor.verify(proposal) if needs_verification(operator) else None
+        now = self._clock()
+        settled = settle(
+            Found(
+                creates_operator=spec.creates_operator,
+                drains=spec.drains,
+                region=region,
+                operator=operator,
+                verification=verification,
+                recent=now - intent_at < OPERATOR_RECORD_TTL,
+            )
+        )
+        if settled is None:
+            return None
+        result = ActionResult(
+            state=settled.state,
+            message=settled.message,
+            pd_request=spec.pd_request(proposal.request.params),
+            caller_id=caller_id(proposal.id),
+            operator=settled.operator,
+            verification=settled.verification,
+            started_at=intent_at,
+            finished_at=None if settled.following else now,
+        )
+        return result, settled.detail
 
     async def resume_following(self) -> int:
         """Follow again what a restart interrupted: running operators and writes in doubt."""
@@ -365,7 +419,7 @@ class Reconciler:
                     )
                     continue
                 try:
-                    revert = await self._revert(proposal, now)
+                    revert = await self._operations.revert(proposal, now=now)
                 except Exception:
                     logger.exception("reverting proposal %s failed", proposal.id)
                     continue
@@ -386,81 +440,6 @@ class Reconciler:
         if proposal.result is None or not seconds:
             return proposal.revert_at
         return max(proposal.revert_at, proposal.result.started_at + timedelta(seconds=seconds))
-
-    async def _revert(self, proposal: Proposal, now: datetime) -> Proposal | None:
-        spec = CATALOG[proposal.request.action]
-        facts = proposal.preflight.facts if proposal.preflight is not None else {}
-        inverse = spec.inverse(proposal.request.params, facts)
-        if inverse is None:
-            logger.warning("proposal %s is due for a revert but its action has no inverse", proposal.id)
-            return None
-        action, params = inverse
-        seconds = proposal.request.revert_after_seconds
-        request = ActionRequest(
-            action=action,
-            params=dict(params),
-            cluster=proposal.request.cluster,
-            requester=RECONCILER_ACTOR,
-            source=Source.AGENT,
-            rationale=f"Automatic revert of #{proposal.id} ({spec.describe(proposal.request.params)})"
-            + (f", asked to last {timedelta(seconds=seconds)}." if seconds else "."),
-            ticket_id=proposal.request.ticket_id,
-        )
-        inverse_spec = CATALOG[action]
-        report = await run_preflight(request, self._cluster, self._policy)
-        revert = await self._store.create_proposal(
-            request=request,
-            tier=inverse_spec.tier,
-            approvals_required=1,
-            preflight=report,
-            expires_at=now + self._policy.tier_policy(inverse_spec.tier).ttl,
-            now=now,
-            channel=proposal.channel,
-            undo_of=proposal.id,
-        )
-        revert = await self._publish(revert)
-        if report.blocked:
-            reason = "; ".join(f"{c.name}: {c.message}" for c in report.failures)
-            await self._store.transition(
-                revert.id,
-                expected=ProposalState.PENDING,
-                new=ProposalState.SUPERSEDED,
-                actor=RECONCILER_ACTOR,
-                now=now,
-                revision=revert.revision,
-                detail={"reason": f"Nothing to revert: {reason}", "checks": checks_json(report)},
-            )
-            await self._store.log_entry(
-                note_entry(
-                    actor=RECONCILER_ACTOR,
-                    request=request,
-                    proposal_id=revert.id,
-                    result={"revert_of": proposal.id, "skipped": reason},
-                    now=now,
-                )
-            )
-            stored = await self._store.get_proposal(revert.id) or revert
-            await self._tell_update(stored)
-            return stored
-        outcome = await self._store.add_approval(
-            ActionApproval(
-                proposal_id=revert.id,
-                revision=revert.revision,
-                approver=RECONCILER_ACTOR,
-                decision=Decision.APPROVE,
-                reason=f"automatic revert of #{proposal.id}",
-                decided_at=now,
-            ),
-            required=1,
-        )
-        if outcome is not ApprovalOutcome.APPROVED:
-            logger.warning(
-                "the revert %s of proposal %s was not approved: %s", revert.id, proposal.id, outcome
-            )
-            return await self._store.get_proposal(revert.id)
-        approved = await self._store.get_proposal(revert.id) or revert
-        await self._executor.execute(approved, actor=RECONCILER_ACTOR)
-        return await self._store.get_proposal(revert.id) or approved
 
     async def run_background(self, stop: asyncio.Event, interval: float) -> None:
         """Until ``stop`` is set: expire, revert what is due, and settle leftovers older than the grace."""
@@ -485,24 +464,6 @@ class Reconciler:
                 logger.exception("background pass failed while %s", name)
 
     # --- telling people --------------------------------------------------------------------------
-
-    async def _publish(self, proposal: Proposal) -> Proposal:
-        try:
-            card = await self._notifier.publish(proposal, channel=proposal.channel)
-        except Exception:
-            logger.exception("posting the card of proposal %s failed", proposal.id)
-            return proposal
-        if card is None:
-            return proposal
-        noted = proposal.model_copy(update={"channel": card.channel, "message_ts": card.message_ts})
-        try:
-            await self._store.set_card(proposal.id, channel=card.channel, message_ts=card.message_ts)
-            return await self._store.get_proposal(proposal.id) or noted
-        except StorageUnavailable as exc:
-            # The proposal and its card exist: carry on (a revert still runs) rather than leave it half
-            # done; only the card's later rewrites are lost if its place was not stored.
-            logger.warning("proposal %s: noting where its card is failed (%s)", proposal.id, exc)
-            return noted
 
     async def _tell_update(self, proposal: Proposal) -> None:
         await tell(self._notifier.update, proposal)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.catalog import CATALOG
+from actions.catalog import CATALOG, RiskInputs
 from actions.checks.base import CheckContext, plural, stores_text
 from actions.config_keys import config_impact, config_key
 from actions.models import (
@@ -34,10 +34,6 @@ from actions.models import (
 from actions.policy import Policy
 from actions.ports import RegionSnapshot
 
-# Actions that take a store's data or leaders away: riskier while the cluster is already degraded.
-STORE_ACTIONS = frozenset(
-    {ActionType.EVICT_LEADER, ActionType.OFFLINE_STORE, ActionType.TRANSFER_PEER, ActionType.REMOVE_PEER}
-)
 SAFE_MIN_REPLICAS = 3
 CHECK_NAME = "risk"
 _UNHEALTHY_STATES = ("Down", "Disconnected")
@@ -69,12 +65,13 @@ def raise_one(tier: Tier) -> Tier:
 
 def assess(request: ActionRequest, state: ClusterState, policy: Policy) -> Verdict:
     """The effective tier of ``request`` on a cluster in ``state``, and the one line saying why."""
-    base = CATALOG[request.action].tier
+    spec = CATALOG[request.action]
+    base = spec.tier
     tier, reason, refusal = base, "", None
-    if request.action is ActionType.SET_CONFIG:
+    if spec.risk_inputs is RiskInputs.CONFIG:
         tier, reason, refusal = _config(request, state, policy)
         tier = higher_tier(tier, base)
-    elif request.action in STORE_ACTIONS and (state.down_store_ids or state.degraded_regions):
+    elif spec.risk_inputs is RiskInputs.STORE and (state.down_store_ids or state.degraded_regions):
         # At least the approvers' tier: on a degraded cluster a store action is never a one-click change.
         tier = higher_tier(raise_one(base), Tier.STRUCTURAL)
         problems = []
@@ -130,14 +127,14 @@ def words_copies(count: int) -> str:
 
 async def gather(ctx: CheckContext) -> ClusterState:
     """Read (through the preflight's shared context) what ``assess`` needs for this request."""
-    action = ctx.request.action
-    if action is ActionType.SET_CONFIG:
+    inputs = CATALOG[ctx.request.action].risk_inputs
+    if inputs is RiskInputs.CONFIG:
         config = await ctx.config()
         up: tuple[int, ...] = ()
         if str(ctx.params.get("key", "")).endswith("max-replicas"):
             up = tuple(sorted(s.id for s in await ctx.stores() if s.state_name == "Up"))
         return ClusterState(config=config, up_store_ids=up)
-    if action in STORE_ACTIONS:
+    if inputs is RiskInputs.STORE:
         # What the action itself takes away is not "more" degradation: removing the dead peer of a
         # region, or draining a store that is down, is the repair.
         subject = _subject_store(ctx)

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from actions.audit import SYSTEM_ACTOR, checks_json, note_entry, refusal_entry
+from actions.audit import RECONCILER_ACTOR, SYSTEM_ACTOR, checks_json, note_entry, refusal_entry
 from actions.catalog import CATALOG, validate_params
 from actions.clock import Clock
 from actions.dryrun import dry_run
@@ -254,6 +254,95 @@ class Operations:
         )
         return await self._publish(proposal, channel=channel)
 
+    async def revert(self, original: Proposal, *, now: datetime) -> Proposal | None:
+        """Revert a temporary change whose time has come: propose its inverse, approve it, run it.
+
+        The reconciler's automatic revert, not a person's Undo: ``RECONCILER_ACTOR`` proposes it at the
+        inverse's catalog tier and is its one approval. When its preflight fails (someone already undid
+        the change) it is recorded and closed as superseded, never sent. ``None`` when the action has no
+        inverse; otherwise the revert as stored.
+        """
+        spec = CATALOG[original.request.action]
+        facts = original.preflight.facts if original.preflight is not None else {}
+        inverse = spec.inverse(original.request.params, facts)
+        if inverse is None:
+            logger.warning("proposal %s is due for a revert but its action has no inverse", original.id)
+            return None
+        action, params = inverse
+        seconds = original.request.revert_after_seconds
+        request = ActionRequest(
+            action=action,
+            params=dict(params),
+            cluster=original.request.cluster,
+            requester=RECONCILER_ACTOR,
+            source=Source.AGENT,
+            rationale=f"Automatic revert of #{original.id} ({spec.describe(original.request.params)})"
+            + (f", asked to last {timedelta(seconds=seconds)}." if seconds else "."),
+            ticket_id=original.request.ticket_id,
+        )
+        tier = CATALOG[action].tier
+        report = await run_preflight(request, self._cluster, self.policy)
+        revert = await self._store.create_proposal(
+            request=request,
+            tier=tier,
+            approvals_required=1,
+            preflight=report,
+            expires_at=now + self.policy.tier_policy(tier).ttl,
+            now=now,
+            channel=original.channel,
+            undo_of=original.id,
+        )
+        # The revert runs whether or not its card's place could be stored: only rewrites would miss it.
+        revert = await self._publish(revert, channel=original.channel, unnoted_ok=True)
+        if report.blocked:
+            return await self._nothing_to_revert(original, revert, report, now=now)
+        outcome = await self._store.add_approval(
+            ActionApproval(
+                proposal_id=revert.id,
+                revision=revert.revision,
+                approver=RECONCILER_ACTOR,
+                decision=Decision.APPROVE,
+                reason=f"automatic revert of #{original.id}",
+                decided_at=now,
+            ),
+            required=1,
+        )
+        if outcome is not ApprovalOutcome.APPROVED:
+            logger.warning(
+                "the revert %s of proposal %s was not approved: %s", revert.id, original.id, outcome
+            )
+            return await self._store.get_proposal(revert.id)
+        approved = await self._store.get_proposal(revert.id) or revert
+        await self._executor.execute(approved, actor=RECONCILER_ACTOR)
+        return await self._store.get_proposal(revert.id) or approved
+
+    async def _nothing_to_revert(
+        self, original: Proposal, revert: Proposal, report: PreflightReport, *, now: datetime
+    ) -> Proposal:
+        """Close a revert whose preflight failed as superseded, with the reason in the audit."""
+        reason = _failures(report)
+        await self._store.transition(
+            revert.id,
+            expected=ProposalState.PENDING,
+            new=ProposalState.SUPERSEDED,
+            actor=RECONCILER_ACTOR,
+            now=now,
+            revision=revert.revision,
+            detail={"reason": f"Nothing to revert: {reason}", "checks": checks_json(report)},
+        )
+        await self._store.log_entry(
+            note_entry(
+                actor=RECONCILER_ACTOR,
+                request=revert.request,
+                proposal_id=revert.id,
+                result={"revert_of": original.id, "skipped": reason},
+                now=now,
+            )
+        )
+        stored = await self._store.get_proposal(revert.id) or revert
+        await tell(self._notifier.update, stored)
+        return stored
+
     def _revert_at(self, request: ActionRequest, report: PreflightReport, now: datetime) -> datetime | None:
         """When a temporary or reversible change is reverted automatically (when asked to be); only
         changes the catalog can invert."""
@@ -264,7 +353,14 @@ class Operations:
             return None
         return now + timedelta(seconds=request.revert_after_seconds)
 
-    async def _publish(self, proposal: Proposal, *, channel: str | None) -> Proposal:
+    async def _publish(
+        self, proposal: Proposal, *, channel: str | None, unnoted_ok: bool = False
+    ) -> Proposal:
+        """Post the proposal's card (best-effort) and store where it is.
+
+        When that place cannot be stored, ``PartlyRecorded`` says so to the person who asked; with
+        ``unnoted_ok`` (nobody is waiting, e.g. an automatic revert) it is logged and the proposal goes on.
+        """
         try:
             card = await self._notifier.publish(proposal, channel=channel)
         except Exception:
@@ -272,9 +368,13 @@ class Operations:
             return proposal
         if card is None:
             return proposal
+        noted = proposal.model_copy(update={"channel": card.channel, "message_ts": card.message_ts})
         try:
             await self._store.set_card(proposal.id, channel=card.channel, message_ts=card.message_ts)
         except StorageUnavailable as exc:
+            if unnoted_ok:
+                logger.warning("proposal %s: noting where its card is failed (%s)", proposal.id, exc)
+                return noted
             # The proposal is stored and its card is live: "nothing was recorded, try again" would be
             # false and a retry would make a duplicate. Its buttons work without the stored place.
             raise PartlyRecorded(
@@ -282,7 +382,6 @@ class Operations:
                 proposal_id=proposal.id,
                 recorded=Recorded.PROPOSAL_CARD_UNNOTED,
             ) from exc
-        noted = proposal.model_copy(update={"channel": card.channel, "message_ts": card.message_ts})
         return await self._read_back(proposal.id, noted)
 
     # --- deciding --------------------------------------------------------------------------------

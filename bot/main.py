@@ -223,7 +223,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         operations = Operations(
             cluster, store, notifier, policy, executor, clock, cluster_name=settings.tikv_chatops_cluster
         )
-        reconciler = Reconciler(cluster, store, notifier, executor, policy, clock)
+        reconciler = Reconciler(cluster, store, notifier, executor, policy, clock, operations=operations)
         work = WorkLimiter(concurrency=settings.work_concurrency, queue=settings.work_queue)
         stack.push_async_callback(work.aclose)  # before the clients its jobs use are closed
         metrics.work_depth.set_function(lambda: work.depth)

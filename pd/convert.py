@@ -13,12 +13,16 @@ from pd.models import RegionInfo, StoreInfo
 
 
 def translate(exc: PDError) -> ClusterError:
-    """The domain error for a PD failure. Refusals carry PD's own message; outages say what failed."""
+    """The domain error for a PD failure. Refusals carry PD's own message and its typed reason (decided in
+    ``pd.errors``); outages say what failed."""
     if isinstance(exc, PDUnavailable):
         return ClusterUnavailable(str(exc), status=exc.status, maybe_sent=exc.maybe_sent)
     if isinstance(exc, PDRequestError):
         return ClusterRejected(
-            exc.message or str(exc), status=exc.status, not_found=isinstance(exc, PDNotFound)
+            exc.message or str(exc),
+            status=exc.status,
+            not_found=isinstance(exc, PDNotFound),
+            refusal=exc.refusal,
         )
     return ClusterUnavailable(f"PD's answer could not be read: {exc}", status=exc.status)
 

@@ -20,12 +20,17 @@ object ``{"code": "input", "msg": ...}`` (bad request JSON), and plain text from
 whichever way it came. PD uses 500 both for refusals and for infrastructure trouble, so the body's
 format decides: a plain-text 500 comes from the redirect middleware (PD could not be asked), a
 JSON 500 comes from a handler that looked and said no.
+
+Every ``PDError`` also reads its message once against the refusal texts PD keeps stable (docs/pd.md,
+"Refusals PD makes…"): ``refusal`` is the typed ``Refusal`` (``actions.errors``) when one matches.
 """
 
 from __future__ import annotations
 
 import json
 import re
+
+from actions.errors import Refusal, RefusalReason
 
 _BODY_LIMIT = 1000
 
@@ -37,6 +42,48 @@ _OPERATOR_NOT_FOUND = "operator not found"
 _OPERATOR_EXISTS = "already have one"
 # PD's Go client treats these texts as a leader change (client/errs/errs.go IsLeaderChange).
 _LEADER_CHANGE = ("no leader", "not leader", "is not served", "not primary")
+# An RFC code anywhere in the text, as PD's typed errors print it.
+_ANY_RFC_CODE = re.compile(r"\[PD:[^\]]*\]")
+
+# PD's stable refusal texts, first match wins; each group is one of the refusal's ``args``.
+_REFUSALS: tuple[tuple[re.Pattern[str], RefusalReason], ...] = (
+    (re.compile(r"region has no voter in store (\d+)"), RefusalReason.NO_VOTER_ON_STORE),
+    (re.compile(r"region has no peer in store (\d+)"), RefusalReason.NO_PEER_ON_STORE),
+    (re.compile(r"region already has peer in store (\d+)"), RefusalReason.PEER_ALREADY_ON_STORE),
+    (re.compile(r"region (\d+) has abnormal peer"), RefusalReason.ABNORMAL_PEER),
+    (re.compile(r"region (\d+) not found"), RefusalReason.REGION_NOT_FOUND),
+    (re.compile(r"region (\d+) is a hot region"), RefusalReason.HOT_REGION),
+    (re.compile(r"store (\d+) not found"), RefusalReason.STORE_NOT_FOUND),
+    (re.compile(r"store (\d+) has been (?:removed|physically destroyed)"), RefusalReason.STORE_REMOVED),
+    (re.compile(r"store (\d+) is unhealthy"), RefusalReason.STORE_UNHEALTHY),
+    (
+        re.compile(
+            r"can not remove store (\d+) since the number of up stores would be (\d+) while need (\d+)"
+        ),
+        RefusalReason.TOO_FEW_UP_STORES,
+    ),
+    (re.compile(r"failed to add operator, maybe already have one"), RefusalReason.OPERATOR_EXISTS),
+    (re.compile(r"no operator step is built"), RefusalReason.NOTHING_TO_DO),
+    (re.compile(r"target leader is not allowed"), RefusalReason.LEADER_NOT_ALLOWED),
+    (re.compile(r"two regions are not adjacent"), RefusalReason.NOT_ADJACENT),
+    (re.compile(r"cannot split region which is in joint state"), RefusalReason.JOINT_STATE),
+    (re.compile(r"split key (\S+) is not in hex format"), RefusalReason.SPLIT_KEY_NOT_HEX),
+    (re.compile(r"operator not found"), RefusalReason.OPERATOR_NOT_FOUND),
+    (re.compile(r"scheduler existed"), RefusalReason.SCHEDULER_EXISTS),
+    (re.compile(r"scheduler not found"), RefusalReason.SCHEDULER_NOT_FOUND),
+    (re.compile(r"config item (\S+) not found"), RefusalReason.CONFIG_ITEM_NOT_FOUND),
+    (re.compile(r"invalid rate"), RefusalReason.INVALID_RATE),
+)
+
+
+def refusal_of(message: str) -> Refusal | None:
+    """The refusal PD's ``message`` states, if it is one of the stable texts; ``None`` otherwise."""
+    text = _ANY_RFC_CODE.sub("", message).strip().strip('"').strip()
+    for pattern, reason in _REFUSALS:
+        match = pattern.search(text)
+        if match:
+            return Refusal(reason, match.groups())
+    return None
 
 
 class PDError(Exception):
@@ -66,6 +113,8 @@ class PDError(Exception):
         self.maybe_sent = maybe_sent
         # The PD member that answered (or could not be reached); set by the client.
         self.endpoint = endpoint
+        # What PD's text says was wrong, when it is one of PD's stable refusals.
+        self.refusal = refusal_of(message)
 
     def __str__(self) -> str:
         where = " ".join(part for part in (self.request_name, self.path) if part)

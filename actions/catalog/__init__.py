@@ -2,8 +2,9 @@
 
 Every consumer reads it: the bot's parser (``parse_action``, ``spec_for``) and Edit modal
 (``validate_params``, ``ActionSpec.params`` / ``raw_params``), help (``help_entries``), cards
-(``describe``, ``pd_request``, ``pd_ctl``), preflight (``checks``), the executor (``pd_request``,
-``creates_operator``) and Undo (``inverse``). Nothing else lists actions.
+(``describe``, ``pd_request``, ``pd_ctl``), preflight (``checks``), risk (``risk_inputs``), edits
+(``subject``), the executor (``pd_request``, ``operator``, ``drains``), verification (``verify_fn``)
+and Undo (``inverse``). Nothing else lists actions (tests/actions/test_catalog_only.py keeps it so).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from actions.catalog.cluster_actions import CLUSTER_ACTIONS
 from actions.catalog.region_actions import REGION_ACTIONS
-from actions.catalog.spec import ActionSpec, HelpEntry, Inverse
+from actions.catalog.spec import ActionSpec, HelpEntry, Inverse, RiskInputs
 from actions.errors import InvalidRequest
 from actions.models import ActionType, ParamValue
 from actions.params import InvalidParams, ParamSpec
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidParams",
     "Inverse",
     "ParamSpec",
+    "RiskInputs",
     "help_entries",
     "parse_action",
     "spec_for",

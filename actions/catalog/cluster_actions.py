@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from actions import verifiers
 from actions.catalog import fields
-from actions.catalog.spec import ActionSpec, Inverse
+from actions.catalog.spec import ActionSpec, Inverse, RiskInputs
 from actions.checks import schedule, stores
 from actions.config_keys import config_key, format_go_duration
 from actions.errors import InvalidRequest
@@ -40,7 +41,9 @@ EVICT_LEADER_SPEC = ActionSpec(
     # It lasts until removed (remove-evict-leader undoes it): reversible, not temporary.
     tier=Tier.REVERSIBLE,
     example="evict-leader 4",
-    creates_operator=False,
+    subject=("store_id",),
+    verify_fn=verifiers.evicting_leaders,
+    risk_inputs=RiskInputs.STORE,
     checks=(_HEALTH, stores.store_exists(), stores.not_evicting(), stores.leaders_have_somewhere_to_go()),
     describe_fn=lambda p: (
         f"Move all leaders off store {_store(p)} and keep them off until remove-evict-leader {_store(p)}"
@@ -62,7 +65,8 @@ REMOVE_EVICT_LEADER = ActionSpec(
     params=(fields.STORE,),
     tier=Tier.REVERSIBLE,
     example="remove-evict-leader 4",
-    creates_operator=False,
+    subject=("store_id",),
+    verify_fn=verifiers.not_evicting_leaders,
     checks=(_HEALTH, stores.in_evict_list()),
     describe_fn=lambda p: f"Let store {_store(p)} hold leaders again (ends evict-leader {_store(p)})",
     request_fn=lambda p: PDRequest(
@@ -98,7 +102,8 @@ PAUSE_SCHEDULER = ActionSpec(
     params=(fields.SCHEDULER, fields.DELAY),
     tier=Tier.TEMPORARY,
     example="pause-scheduler balance-region-scheduler 600",
-    creates_operator=False,
+    subject=("scheduler",),
+    verify_fn=verifiers.scheduler_paused,
     checks=(_HEALTH, schedule.scheduler_state(resume=False)),
     describe_fn=lambda p: (
         f"Pause {_scheduler(p)} for {format_go_duration(int_param(p, 'delay_seconds') * 10**9)}"
@@ -115,7 +120,8 @@ RESUME_SCHEDULER = ActionSpec(
     params=(fields.SCHEDULER,),
     tier=Tier.TEMPORARY,
     example="resume-scheduler balance-region-scheduler",
-    creates_operator=False,
+    subject=("scheduler",),
+    verify_fn=verifiers.scheduler_resumed,
     checks=(_HEALTH, schedule.scheduler_state(resume=True)),
     describe_fn=lambda p: f"Resume {_scheduler(p)}",
     request_fn=lambda p: _pause_request(_scheduler(p), 0, "ResumeScheduler"),
@@ -166,7 +172,9 @@ SET_CONFIG = ActionSpec(
     params=(fields.CONFIG_KEY, fields.CONFIG_VALUE),
     tier=Tier.CONFIG,
     example="set-config leader-schedule-limit 8",
-    creates_operator=False,
+    subject=("key",),
+    verify_fn=verifiers.config_set,
+    risk_inputs=RiskInputs.CONFIG,
     checks=(_HEALTH, schedule.config_value()),
     describe_fn=lambda p: f"Set PD's {str_param(p, 'key')} to {_config_text(_config_value(p))}",
     request_fn=lambda p: PDRequest(
@@ -227,7 +235,8 @@ SET_STORE_LIMIT = ActionSpec(
     params=(fields.STORE, fields.RATE, fields.LIMIT_TYPE),
     tier=Tier.TEMPORARY,
     example="set-store-limit 4 15 add-peer",
-    creates_operator=False,
+    subject=("store_id",),
+    verify_fn=verifiers.limit_set,
     checks=(_HEALTH, stores.store_exists(), schedule.store_limit()),
     describe_fn=_describe_limit,
     request_fn=lambda p: PDRequest(
@@ -250,7 +259,10 @@ OFFLINE_STORE = ActionSpec(
     params=(fields.STORE,),
     tier=Tier.IRREVERSIBLE,
     example="offline-store 4",
-    creates_operator=False,
+    subject=("store_id",),
+    verify_fn=verifiers.store_drained,
+    risk_inputs=RiskInputs.STORE,
+    drains=True,
     checks=(_HEALTH, stores.store_drainable(), stores.enough_up_stores(), stores.no_other_draining()),
     describe_fn=lambda p: (
         f"Take store {_store(p)} offline: PD moves all its regions away, then it becomes a Tombstone"
@@ -267,7 +279,8 @@ CANCEL_OFFLINE = ActionSpec(
     params=(fields.STORE,),
     tier=Tier.REVERSIBLE,
     example="cancel-offline 4",
-    creates_operator=False,
+    subject=("store_id",),
+    verify_fn=verifiers.store_back_up,
     checks=(_HEALTH, stores.store_is_offline()),
     describe_fn=lambda p: f"Stop draining store {_store(p)} and set it back to Up",
     request_fn=lambda p: PDRequest(

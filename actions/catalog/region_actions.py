@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from actions import verifiers
 from actions.catalog import fields
-from actions.catalog.spec import ActionSpec, Inverse, arity_error
+from actions.catalog.spec import ActionSpec, Inverse, RiskInputs, arity_error
 from actions.checks import regions, stores
 from actions.models import ActionType, ParamValue, PDRequest, Tier
 from actions.params import Params, int_param, list_param, str_param
@@ -49,7 +50,9 @@ TRANSFER_LEADER = ActionSpec(
     params=(fields.REGION, fields.TO_STORE),
     tier=Tier.REVERSIBLE,
     example="transfer-leader 12 3",
-    creates_operator=True,
+    operator="admin-transfer-leader",
+    subject=("region_id",),
+    verify_fn=verifiers.leader_moved,
     checks=(
         _HEALTH,
         _REGION,
@@ -82,7 +85,10 @@ TRANSFER_PEER = ActionSpec(
     params=(fields.REGION, fields.FROM_STORE, fields.TO_STORE_OF_PEER),
     tier=Tier.STRUCTURAL,
     example="transfer-peer 12 1 4",
-    creates_operator=True,
+    operator="admin-move-peer",
+    subject=("region_id", "from_store_id"),
+    verify_fn=verifiers.peer_moved,
+    risk_inputs=RiskInputs.STORE,
     checks=(
         _HEALTH,
         _REGION,
@@ -136,7 +142,9 @@ ADD_PEER = ActionSpec(
     params=(fields.REGION, fields.STORE),
     tier=Tier.STRUCTURAL,
     example="add-peer 12 5",
-    creates_operator=True,
+    operator="admin-add-peer",
+    subject=("region_id",),
+    verify_fn=verifiers.peer_added,
     checks=(
         _HEALTH,
         _REGION,
@@ -161,7 +169,10 @@ REMOVE_PEER = ActionSpec(
     params=(fields.REGION, fields.STORE),
     tier=Tier.STRUCTURAL,
     example="remove-peer 12 5",
-    creates_operator=True,
+    operator="admin-remove-peer",
+    subject=("region_id", "store_id"),
+    verify_fn=verifiers.peer_removed,
+    risk_inputs=RiskInputs.STORE,
     checks=(
         _HEALTH,
         _REGION,
@@ -239,7 +250,9 @@ SPLIT_REGION = ActionSpec(
     params=(fields.REGION, fields.POLICY, fields.KEYS),
     tier=Tier.STRUCTURAL,
     example="split-region 12 usekey 7480000000000000FF",
-    creates_operator=True,
+    operator="admin-split-region",
+    subject=("region_id",),
+    verify_fn=verifiers.region_split,
     checks=(_HEALTH, _REGION, regions.region_healthy(), regions.split_keys_in_range(), _NO_OPERATOR),
     describe_fn=_describe_split,
     request_fn=lambda p: PDRequest(name="SplitRegion", method="POST", path=OPERATORS, body=_split_body(p)),
@@ -266,7 +279,13 @@ MERGE_REGION = ActionSpec(
     params=(fields.SOURCE_REGION, fields.TARGET_REGION),
     tier=Tier.IRREVERSIBLE,
     example="merge-region 10 11",
-    creates_operator=True,
+    operator="admin-merge-region",
+    # A merge creates one operator per region. The source's ends CANCEL ("region not found") once the
+    # source has been merged away; the target's passive step ends SUCCESS when the target's range grows,
+    # so the target is the one to follow.
+    operator_region="target_region_id",
+    subject=("source_region_id", "target_region_id"),
+    verify_fn=verifiers.regions_merged,
     checks=(
         _HEALTH,
         regions.region_exists("source_region_id", fact="source_region"),
@@ -305,7 +324,9 @@ SCATTER_REGION = ActionSpec(
     params=(fields.REGION,),
     tier=Tier.REVERSIBLE,
     example="scatter-region 12",
-    creates_operator=True,
+    operator="scatter-region",
+    subject=("region_id",),
+    verify_fn=verifiers.region_scattered,
     checks=(_HEALTH, _REGION, regions.region_healthy(strict=False), regions.not_hot(), _NO_OPERATOR),
     describe_fn=lambda p: f"Scatter region {_region(p)}'s peers and leader across stores",
     request_fn=lambda p: _operator("scatter-region", "ScatterRegion", region_id=_region(p)),
@@ -319,7 +340,8 @@ CANCEL_OPERATOR = ActionSpec(
     params=(fields.REGION,),
     tier=Tier.REVERSIBLE,
     example="cancel-operator 12",
-    creates_operator=False,
+    subject=("region_id",),
+    verify_fn=verifiers.operator_cancelled,
     checks=(_HEALTH, regions.operator_running()),
     describe_fn=lambda p: f"Cancel the operator running on region {_region(p)}",
     request_fn=lambda p: PDRequest(name="CancelOperator", method="DELETE", path=f"{OPERATORS}/{_region(p)}"),

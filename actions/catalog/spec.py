@@ -1,11 +1,14 @@
 """``ActionSpec``: everything the bot knows about one action, in one place.
 
 Parsing (words typed after ``/tikv``, or the Edit modal's fields), the sentence a card shows, the exact PD
-request, the ``pd-ctl`` line, the inverse for Undo and the preflight checks all come from the spec.
+request, the ``pd-ctl`` line, the inverse for Undo, the preflight checks, the verification afterwards,
+the operator PD names for it, the parameters an edit may not change and what the risk assessment reads
+all come from the spec. A new action is one ``ActionSpec``; no other module lists actions.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +17,21 @@ from actions.checks.base import Check
 from actions.errors import InvalidRequest
 from actions.models import ActionType, ParamValue, PDRequest, Tier
 from actions.params import InvalidParams, Params, ParamSpec
+from actions.verifiers import Verifier
 
 Inverse = tuple[ActionType, dict[str, ParamValue]]
 Refine = Callable[[dict[str, ParamValue]], dict[str, str]]
 """Cross-field validation: may normalise values in place; returns field -> message for what is wrong."""
 Positional = Callable[["ActionSpec", Sequence[str]], dict[str, str]]
 """Maps the words after the action name to raw field values (the default is one word per parameter)."""
+
+
+class RiskInputs(enum.StrEnum):
+    """What the risk assessment (``actions.risk``) reads to raise an action's tier above its base."""
+
+    NONE = "none"  # the catalog's tier is the tier
+    CONFIG = "config"  # the config key's class and the value asked for
+    STORE = "store"  # it takes leaders or data from a store: riskier while the cluster is degraded
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +48,14 @@ class HelpEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActionSpec:
-    """One catalog action. ``words[0]`` is what people type; the other words are accepted aliases."""
+    """One catalog action. ``words[0]`` is what people type; the other words are accepted aliases.
+
+    ``operator`` is the ``desc`` PD gives the admin operator the action creates (``admin-<kind>``,
+    docs/pd.md), ``None`` for actions that create none; the executor follows that operator and takes no
+    other (a scheduler's on the same region) for it. ``subject`` names the parameters that say what the
+    action is about: an edit may not change them (``actions.edits``). ``drains``: PD carries it out over
+    hours, and the executor follows the store until it is a Tombstone.
+    """
 
     action: ActionType
     words: tuple[str, ...]
@@ -44,7 +63,8 @@ class ActionSpec:
     params: tuple[ParamSpec, ...]
     tier: Tier
     example: str
-    creates_operator: bool
+    subject: tuple[str, ...]
+    verify_fn: Verifier
     checks: tuple[Check, ...]
     describe_fn: Callable[[Params], str]
     request_fn: Callable[[Params], PDRequest]
@@ -53,10 +73,19 @@ class ActionSpec:
     refine: Refine | None = None
     positional: Positional | None = None
     usage_text: str | None = None
+    operator: str | None = None
+    operator_region: str = "region_id"  # the parameter naming the region whose operator to follow
+    risk_inputs: RiskInputs = RiskInputs.NONE
+    drains: bool = False
 
     @property
     def word(self) -> str:
         return self.words[0]
+
+    @property
+    def creates_operator(self) -> bool:
+        """Whether PD carries the action out as an operator the executor follows."""
+        return self.operator is not None
 
     def usage(self) -> str:
         """``transfer-leader REGION STORE`` (without ``/tikv``)."""

@@ -8,7 +8,7 @@ from test_reconcile import _claim
 from actions.catalog import CATALOG
 from actions.executor import Executor, drain_progress
 from actions.models import ActionRequest, ActionType, CheckStatus, OperatorOutcome, ProposalState
-from actions.verify import verify
+from actions.verify import Verdict, verify
 
 
 def offline(store_id: int) -> ActionRequest:
@@ -29,7 +29,8 @@ async def test_offline_store_is_followed_until_tombstone_with_the_regions_left_s
         assert result.operator is OperatorOutcome.RUNNING  # under way, not done
         # While Offline the verification refuses to call it done.
         check = await verify(proposal.request, {}, env.cluster)
-        assert check.status is CheckStatus.FAIL and "still Offline" in check.message
+        assert check.verdict is Verdict.REFUTED and "still Offline" in check.evidence
+        assert check.check.status is CheckStatus.FAIL
         await env.executor.drain()
         done = await env.ops.get(proposal.id)
         assert done.state is ProposalState.SUCCEEDED and done.result is not None

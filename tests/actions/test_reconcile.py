@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from actions_support import ALICE, REQUESTER, Env, approved_proposal, ops_env, transfer_leader
 
 from actions.audit import intent_entry
 from actions.catalog import CATALOG
+from actions.errors import StorageUnavailable
 from actions.models import ActionRequest, ActionType, OperatorOutcome, Proposal, ProposalState
 from actions.ports import AuditQuery
+from actions.reconcile import Reconciler
+from actions.service import Operations
 
 
 async def _claim(env: Env, proposal: Proposal) -> int:
@@ -250,3 +253,50 @@ async def test_a_temporary_change_approved_late_still_lasts_as_long_as_asked() -
         assert await env.reconciler.revert_due(proposed_at + timedelta(minutes=59)) == []
         [revert] = await env.reconciler.revert_due(proposed_at + timedelta(minutes=61))
         assert revert.undo_of == proposal.id
+
+
+async def test_the_reconciler_reverts_through_operations() -> None:
+    """The revert is ``Operations.revert``: the reconciler given a facade hands it each change due."""
+    async with ops_env() as env:
+        store_id = sorted(env.model.stores)[0]
+        proposal = await env.ops.propose(_evict(store_id, revert_after=60), actor=REQUESTER)
+        await env.ops.approve(proposal.id, actor=ALICE)
+        await env.executor.drain()
+        handed: list[int] = []
+
+        class Facade(Operations):
+            async def revert(self, original: Proposal, *, now: datetime) -> Proposal | None:
+                handed.append(original.id)
+                return await super().revert(original, now=now)
+
+        facade = Facade(env.cluster, env.store, env.notifier, env.policy, env.executor, env.clock)
+        reconciler = Reconciler(
+            env.cluster, env.store, env.notifier, env.executor, env.policy, env.clock, operations=facade
+        )
+        env.clock.advance(timedelta(minutes=2))
+        [revert] = await reconciler.revert_due(env.clock.now)
+        await env.executor.drain()
+        assert handed == [proposal.id]
+        assert (await env.ops.get(revert.id)).state is ProposalState.SUCCEEDED
+        assert store_id not in await env.pd.get_evict_leader_store_ids()
+
+
+async def test_a_revert_runs_even_when_its_cards_place_cannot_be_stored() -> None:
+    """Nobody waits on an automatic revert: a database refusing to note its card is logged, not raised,
+    and the revert is still approved and sent (a person's proposal would hear ``PartlyRecorded``)."""
+    async with ops_env() as env:
+        store_id = sorted(env.model.stores)[0]
+        proposal = await env.ops.propose(_evict(store_id, revert_after=60), actor=REQUESTER)
+        await env.ops.approve(proposal.id, actor=ALICE)
+        await env.executor.drain()
+
+        async def locked(proposal_id: int, *, channel: str, message_ts: str) -> None:
+            raise StorageUnavailable("database is locked")
+
+        env.store.set_card = locked
+        env.clock.advance(timedelta(minutes=2))
+        [revert] = await env.reconciler.revert_due(env.clock.now)
+        await env.executor.drain()
+        assert revert.undo_of == proposal.id
+        assert (await env.ops.get(revert.id)).state is ProposalState.SUCCEEDED
+        assert store_id not in await env.pd.get_evict_leader_store_ids()

@@ -352,7 +352,7 @@ async def _run(cluster: PDCluster, model: ClusterModel, words: str, *, settle: b
     await cluster.send(CATALOG[action].pd_request(params), caller_id=CALLER)
     if settle:
         _settle(model)
-    return await verify(request, report.facts, cluster)
+    return (await verify(request, report.facts, cluster)).check
 
 
 async def test_region_actions_change_the_simulator_and_verify(sim: tuple[ClusterModel, PDCluster]) -> None:
