@@ -39,7 +39,6 @@ from actions.notify import tell
 from actions.operators import FINISHED, describe, is_ours, operator_region, outcome_message
 from actions.params import int_param
 from actions.ports import Cluster, Notifier, OperatorSnapshot, ProposalStore
-from actions.signals import DecisionSignals
 from actions.verify import Verdict, Verification, verify
 
 logger = logging.getLogger(__name__)
@@ -92,7 +91,6 @@ class Executor:
         poll_interval: float = 0.5,
         operator_timeout: float = 20 * 60.0,
         drain_timeout: float = DRAIN_FOLLOW_SECONDS,
-        signals: DecisionSignals | None = None,
         cluster_name: str | None = None,
     ) -> None:
         """``cluster_name``: the cluster this process serves; a proposal for another is never run."""
@@ -107,7 +105,6 @@ class Executor:
         self._operator_timeout = operator_timeout
         # A store drain moves every region off the store; this bounds how long the bot watches it.
         self._drain_timeout = drain_timeout
-        self.signals = signals or DecisionSignals()
         self._executing: set[int] = set()
         self._followers: dict[int, asyncio.Task[None]] = {}
         # Approved here, but the database failed before the run could be claimed: nobody in this
@@ -169,7 +166,6 @@ class Executor:
             if log_id is None:
                 logger.info("proposal %s was claimed by another executor", proposal.id)
                 return None
-            self.signals.notify(proposal.id)
             # Nothing slow (the card) between the claim and the write: the card follows the result.
             result = await self._send(
                 proposal,
@@ -193,7 +189,6 @@ class Executor:
                 return result.model_copy(update={"message": f"{result.message} {NOT_RECORDED_YET}"})
         finally:
             self._executing.discard(proposal.id)
-        self.signals.notify(proposal.id)
         if not recorded:
             # Someone else (a reconciler elsewhere) settled it meanwhile; theirs is the record.
             logger.warning("proposal %s left executing before its result was recorded", proposal.id)
@@ -425,7 +420,6 @@ class Executor:
                 proposal.id, log_id=log_id, result=result, now=self._clock()
             ),
         )
-        self.signals.notify(proposal.id)
         if not recorded:
             logger.warning("proposal %s left executing before its result was recorded", proposal.id)
             return False
@@ -570,7 +564,6 @@ class Executor:
                 )
                 return
         await self._store.update_result(proposal.id, log_id=log_id, result=result)
-        self.signals.notify(proposal.id)
         settled = await self._reload(proposal, result)
         await tell(self._notifier.update, settled)
         await tell(self._notifier.finished, settled, result)

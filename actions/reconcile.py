@@ -261,7 +261,6 @@ class Reconciler:
                 now=self._clock(),
             )
         )
-        self._executor.signals.notify(proposal.id)
         settled = await self._store.get_proposal(proposal.id) or proposal
         if result.operator is OperatorOutcome.RUNNING and intent is not None and intent.id is not None:
             self._executor.follow(settled, log_id=intent.id, result=result)
@@ -368,7 +367,6 @@ class Reconciler:
                     now=now,
                     detail={"reason": f"Not run after a restart: {reason}.", "checks": checks_json(report)},
                 ):
-                    self._executor.signals.notify(proposal.id)
                     stored = await self._store.get_proposal(proposal.id) or proposal
                     await self._tell_update(stored)
                     handled.append(stored)
@@ -383,7 +381,6 @@ class Reconciler:
         """Expire every pending proposal past its TTL and rewrite their cards."""
         expired = await self._store.expire_due(now=now)
         for proposal in expired:
-            self._executor.signals.notify(proposal.id)
             await self._tell_update(proposal)
         return expired
 

@@ -66,7 +66,6 @@ from actions.policy import Policy
 from actions.ports import ApprovalOutcome, AuditQuery, Cluster, Notifier, ProposalStore
 from actions.preflight import run_preflight
 from actions.risk import effective_tier
-from actions.signals import DecisionSignals
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +133,6 @@ class Operations:
         self.policy = policy
         self._executor = executor
         self._clock = clock
-        self.signals: DecisionSignals = executor.signals
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -444,7 +442,6 @@ class Operations:
                 stored,
                 f"Approval recorded: {count} of {stored.approvals_required}. It runs once {who}.",
             )
-        self.signals.notify(proposal_id)
         # The executor rewrites the card once PD answered; telling Slack first would delay the write.
         try:
             result = await self._executor.execute(stored, actor=actor.user_id)
@@ -545,7 +542,6 @@ class Operations:
         )
         if revised is None:
             raise StaleDecision(await self._moved_on(proposal_id))
-        self.signals.notify(proposal_id)
         await tell(self._notifier.update, revised)
         return revised
 
@@ -735,7 +731,6 @@ class Operations:
         )
         if revised is None:
             raise StaleDecision(await self._moved_on(proposal.id))
-        self.signals.notify(proposal.id)
         await tell(self._notifier.update, revised)
         raise StaleDecision(
             f"The cluster changed since this was checked: {changed}. Review and approve again."
@@ -806,7 +801,6 @@ class Operations:
         transition is committed, so the caller is answered from it and the card waits for the next
         rewrite (a card is only ever written from the store).
         """
-        self.signals.notify(proposal_id)
         stored = await self._read_back(proposal_id, fallback)
         if stored is not fallback:
             await tell(self._notifier.update, stored)

@@ -72,6 +72,7 @@ class RecordingNotifier:
     progress_texts: list[tuple[int, str]] = field(default_factory=list)
     finished_results: list[tuple[Proposal, ActionResult]] = field(default_factory=list)
     posted: asyncio.Event = field(default_factory=asyncio.Event)  # set by every publish
+    rewritten: asyncio.Event = field(default_factory=asyncio.Event)  # set by every update
 
     def _maybe_fail(self) -> None:
         if self.fail:
@@ -86,6 +87,7 @@ class RecordingNotifier:
     async def update(self, proposal: Proposal) -> None:
         self._maybe_fail()
         self.updates.append(proposal)
+        self.rewritten.set()
 
     async def progress(self, proposal: Proposal, text: str) -> None:
         self._maybe_fail()

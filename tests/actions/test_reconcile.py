@@ -233,10 +233,13 @@ async def test_run_background_expires_and_stops_when_asked() -> None:
         proposal = await env.ops.propose(transfer_leader(region, target), actor=REQUESTER)
         env.clock.advance(timedelta(hours=2))
         stop = asyncio.Event()
-        expired = env.ops.signals.subscribe(proposal.id)
+        env.notifier.rewritten.clear()
         loop = asyncio.create_task(env.reconciler.run_background(stop, interval=0.01))
-        await asyncio.wait_for(expired.wait(), timeout=30)
+        await asyncio.wait_for(
+            env.notifier.rewritten.wait(), timeout=30
+        )  # the sweep rewrites the card it expired
         assert (await env.ops.get(proposal.id)).state is ProposalState.EXPIRED
+        assert env.notifier.updates[-1].state is ProposalState.EXPIRED
         stop.set()
         await asyncio.wait_for(loop, timeout=30)
 
