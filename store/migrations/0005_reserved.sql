@@ -1,0 +1,2 @@
+-- 0005: a placeholder for the migration numbered 0005 on another branch (the versions must run
+-- without gaps). It changes nothing; the branch that owns 0005 replaces this file.
