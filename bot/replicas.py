@@ -1,0 +1,46 @@
+"""This process's leases: one ``LeaseKeeper`` per loop that must run on one replica at a time.
+
+The composition root asks for a keeper per lease (``keep``) and runs it as a background task; whether
+this replica holds each lease is exported as ``tikv_chatops_lease_held{lease}`` (1 or 0) on /metrics,
+so an operator (and the end-to-end tests) can see which replica runs the agent. docs/replicas.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prometheus_client import Gauge
+
+from actions.clock import Clock
+from actions.leases import LeaseKeeper, ReplicaWatch, Work
+from actions.ports import LeaseStore
+from bot.metrics import Metrics
+
+
+class Leases:
+    """The keepers of one replica, by lease name."""
+
+    def __init__(
+        self, store: LeaseStore, *, replica: str, ttl: float, clock: Clock, metrics: Metrics
+    ) -> None:
+        self._store = store
+        self.replica = replica
+        self.ttl = timedelta(seconds=ttl)
+        self._clock = clock
+        self.keepers: dict[str, LeaseKeeper] = {}
+        self._held = Gauge(
+            "tikv_chatops_lease_held",
+            "1 while this replica holds the lease (and runs its work), else 0",
+            ["lease"],
+            registry=metrics.registry,
+        )
+        self.watch = ReplicaWatch(store, me=replica, ttl=self.ttl, clock=clock)
+
+    def keep(self, name: str, work: Work | None = None) -> LeaseKeeper:
+        """A keeper for ``name`` running ``work`` while it holds the lease (not started yet)."""
+        keeper = LeaseKeeper(
+            self._store, name, owner=self.replica, ttl=self.ttl, clock=self._clock, work=work
+        )
+        self.keepers[name] = keeper
+        self._held.labels(name).set_function(lambda: 1.0 if keeper.holding else 0.0)
+        return keeper
