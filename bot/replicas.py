@@ -7,6 +7,8 @@ so an operator (and the end-to-end tests) can see which replica runs the agent. 
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import timedelta
 
 from prometheus_client import Gauge
@@ -34,7 +36,7 @@ class Leases:
             ["lease"],
             registry=metrics.registry,
         )
-        self.watch = ReplicaWatch(store, me=replica, ttl=self.ttl, clock=clock)
+        self.watch = ReplicaWatch(store, me=replica, ttl=self.ttl, clock=clock, known_dead=local_process_gone)
 
     def keep(self, name: str, work: Work | None = None) -> LeaseKeeper:
         """A keeper for ``name`` running ``work`` while it holds the lease (not started yet)."""
@@ -44,3 +46,22 @@ class Leases:
         self.keepers[name] = keeper
         self._held.labels(name).set_function(lambda: 1.0 if keeper.holding else 0.0)
         return keeper
+
+
+def local_process_gone(replica: str) -> bool:
+    """Whether ``replica`` is a default id (``hostname-pid``) of this host whose process is gone.
+
+    A bot restarted on the same host after a crash then settles what the crashed process left at once,
+    instead of waiting for its heartbeat to lapse. Any doubt (another host, an id set by hand, a pid
+    that exists, even if reused) answers False, and the heartbeat decides.
+    """
+    host, _, pid = replica.rpartition("-")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (another user's process, say)
+        return False
+    return False

@@ -163,3 +163,24 @@ async def test_the_sweeper_follows_again_what_a_gone_replica_was_following() -> 
         done = await env.ops.get(proposal.id)
         assert done.result is not None and done.result.operator is OperatorOutcome.SUCCESS
         assert env.cluster.sent == []
+
+
+async def test_a_claimer_known_dead_is_settled_at_start_without_waiting_for_its_heartbeat() -> None:
+    """The same host's crashed process (its pid gone): no wait for the heartbeat it left behind."""
+    async with ops_env() as env:
+        region, _, target = env.transfer_target()
+        proposal = await approved_proposal(env, transfer_leader(region, target))
+        await _heartbeat(env, "host-123")
+        await _claimed_by(env, proposal, "host-123")
+        watch = ReplicaWatch(
+            env.store,
+            me="host-456",
+            ttl=timedelta(minutes=10),
+            clock=env.clock,
+            known_dead={"host-123"}.__contains__,
+        )
+        reconciler = Reconciler(
+            env.cluster, env.store, env.notifier, env.executor, env.policy, env.clock, replicas=watch
+        )
+        await asyncio.wait_for(reconciler.startup(), timeout=60)  # far less than the 10 min heartbeat
+        assert (await env.ops.get(proposal.id)).state is ProposalState.FAILED
