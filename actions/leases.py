@@ -94,7 +94,11 @@ class LeaseKeeper:
         try:
             while not stop.is_set():
                 started = loop.time()
-                got = await self._attempt()
+                # While holding, an attempt that hangs must not outlast the moment the lease may lapse.
+                limit = self.period
+                if self.lease is not None:
+                    limit = max(0.01, min(limit, self._safe_until - started))
+                got = await self._attempt(limit)
                 if isinstance(got, Lease):
                     if self.lease is None:
                         self.terms += 1
@@ -122,12 +126,12 @@ class LeaseKeeper:
                 with contextlib.suppress(Exception):
                     await self._store.release_lease(self.name, owner=self._owner)
 
-    async def _attempt(self) -> Lease | Exception | None:
-        """One acquire, bounded by the renewal period; an exception (or a hung call) is returned."""
+    async def _attempt(self, limit: float) -> Lease | Exception | None:
+        """One acquire, given ``limit`` seconds; an exception (or a call that hangs) is returned."""
         try:
             return await asyncio.wait_for(
                 self._store.acquire_lease(self.name, owner=self._owner, ttl=self._ttl, now=self._clock()),
-                timeout=self.period,
+                timeout=limit,
             )
         except Exception as exc:  # the database failing or hanging: the lease is in doubt, not lost
             logger.warning("lease %s: could not renew (%s)", self.name, exc or type(exc).__name__)

@@ -27,12 +27,15 @@ class Replica:
         self.store = store
         self.cut_off = False
         self.refused = False
+        self.hung = False
 
     async def acquire_lease(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> Lease | None:
         if self.cut_off:
             raise StorageUnavailable("the database is locked")
         if self.refused:
             return None
+        if self.hung:  # the database never answers
+            await asyncio.Event().wait()
         return await self.store.acquire_lease(name, owner=owner, ttl=ttl, now=now)
 
     async def release_lease(self, name: str, *, owner: str) -> None:
@@ -47,6 +50,7 @@ class Worker:
     def __init__(self) -> None:
         self.running = False
         self.starts = 0
+        self.stopped_at: datetime | None = None
 
     async def __call__(self, stop: asyncio.Event) -> None:
         self.running, self.starts = True, self.starts + 1
@@ -54,6 +58,7 @@ class Worker:
             await stop.wait()
         finally:
             self.running = False
+            self.stopped_at = utc_now()
 
 
 @pytest.fixture
@@ -149,3 +154,27 @@ async def test_a_keeper_that_stops_releases_the_lease_so_a_standby_takes_it_befo
         stop_a.set()
         stop_b.set()
         await asyncio.gather(task_a, task_b)
+
+
+async def test_a_keeper_whose_database_hangs_stops_its_work_before_its_lease_can_lapse(
+    shared: SqliteProposalStore,
+) -> None:
+    ttl = timedelta(seconds=6)
+    a, work = Replica(shared), Worker()
+    keeper = _keeper(a, "a", work, ttl)
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper.run(stop))
+    try:
+        await _until(lambda: work.running)
+        assert keeper.lease is not None
+        a.hung = True
+        last = keeper.lease.expires_at  # renewals from now on never return
+        await _until(
+            lambda: keeper.lease is None or keeper.lease.expires_at > last, limit=ttl.total_seconds()
+        )
+        lapses = keeper.lease.expires_at if keeper.lease is not None else last
+        await _until(lambda: not work.running, limit=ttl.total_seconds() * 2)
+        assert work.stopped_at is not None and work.stopped_at < lapses
+    finally:
+        stop.set()
+        await task
