@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from actions.leases import CLAIMED_BY
 from actions.models import ActionRequest, AuditEntry, PDRequest, PreflightReport, Proposal
 
 SYSTEM_ACTOR = "tikv-chatops"
@@ -49,9 +50,16 @@ def checks_json(report: PreflightReport) -> list[dict[str, Any]]:
 
 
 def intent_entry(
-    proposal: Proposal, *, actor: str, pd_request: PDRequest, pd_ctl: str, now: datetime
+    proposal: Proposal,
+    *,
+    actor: str,
+    pd_request: PDRequest,
+    pd_ctl: str,
+    now: datetime,
+    replica: str | None = None,
 ) -> AuditEntry:
-    """The "about to call PD" row, committed with the approved -> executing claim."""
+    """The "about to call PD" row, committed with the approved -> executing claim; ``replica`` names
+    the bot process that claimed it (``actions.leases.claimed_by`` reads it back)."""
     return AuditEntry(
         proposal_id=proposal.id,
         ticket_id=proposal.request.ticket_id,
@@ -64,6 +72,7 @@ def intent_entry(
             revision=proposal.revision,
             tier=proposal.tier.value,
             fingerprint=proposal.fingerprint,
+            **({CLAIMED_BY: replica} if replica else {}),
         ),
         approval_json=[a.model_dump(mode="json") for a in proposal.approvals],
         caller_id=caller_id(proposal.id),

@@ -92,9 +92,12 @@ class Executor:
         operator_timeout: float = 20 * 60.0,
         drain_timeout: float = DRAIN_FOLLOW_SECONDS,
         cluster_name: str | None = None,
+        replica: str | None = None,
     ) -> None:
-        """``cluster_name``: the cluster this process serves; a proposal for another is never run."""
+        """``cluster_name``: the cluster this process serves; a proposal for another is never run.
+        ``replica``: this process's replica id, written on every claim (docs/replicas.md)."""
         self._cluster_name = cluster_name
+        self._replica = replica
         self._cluster = cluster
         self._store = store
         self._notifier = notifier
@@ -154,6 +157,7 @@ class Executor:
             pd_request=pd_request,
             pd_ctl=spec.pd_ctl(proposal.request.params),
             now=self._clock(),
+            replica=self._replica,
         )
         self._executing.add(proposal.id)
         try:

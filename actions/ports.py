@@ -314,6 +314,31 @@ class ProposalStore(Protocol):
     async def close_ticket(self, ticket_id: int, *, now: datetime) -> None: ...
 
 
+# --- leases: the work one replica at a time does ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who holds the named lease until when (``actions.leases``, docs/replicas.md)."""
+
+    name: str  # "agent", "sweeper", "catch-up" …
+    owner: str  # a replica id
+    token: int  # fencing token: grows by one each time the lease changes owner
+    expires_at: datetime
+
+
+class LeaseStore(Protocol):
+    """Named leases shared by every replica on one database; each call is one guarded statement."""
+
+    async def acquire_lease(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> Lease | None:
+        """Take or renew `name` for `owner`; None while another owner holds an unexpired lease."""
+        ...
+
+    async def release_lease(self, name: str, *, owner: str) -> None:
+        """Give `name` up at once if `owner` holds it (anyone may take it next); otherwise nothing."""
+        ...
+
+
 # --- people ------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,11 @@ At start (``startup``), for every proposal the store still holds as:
 The write is never sent again: everything here reads PD. Then ``run_background`` keeps expiring
 proposals past their TTL and reverting temporary changes (evict-leader, scheduler pause, store limit)
 once their ``revert_at`` has passed — each exactly once, as a recorded system action.
+
+With replicas (a ``ReplicaWatch``), a proposal in flight is another replica's while that replica's
+heartbeat lives: it is settled (or followed again) here only once the replica that claimed it is gone,
+or once it has been executing longer than the grace. At start, in-flight proposals of replicas that
+still look alive are waited for, at most one heartbeat lifetime, before serving (docs/replicas.md).
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ from actions.catalog import CATALOG
 from actions.clock import Clock
 from actions.errors import ClusterError
 from actions.executor import Executor, change_visible
-from actions.models import ActionResult, CheckResult, OperatorOutcome, Proposal, ProposalState
+from actions.leases import ReplicaWatch, claimed_by
+from actions.models import (
+    ActionResult,
+    CheckResult,
+    OperatorOutcome,
+    Proposal,
+    ProposalState,
+)
 from actions.notify import tell
 from actions.operators import FINISHED, is_ours, operator_region, outcome_message
 from actions.policy import Policy
@@ -176,8 +188,10 @@ class Reconciler:
         *,
         grace: timedelta = timedelta(minutes=2),
         operations: Operations | None = None,
+        replicas: ReplicaWatch | None = None,
     ) -> None:
-        """``operations`` proposes and runs the reverts (one is made from the same parts if not given)."""
+        """``operations`` proposes and runs the reverts (one is made from the same parts if not given);
+        ``replicas`` tells which replicas are alive, so another's in-flight claims are left to it."""
         self._cluster = cluster
         self._store = store
         self._notifier = notifier
@@ -188,19 +202,58 @@ class Reconciler:
         self._grace = grace
         self._revert_lock = asyncio.Lock()
         self._operations = operations or Operations(cluster, store, notifier, policy, executor, clock)
+        # None: one process only, so whatever is in flight at start was left by a crash of this bot.
+        self._replicas = replicas
+        self._claimer_alive = 0  # in-flight proposals the last pass left to a live replica
 
     # --- at start --------------------------------------------------------------------------------
 
     async def startup(self) -> None:
         """Run once before serving: settle executing proposals, resume following, finish approvals."""
-        await self.reconcile_executing()
-        await self.resume_following()
+        await self.reconcile_executing(at_start=True)
+        await self.resume_following(at_start=True)
         await self.resume_approved()
+        if self._replicas is not None and self._claimer_alive:
+            await self._wait_for_claimers(self._replicas)
 
-    async def reconcile_executing(self, *, older_than: timedelta = timedelta(0)) -> list[Proposal]:
-        """Settle every proposal left ``executing`` from what PD reports; returns the ones settled."""
+    async def _wait_for_claimers(self, replicas: ReplicaWatch) -> None:
+        """In-flight proposals of replicas whose heartbeat still lives: after a crash that is the dead
+        process's heartbeat, lapsing within one ``ttl``; a live replica keeps renewing it. Wait that
+        long, settling each once its replica is gone; what is left is a live replica's."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + replicas.ttl.total_seconds() * 4 / 3
+        while self._claimer_alive and loop.time() < deadline:
+            await asyncio.sleep(min(0.5, replicas.ttl.total_seconds() / 10))
+            await self.reconcile_executing(at_start=True)
+            await self.resume_following(at_start=True)
+        if self._claimer_alive:
+            logger.info(
+                "reconcile: %d proposals in flight on other live replicas are left to them",
+                self._claimer_alive,
+            )
+
+    async def _claimer_gone(self, proposal: Proposal, *, older_than: timedelta, at_start: bool) -> bool:
+        """Whether an in-flight proposal, not busy here, may be settled (or followed) by this process."""
+        if older_than and self._clock() - proposal.updated_at >= older_than:
+            return True
+        if self._replicas is None:
+            return not older_than  # one process: everything at start, past the grace later
+        entries = await self._store.query_audit(AuditQuery(proposal_id=proposal.id, limit=100))
+        if await self._replicas.gone(claimed_by(find_intent(entries, proposal.id)), at_start=at_start):
+            return True
+        self._claimer_alive += 1
+        return False
+
+    async def reconcile_executing(
+        self, *, older_than: timedelta = timedelta(0), at_start: bool = False
+    ) -> list[Proposal]:
+        """Settle every proposal left ``executing`` from what PD reports; returns the ones settled.
+
+        Without replicas: all of them (``older_than`` unset) or those older than ``older_than``. With
+        replicas: those older than ``older_than`` (when set) and those whose claiming replica is gone.
+        """
         settled: list[Proposal] = []
-        now = self._clock()
+        self._claimer_alive = 0
         leftovers = await self._store.list_proposals(states=[ProposalState.EXECUTING], limit=_SCAN_LIMIT)
         if not leftovers:
             return settled
@@ -212,7 +265,9 @@ class Reconciler:
             )
             return settled
         for proposal in leftovers:
-            if self._executor.is_busy(proposal.id) or (older_than and now - proposal.updated_at < older_than):
+            if self._executor.is_busy(proposal.id) or not await self._claimer_gone(
+                proposal, older_than=older_than, at_start=at_start
+            ):
                 continue
             try:
                 result = await self._reconcile_one(proposal)
@@ -313,8 +368,11 @@ class Reconciler:
         )
         return result, settled.detail
 
-    async def resume_following(self) -> int:
-        """Follow again what a restart interrupted: running operators and writes in doubt."""
+    async def resume_following(self, *, at_start: bool = False) -> int:
+        """Follow again what a restart interrupted: running operators and writes in doubt.
+
+        With replicas, only what a replica that is gone left (this one's earlier process, at start).
+        """
         resumed = 0
         candidates = await self._store.list_proposals(
             states=[ProposalState.SUCCEEDED, ProposalState.UNKNOWN], limit=_SCAN_LIMIT
@@ -330,6 +388,10 @@ class Reconciler:
             entries = await self._store.query_audit(AuditQuery(proposal_id=proposal.id, limit=100))
             intent = find_intent(entries, proposal.id)
             if intent is None or intent.id is None:
+                continue
+            if self._replicas is not None and not await self._replicas.gone(
+                claimed_by(intent), at_start=at_start
+            ):
                 continue
             self._executor.follow(proposal, log_id=intent.id, result=result)
             resumed += 1
@@ -454,6 +516,9 @@ class Reconciler:
             ("reconciling executing proposals", lambda: self.reconcile_executing(older_than=self._grace)),
             ("resuming approved proposals", lambda: self.resume_approved(older_than=self._grace)),
         )
+        if self._replicas is not None:
+            # What a replica that died was following: nobody else would ever finish telling it.
+            steps += (("following what a gone replica followed", self.resume_following),)
         for name, step in steps:
             try:
                 await step()

@@ -23,7 +23,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from slack_bolt.async_app import AsyncApp
 
 from actions.clock import Clock, utc_now
 from actions.executor import Executor
+from actions.leases import AGENT_LEASE, CATCH_UP_LEASE, SWEEPER_LEASE, LeaseKeeper, heartbeat_lease
 from actions.policy import Policy
 from actions.reconcile import Reconciler
 from actions.service import Operations
@@ -51,6 +52,7 @@ from bot.ops_server import Readiness, build_ops_app, refresh_gauges
 from bot.pdmetrics import pd_transport
 from bot.policy_file import read_policy
 from bot.reads import ClusterReads
+from bot.replicas import Leases
 from bot.services import Services
 from bot.settings import Settings
 from bot.tickets import StoreTickets
@@ -86,6 +88,7 @@ class RunningBot:
     agent: AgentLoop | None = None  # None when AGENT_ENABLED is false
     ops_url: str = ""  # /livez, /readyz and /metrics, e.g. http://127.0.0.1:9090
     readiness: Readiness | None = None
+    leases: dict[str, LeaseKeeper] = field(default_factory=dict)  # this replica's, by lease name
 
 
 def load_policy(path: Path | None, *, real_slack: bool = False) -> Policy:
@@ -218,12 +221,19 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             operator_timeout=settings.operator_follow_seconds,
             drain_timeout=settings.offline_follow_seconds,
             cluster_name=settings.tikv_chatops_cluster,
+            replica=settings.replica,
         )
         stack.push_async_callback(executor.aclose)
         operations = Operations(
             cluster, store, notifier, policy, executor, clock, cluster_name=settings.tikv_chatops_cluster
         )
-        reconciler = Reconciler(cluster, store, notifier, executor, policy, clock, operations=operations)
+        # Replicas on one database: the loops below run on whichever holds their lease (docs/replicas.md).
+        leases = Leases(
+            store, replica=settings.replica, ttl=settings.lease_ttl_seconds, clock=clock, metrics=metrics
+        )
+        reconciler = Reconciler(
+            cluster, store, notifier, executor, policy, clock, operations=operations, replicas=leases.watch
+        )
         work = WorkLimiter(concurrency=settings.work_concurrency, queue=settings.work_queue)
         stack.push_async_callback(work.aclose)  # before the clients its jobs use are closed
         metrics.work_depth.set_function(lambda: work.depth)
@@ -260,17 +270,18 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         await refresh_gauges(metrics, store)  # the one full count of proposals, before anyone scrapes
 
         # What a crash left open is settled before anyone can click.
+        await _in_background(stack, "heartbeat", leases.keep(heartbeat_lease(settings.replica)).run)
         await reconciler.startup()
-        await _in_background(
-            stack, "reconcile-sweeper", lambda stop: reconciler.run_background(stop, settings.sweep_seconds)
+        sweeper = leases.keep(
+            SWEEPER_LEASE, lambda stop: reconciler.run_background(stop, settings.sweep_seconds)
         )
+        await _in_background(stack, "reconcile-sweeper", sweeper.run)
 
         # What Slack missed (before a restart, too) is told once it answers again.
-        await _in_background(
-            stack,
-            "slack-catch-up",
-            lambda stop: SlackCatchUp(notifier).run(stop, settings.slack_catch_up_seconds),
+        catch_up = leases.keep(
+            CATCH_UP_LEASE, lambda stop: SlackCatchUp(notifier).run(stop, settings.slack_catch_up_seconds)
         )
+        await _in_background(stack, "slack-catch-up", catch_up.run)
 
         runner = web.AppRunner(web_app, shutdown_timeout=1.0)
         await runner.setup()
@@ -294,10 +305,11 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         if settings.agent_enabled:
             # Started last, so its first cycle (at once: the playground shows its cards within seconds)
             # posts cards people can already click.
-            agent = await _start_agent(stack, settings, pd, store, operations, policy, playground)
+            agent = await _start_agent(stack, settings, pd, store, operations, policy, playground, leases)
 
         logger.info(
-            "tikv-chatops on %s, /livez /readyz /metrics on %s (PD %s, Slack %s%s)",
+            "tikv-chatops %s on %s, /livez /readyz /metrics on %s (PD %s, Slack %s%s)",
+            settings.replica,
             bot_url,
             ops_url,
             ", ".join(endpoints),
@@ -320,6 +332,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             agent=agent,
             ops_url=ops_url,
             readiness=readiness,
+            leases=leases.keepers,
         )
 
 
@@ -331,6 +344,7 @@ async def _start_agent(
     operations: Operations,
     policy: Policy,
     playground: Any,
+    leases: Leases,
 ) -> AgentLoop:
     """The agent loop as a task the stack owns; cards go to PROPOSAL_CHANNEL (or the playground's)."""
     advisor = None
@@ -355,7 +369,7 @@ async def _start_agent(
         advisor=advisor,
         settings=AgentSettings(interval=settings.agent_interval),
     )
-    await _in_background(stack, "agent", agent.run)
+    await _in_background(stack, "agent", leases.keep(AGENT_LEASE, agent.run).run)
     logger.info(
         "agent: every %gs, cards in %s%s",
         settings.agent_interval,

@@ -8,6 +8,7 @@ nothing else in the code base reads the environment. Secrets are ``SecretStr``: 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,11 @@ class Settings(BaseSettings):
     tikv_chatops_db: str = "tikv-chatops.db"
     tikv_chatops_policy: Path | None = None
     tikv_chatops_cluster: str = "default"  # the name `-c CLUSTER` selects
+
+    # Replicas sharing one database (docs/replicas.md): this process's id (unset: hostname-pid), and how
+    # long a lease (the agent's, the sweeper's, the catch-up's, a replica's heartbeat) lasts unrenewed.
+    replica_id: str = ""
+    lease_ttl_seconds: float = Field(default=15.0, ge=1)
 
     # The agent: observes PD every AGENT_INTERVAL seconds and posts proposals for what it finds.
     agent_enabled: bool = True
@@ -111,6 +117,11 @@ class Settings(BaseSettings):
         return self.slack_bot_token is not None and (
             self.slack_signing_secret is not None or self.slack_app_token is not None
         )
+
+    @property
+    def replica(self) -> str:
+        """``REPLICA_ID``, or this host's name and this process's id."""
+        return self.replica_id or f"{socket.gethostname()}-{os.getpid()}"
 
     @property
     def socket_mode(self) -> bool:

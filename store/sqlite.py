@@ -28,15 +28,15 @@ from actions.models import (
     Ticket,
     Tier,
 )
-from actions.ports import ApprovalOutcome, AuditQuery, ProposalEvent
-from store import audit, chain, counts, outbox, proposals, tickets
+from actions.ports import ApprovalOutcome, AuditQuery, Lease, ProposalEvent
+from store import audit, chain, counts, leases, outbox, proposals, tickets
 from store.connection import DEFAULT_BUSY_TIMEOUT, Database
 from store.group_commit import AuditAppender
 from store.migrate import load_migrations
 from store.outbox import SlackDebt, SlackDebtKind
 
 if TYPE_CHECKING:
-    from actions.ports import ProposalStore
+    from actions.ports import LeaseStore, ProposalStore
 
 
 class SqliteProposalStore:
@@ -389,6 +389,20 @@ class SqliteProposalStore:
         written since (``store.counts``); no proposal is loaded."""
         return await self._db.run("count proposals by state", counts.proposal_counts, self._tally)
 
+    # --- leases (docs/replicas.md) ----------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> Lease | None:
+        """Take or renew ``name`` for ``owner``; None while another owner holds an unexpired lease."""
+        if ttl <= timedelta(0):
+            raise ValueError(f"a lease lasts a positive time, not {ttl}")
+        return await self._db.run(
+            f"take the {name!r} lease", leases.acquire, name, owner=owner, ttl=ttl, now=now
+        )
+
+    async def release_lease(self, name: str, *, owner: str) -> None:
+        """Give ``name`` up at once if ``owner`` holds it; another owner's lease is left alone."""
+        await self._db.run(f"release the {name!r} lease", leases.release, name, owner=owner)
+
     async def ping(self) -> None:
         """One trivial query: raises ``StoreError`` when the database cannot be used."""
         await self._db.run("read the database", counts.ping)
@@ -433,3 +447,4 @@ async def connect_store(
 
 if TYPE_CHECKING:
     _conforms: type[ProposalStore] = SqliteProposalStore
+    _leases: type[LeaseStore] = SqliteProposalStore

@@ -6,7 +6,6 @@ picks it for a ``postgresql://`` URL. See docs/postgres.md.
 
 from __future__ import annotations
 
-from store.postgres.misc import Lease
 from store.postgres.store import PostgresProposalStore, open_postgres_store
 
-__all__ = ["Lease", "PostgresProposalStore", "open_postgres_store"]
+__all__ = ["PostgresProposalStore", "open_postgres_store"]

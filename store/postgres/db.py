@@ -67,6 +67,7 @@ def translate(exc: BaseException, *, doing: str) -> StoreError:
     state = str(getattr(exc, "sqlstate", "") or "")
     if (
         isinstance(exc, OSError | asyncio.TimeoutError | asyncpg.InterfaceError)
+        or isinstance(exc, asyncpg.InternalClientError)
         or isinstance(exc, asyncpg.PostgresConnectionError)
         or state.startswith(_UNAVAILABLE_CLASSES)
         or state in _RETRIED
@@ -76,7 +77,15 @@ def translate(exc: BaseException, *, doing: str) -> StoreError:
 
 
 def _is_database_error(exc: BaseException) -> bool:
-    return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError | asyncio.TimeoutError)
+    # InternalClientError: asyncpg's protocol state on a connection the server closed under it.
+    return isinstance(
+        exc,
+        asyncpg.PostgresError
+        | asyncpg.InterfaceError
+        | asyncpg.InternalClientError
+        | OSError
+        | asyncio.TimeoutError,
+    )
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -150,6 +159,7 @@ class PgDatabase:
         if self._closed:
             raise StoreError(f"could not {doing}: the store is closed")
         for attempt in range(1, _ATTEMPTS + 1):
+            began = False
             try:
                 async with self._pool.acquire() as conn:
                     if isolation is None:
@@ -157,11 +167,15 @@ class PgDatabase:
                     else:
                         transaction = conn.transaction(isolation=isolation, readonly=True)
                     async with transaction:
+                        began = True
                         return await fn(conn, *args, **kwargs)
             except Exception as exc:
                 if not _is_database_error(exc):
                     raise  # the store's and the domain's own exceptions pass through unchanged
-                if str(getattr(exc, "sqlstate", "")) in _RETRIED and attempt < _ATTEMPTS:
+                # Retried only when nothing of ``fn`` can have reached the server: a pooled connection
+                # that the server dropped while idle fails at BEGIN; the pool then opens a new one.
+                retry = str(getattr(exc, "sqlstate", "")) in _RETRIED or not began
+                if retry and attempt < _ATTEMPTS:
                     logger.info("retrying %s after %s (attempt %d)", doing, exc, attempt)
                     await asyncio.sleep(0.005 * attempt)
                     continue

@@ -7,13 +7,13 @@ safe, an upsert (``ON CONFLICT``) or a row lock (``FOR UPDATE``) does it here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from actions.models import ProposalState, Ticket
+from actions.ports import Lease
 from store.codec import TICKET_COLUMNS, dumps, from_db_time, ticket_from_row, to_db_time
 from store.counts import StateTally
 from store.outbox import SlackDebt, SlackDebtKind
@@ -211,16 +211,6 @@ async def proposal_counts(conn: asyncpg.Connection, tally: StateTally) -> dict[P
 
 
 # --- leases --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Lease:
-    """The lease port's value (same fields as ``actions.ports.Lease``)."""
-
-    name: str
-    owner: str
-    token: int
-    expires_at: datetime
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

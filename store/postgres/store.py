@@ -29,14 +29,13 @@ from actions.models import (
     Ticket,
     Tier,
 )
-from actions.ports import ApprovalOutcome, AuditQuery, ProposalEvent
+from actions.ports import ApprovalOutcome, AuditQuery, Lease, ProposalEvent
 from store import audit as sqlite_audit
 from store import chain, counts
 from store.group_commit import AuditAppender
 from store.outbox import SlackDebt, SlackDebtKind
 from store.postgres import audit, misc, proposals
 from store.postgres.db import PgDatabase, redact
-from store.postgres.misc import Lease
 from store.sqlite import _require_positive
 
 if TYPE_CHECKING:
