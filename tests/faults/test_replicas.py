@@ -37,6 +37,7 @@ from faults_support import (
     healthy_regions,
     model_for_faults,
 )
+from pg import PostgresForTests
 
 from bot import texts
 from bot.playground.fake_slack import FakeSlack
@@ -50,11 +51,16 @@ TTL = 3.0  # LEASE_TTL_SECONDS of both replicas: short, so hand-overs happen wit
 _HELD = re.compile(r'^tikv_chatops_lease_held\{lease="(?P<lease>[^"]+)"\} (?P<value>\S+)$', re.MULTILINE)
 
 
-@pytest.fixture
-def shared_db(tmp_path: Path) -> str:
-    """The ``TIKV_CHATOPS_DB`` both replicas share: a SQLite file (WAL) here. Parametrize this fixture
-    with a ``postgresql://`` URL to run the same scenarios on PostgreSQL."""
-    return str(tmp_path / "chatops.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+async def shared_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The ``TIKV_CHATOPS_DB`` both replicas share: a SQLite file (WAL), or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "chatops.db")
+        return
+    server: PostgresForTests = request.getfixturevalue("postgres_server")
+    name = await server.fresh_database()
+    yield server.dsn(name)
+    await server.drop_database(name)
 
 
 @dataclass
