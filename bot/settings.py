@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     tikv_chatops_db: str = "tikv-chatops.db"
     tikv_chatops_policy: Path | None = None
     tikv_chatops_cluster: str = "default"  # the name `-c CLUSTER` selects
+    tikv_chatops_clusters: Path | None = None  # several clusters (bot.clusters_file); PD_URL then unused
 
     # The agent: observes PD every AGENT_INTERVAL seconds and posts proposals for what it finds.
     agent_enabled: bool = True

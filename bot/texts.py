@@ -68,6 +68,7 @@ STORAGE_CARD_UNNOTED = (
     "don't propose it again."
 )
 UNKNOWN_CLUSTER = "This bot operates the cluster `{known}`; there is no cluster `{asked}` here."
+UNKNOWN_CLUSTERS = "There is no cluster `{asked}` here; this bot operates {known}. Nothing was done."
 CARD_UNREADABLE = "This button is from a card the bot cannot read any more; ask for /tikv pending."
 REQUEST_UNREADABLE = "The bot could not tell who sent this request, so it did nothing."
 
