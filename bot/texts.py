@@ -212,6 +212,7 @@ DRY_RUN_TEXT = "Dry-run of {what}: {summary}"
 
 PAGE_FOOTER = "Page {page} of {pages} · {rows} row{s}"
 PENDING_TITLE = "Waiting for approval"
+ON_CLUSTER = " on `{cluster}`"  # after a pending or audit row's subject, when the bot names its clusters
 PENDING_ROW = "*#{id}* {what} · {tier} · by {who} · {received} of {required} approvals · expires {when}"
 AUDIT_TITLE = "Audit log"
 AUDIT_TITLE_FOR = "Audit log: {what} {id}"

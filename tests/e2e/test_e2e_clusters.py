@@ -326,3 +326,18 @@ async def test_a_wrong_clusters_file_stops_the_start(tmp_path: Path) -> None:
             async with running(settings):
                 pass
         assert not (tmp_path / "chatops.db").exists()
+
+
+async def test_pending_and_audit_rows_name_the_cluster(tmp_path: Path) -> None:
+    async with open_two(tmp_path) as two:
+        region, _leader, followers = healthy_region(two.prod.model)
+        command = f"transfer-leader {region} {followers[0]}"
+        assert (await two.relay.command(ALICE, command, channel_id=PROD_CHANNEL)).ok
+        [card] = await two.fake.wait_for(lambda: two.cards(PROD_CHANNEL) or None)
+        proposal = await two.proposal(card)
+        for text in ("pending", f"audit proposal {proposal.id}"):
+            assert (await two.relay.command(BOB, text, channel_id=STAGING_CHANNEL)).ok
+        answers = await two.fake.wait_for(lambda: e if len(e := two.fake.ephemerals(user=BOB)) >= 2 else None)
+        for answer in answers:
+            shown = answer.text + json.dumps(answer.blocks, ensure_ascii=False)
+            assert "on `prod`" in shown, shown
