@@ -87,18 +87,23 @@ async def open_pds(
 
             endpoints = await stack.enter_async_context(embedded_pd())
         tls = ClusterTLS(ca=settings.pd_cacert, cert=settings.pd_cert, key=settings.pd_key)
-        pd = _pd_client(stack, settings, metrics, endpoints, tls)
+        pd = _pd_client(stack, settings, metrics, endpoints, tls, settings.tikv_chatops_cluster)
         return [ClusterPD(settings.tikv_chatops_cluster, endpoints, pd, PDCluster(pd), policy)]
     ordered = sorted(config.clusters, key=lambda c: c.name != config.default_cluster)
     opened = []
     for spec in ordered:
-        pd = _pd_client(stack, settings, metrics, spec.pd_endpoints, spec.tls)
+        pd = _pd_client(stack, settings, metrics, spec.pd_endpoints, spec.tls, spec.name)
         opened.append(ClusterPD(spec.name, spec.pd_endpoints, pd, PDCluster(pd), spec.policy, spec.channel))
     return opened
 
 
 def _pd_client(
-    stack: AsyncExitStack, settings: Settings, metrics: Metrics, endpoints: tuple[str, ...], tls: ClusterTLS
+    stack: AsyncExitStack,
+    settings: Settings,
+    metrics: Metrics,
+    endpoints: tuple[str, ...],
+    tls: ClusterTLS,
+    name: str,
 ) -> PDClient:
     http = build_http_client(
         timeout=settings.pd_timeout,
@@ -112,6 +117,7 @@ def _pd_client(
                 max_keepalive_connections=settings.pd_max_connections,
                 keepalive_expiry=30.0,
             ),
+            cluster=name,
         ),
     )
     http.timeout = httpx.Timeout(settings.pd_timeout, pool=min(settings.pd_timeout, _PD_POOL_TIMEOUT))

@@ -226,6 +226,15 @@ async def test_metrics_show_each_cluster(tmp_path: Path) -> None:
         assert 'tikv_chatops_proposals{cluster="prod",state="pending"} 1.0' in text
         assert 'tikv_chatops_proposals{cluster="staging",state="pending"} 0.0' in text
 
+        # prod's PD goes away: its failed reads count under prod.
+        two.prod_tap.down = True
+        assert (await two.relay.command(BOB, "-c prod status", channel_id=STAGING_CHANNEL)).ok
+        await two.fake.wait_for(lambda: two.fake.ephemerals(user=BOB) or None, timeout=15)
+        async with aiohttp.ClientSession() as session, session.get(two.bot.ops_url + "/metrics") as answer:
+            text = await answer.text()
+        assert 'tikv_chatops_pd_errors_total{cluster="prod"' in text
+        assert 'tikv_chatops_pd_errors_total{cluster="staging"' not in text
+
 
 async def test_the_agent_watches_each_cluster(tmp_path: Path) -> None:
     """Both PDs have the same paused scheduler: one proposal per cluster, each in its own channel,
