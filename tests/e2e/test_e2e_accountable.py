@@ -115,6 +115,8 @@ async def test_bob_cannot_approve_after_the_bots_own_recheck_revision(e2e: E2E) 
     proposal = await e2e.proposal(card)
     assert await _edit(e2e, BOB, card, {"to_store_id": str(followers[1])}) == {}
     await eventually(lambda: _at_revision(e2e, proposal.id, 2))
+    # The card is rewritten just after the store: Carol clicks the revision-2 card, not the first one.
+    await eventually(lambda: "revision 2" in _text(e2e.card(card).blocks))
     e2e.model.set_leader(region, followers[0])  # the leader moves by itself: the facts drift
     await e2e.click(CAROL, card, texts.ActionId.APPROVE)
     await _told(e2e, CAROL, "The cluster changed since this was checked")
