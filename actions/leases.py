@@ -39,6 +39,11 @@ CATCH_UP_LEASE = "catch-up"
 CLAIMED_BY = "replica"
 
 
+def cluster_lease(lease: str, cluster: str | None) -> str:
+    """The lease of one cluster's loop: the plain name with one cluster, ``agent/prod`` with several."""
+    return lease if cluster is None else f"{lease}/{cluster}"
+
+
 def heartbeat_lease(replica: str) -> str:
     """The name of ``replica``'s own lease, renewed for as long as it runs."""
     return f"replica/{replica}"

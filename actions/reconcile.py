@@ -255,6 +255,7 @@ class Reconciler:
         settled: list[Proposal] = []
         self._claimer_alive = 0
         leftovers = await self._store.list_proposals(states=[ProposalState.EXECUTING], limit=_SCAN_LIMIT)
+        leftovers = [p for p in leftovers if self._executor.serves(p)]  # another cluster's: its own PD
         if not leftovers:
             return settled
         try:
@@ -379,7 +380,7 @@ class Reconciler:
         )
         for proposal in candidates:
             result = proposal.result
-            if result is None or self._executor.is_busy(proposal.id):
+            if result is None or self._executor.is_busy(proposal.id) or not self._executor.serves(proposal):
                 continue
             running = result.operator is OperatorOutcome.RUNNING
             in_doubt = proposal.state is ProposalState.UNKNOWN and result.finished_at is None

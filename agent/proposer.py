@@ -166,7 +166,12 @@ class AgentLoop:
         advisor: Advisor | None = None,
         settings: AgentSettings | None = None,
         clock: Clock = utc_now,
+        cluster: str | None = None,
     ) -> None:
+        """``cluster``: the one this loop watches when the bot operates several. Its tickets' keys then
+        end in ``@cluster`` (``store-down:4@prod``), and only its own tickets and proposals count here,
+        so two clusters with the same store ids never close or block each other's findings."""
+        self._cluster = cluster
         self._observer = observer
         self._store = store
         self._operations = operations
@@ -199,11 +204,15 @@ class AgentLoop:
         cycle = _Cycle()
         obs = await observe(self._observer, at=now, top_n=self.settings.top_n)
         observed = time.perf_counter()
-        in_flight = await self._store.list_proposals(states=IN_FLIGHT, limit=_STORE_SCAN)
+        in_flight = self._mine(await self._store.list_proposals(states=IN_FLIGHT, limit=_STORE_SCAN))
         obs = await self._with_bot_evictions(obs)
         evaluation = evaluate(obs, self.settings.rules)
 
-        open_tickets = {t.key: t for t in await self._store.list_open_tickets() if is_agent_ticket(t)}
+        open_tickets = {
+            self._finding_key(t.key): t
+            for t in await self._store.list_open_tickets()
+            if is_agent_ticket(t) and self._watches(t.key)
+        }
         await self._close_gone(open_tickets, evaluation.findings, evaluation.evaluated, now, cycle)
 
         actionable: list[tuple[Finding, Ticket]] = []
@@ -244,6 +253,23 @@ class AgentLoop:
             report.duration_seconds,
         )
         return report
+
+    # --- several clusters ------------------------------------------------------------------------
+
+    def _mine(self, proposals: list[Proposal]) -> list[Proposal]:
+        """The proposals of the cluster this loop watches (all of them with one cluster)."""
+        if self._cluster is None:
+            return proposals
+        return [p for p in proposals if p.request.cluster == self._cluster]
+
+    def _ticket_key(self, finding_key: str) -> str:
+        return finding_key if self._cluster is None else f"{finding_key}@{self._cluster}"
+
+    def _watches(self, ticket_key: str) -> bool:
+        return self._cluster is None or ticket_key.endswith(f"@{self._cluster}")
+
+    def _finding_key(self, ticket_key: str) -> str:
+        return ticket_key if self._cluster is None else ticket_key.removesuffix(f"@{self._cluster}")
 
     # --- tickets ---------------------------------------------------------------------------------
 
@@ -314,7 +340,7 @@ class AgentLoop:
             cycle.skip(finding.key, f"already {len(cycle.opened)} new findings this cycle; next cycle")
             return None
         ticket, created = await self._store.open_ticket(
-            key=finding.key, title=finding.title, detail=finding.ticket_detail(), now=now
+            key=self._ticket_key(finding.key), title=finding.title, detail=finding.ticket_detail(), now=now
         )
         open_tickets[finding.key] = ticket
         if created:
@@ -480,9 +506,11 @@ class AgentLoop:
         held = [s for s in obs.schedulers.evict_leader_store_ids if s in up]
         if not held:
             return obs
-        done = await self._store.list_proposals(
-            states=[ProposalState.SUCCEEDED, ProposalState.EXECUTING, ProposalState.UNKNOWN],
-            limit=_STORE_SCAN,
+        done = self._mine(
+            await self._store.list_proposals(
+                states=[ProposalState.SUCCEEDED, ProposalState.EXECUTING, ProposalState.UNKNOWN],
+                limit=_STORE_SCAN,
+            )
         )
         evictions: dict[int, datetime | None] = {}
         for store_id in held:

@@ -84,7 +84,7 @@ class _HealthyCluster:
 async def _old_refresh(metrics: Metrics, store: SqliteProposalStore) -> None:
     for state in ProposalState:
         found = await store.list_proposals(states=[state], limit=_OLD_SCAN)
-        metrics.proposals.labels(state.value).set(len(found))
+        metrics.proposals.labels("default", state.value).set(len(found))
 
 
 def _ms(values: list[float]) -> tuple[float, float, float]:

@@ -5,6 +5,7 @@ tikv-chatops simulator [ARGS…]     the PD simulator alone (``python -m pd.simu
 tikv-chatops playground [ARGS…]    the Slack playground alone (``python -m bot.playground``; demo extra)
 tikv-chatops audit export|verify|prune  export, check the hash chain, prune (``store.audit_cli``)
 tikv-chatops policy check [FILE]   print the effective approval policy; non-zero on an error
+tikv-chatops clusters check [FILE] print the clusters the bot operates; non-zero on an error
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def _serve(argv: Sequence[str]) -> int:
 
     configure_logging(settings)  # LOG_LEVEL, LOG_FORMAT; secrets and response URLs redacted
     from actions.policy import PolicyError
+    from bot.clusters_file import ClustersError
     from bot.main import serve
 
     try:
@@ -78,6 +80,9 @@ def _serve(argv: Sequence[str]) -> int:
             asyncio.run(serve(settings))
     except PolicyError as exc:
         print(f"tikv-chatops: the policy file is wrong, nothing started:\n{exc}", file=sys.stderr)
+        return 2
+    except ClustersError as exc:
+        print(f"tikv-chatops: the clusters file is wrong, nothing started:\n{exc}", file=sys.stderr)
         return 2
     return 0
 
@@ -115,12 +120,20 @@ def _policy(argv: Sequence[str]) -> int:
     return _delegate("bot.policy_file", "check_main")(argv[1:])
 
 
+def _clusters(argv: Sequence[str]) -> int:
+    if not argv or argv[0] != "check":
+        print("usage: tikv-chatops clusters check [FILE]", file=sys.stderr)
+        return 2
+    return _delegate("bot.clusters_file", "check_main")(argv[1:])
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "serve": _serve,
     "simulator": _delegate("pd.simulator.__main__", "main"),
     "playground": _delegate("bot.playground.__main__", "main"),
     "audit": _audit,
     "policy": _policy,
+    "clusters": _clusters,
 }
 
 

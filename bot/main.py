@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import signal
@@ -28,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -36,39 +36,37 @@ from slack_bolt.async_app import AsyncApp
 
 from actions.clock import Clock, utc_now
 from actions.executor import Executor
-from actions.leases import AGENT_LEASE, CATCH_UP_LEASE, SWEEPER_LEASE, LeaseKeeper, heartbeat_lease
+from actions.leases import (
+    AGENT_LEASE,
+    CATCH_UP_LEASE,
+    SWEEPER_LEASE,
+    LeaseKeeper,
+    cluster_lease,
+    heartbeat_lease,
+)
 from actions.policy import Policy
-from actions.reconcile import Reconciler
 from actions.service import Operations
 from agent.proposer import AgentLoop, AgentSettings
 from bot.app import build_app, build_web_client
 from bot.catchup import SlackCatchUp
+from bot.clusters import ClusterRegistry, ClusterRuntime, build_registry, load_clusters, open_pds
 from bot.edge import bound_socket_mode
 from bot.identity import SlackIdentity
 from bot.logsetup import add_secrets, install_redaction, secrets_of
 from bot.metrics import Metrics
 from bot.notifier import SlackNotifier
 from bot.ops_server import Readiness, build_ops_app, refresh_gauges
-from bot.pdmetrics import pd_transport
 from bot.policy_file import read_policy
-from bot.reads import ClusterReads
 from bot.replicas import Leases
 from bot.services import Services
 from bot.settings import Settings
 from bot.tickets import StoreTickets
 from bot.web import EVENTS_PATH, build_web_app
 from bot.work import WorkLimiter
-from pd.client import PDClient, build_http_client
-from pd.cluster import PDCluster
 from pd.observer import PDObserver
 from store.backend import AnyStore, open_store_at
 
 logger = logging.getLogger("bot")
-
-# A PD request waits at most this long for a pooled connection. The work limiter and the pool's size
-# keep that wait at zero in normal operation; a longer wait means the pool is stuck, and failing fast
-# (PoolTimeout: nothing was sent) beats queueing behind it.
-_PD_POOL_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +87,8 @@ class RunningBot:
     ops_url: str = ""  # /livez, /readyz and /metrics, e.g. http://127.0.0.1:9090
     readiness: Readiness | None = None
     leases: dict[str, LeaseKeeper] = field(default_factory=dict)  # this replica's, by lease name
+    registry: ClusterRegistry | None = None  # every cluster (bot.clusters); the fields above: the default's
+    agents: tuple[AgentLoop, ...] = ()  # one per cluster
 
 
 def load_policy(path: Path | None, *, real_slack: bool = False) -> Policy:
@@ -140,6 +140,8 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
     install_redaction(secrets_of(settings))
     # A wrong policy file stops the start before anything is opened (PolicyError names the key).
     policy = load_policy(settings.tikv_chatops_policy, real_slack=settings.has_slack_credentials)
+    # So does a wrong clusters file (ClustersError); without one, the one cluster of PD_URL.
+    clusters_config = load_clusters(settings, policy, real_slack=settings.has_slack_credentials)
     async with AsyncExitStack() as stack:
         metrics = Metrics()
         sock = _listen(settings.host, settings.port)
@@ -149,30 +151,10 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         stack.callback(ops_sock.close)
         ops_url = _local_url(settings.host, ops_sock.getsockname()[1])
 
-        # PD: the configured endpoints, or the embedded simulator.
-        endpoints = settings.pd_endpoints
-        if not endpoints:
-            from pd.simulator.seeded import embedded_pd  # the simulator is only imported when it runs
-
-            endpoints = await stack.enter_async_context(embedded_pd())
-        http = build_http_client(
-            timeout=settings.pd_timeout,
-            transport=pd_transport(
-                metrics,
-                ca_path=settings.pd_cacert,
-                cert_path=settings.pd_cert,
-                key_path=settings.pd_key,
-                limits=httpx.Limits(
-                    max_connections=settings.pd_max_connections,
-                    max_keepalive_connections=settings.pd_max_connections,
-                    keepalive_expiry=30.0,
-                ),
-            ),
-        )
-        http.timeout = httpx.Timeout(settings.pd_timeout, pool=min(settings.pd_timeout, _PD_POOL_TIMEOUT))
-        stack.push_async_callback(http.aclose)
-        pd = PDClient(http, endpoints)
-        cluster = PDCluster(pd)
+        # PD: each cluster's endpoints (bot.clusters), or the configured ones, or the embedded simulator.
+        pds = await open_pds(stack, settings, metrics, policy, clusters_config)
+        endpoints = pds[0].endpoints
+        cluster = pds[0].cluster
 
         store = await open_store_at(settings.tikv_chatops_db)  # a file path, or postgresql://…
         stack.push_async_callback(store.aclose)
@@ -212,45 +194,40 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             clock=clock,
             metrics=metrics,
         )
-        executor = Executor(
-            cluster,
-            store,
-            notifier,
-            clock,
-            poll_interval=settings.operator_poll_seconds,
-            operator_timeout=settings.operator_follow_seconds,
-            drain_timeout=settings.offline_follow_seconds,
-            cluster_name=settings.tikv_chatops_cluster,
-            replica=settings.replica,
-        )
-        stack.push_async_callback(executor.aclose)
-        operations = Operations(
-            cluster, store, notifier, policy, executor, clock, cluster_name=settings.tikv_chatops_cluster
-        )
         # Replicas on one database: the loops below run on whichever holds their lease (docs/replicas.md).
         leases = Leases(
             store, replica=settings.replica, ttl=settings.lease_ttl_seconds, clock=clock, metrics=metrics
         )
-        reconciler = Reconciler(
-            cluster, store, notifier, executor, policy, clock, operations=operations, replicas=leases.watch
+        registry = build_registry(
+            pds,
+            config=clusters_config,
+            settings=settings,
+            store=store,
+            notifier=notifier,
+            clock=clock,
+            replicas=leases.watch,
         )
+        stack.push_async_callback(registry.aclose)
+        executor, operations = registry.default.executor, registry.default.operations
         work = WorkLimiter(concurrency=settings.work_concurrency, queue=settings.work_queue)
         stack.push_async_callback(work.aclose)  # before the clients its jobs use are closed
         metrics.work_depth.set_function(lambda: work.depth)
 
         services = Services(
-            operations=operations,
-            reads=ClusterReads(pd, store, timeout=settings.pd_timeout),
+            operations=registry.operations,
+            reads=registry.default.reads,
             identity=SlackIdentity(
                 client,
-                groups=policy.approvers.groups,
+                groups=registry.approver_groups,
                 ttl=settings.identity_cache_seconds,
                 on_name=lambda user_id, name: store.remember_actor(user_id, name, now=clock()),
             ),
             metrics=metrics,
             work=work,
-            cluster_name=settings.tikv_chatops_cluster,
+            cluster_name=registry.default.name,
             dry_run_ephemeral=settings.dry_run_ephemeral,
+            cluster_reads=registry.reads(),
+            channel_clusters=registry.channel_clusters,
         )
         bolt = build_app(settings, services, client=client)
 
@@ -267,15 +244,22 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             timeout=min(settings.pd_timeout, 2.0),
         )
         await _in_background(stack, "readiness-probe", readiness.run)
-        await refresh_gauges(metrics, store)  # the one full count of proposals, before anyone scrapes
+        # The one full count of proposals, before anyone scrapes.
+        await refresh_gauges(metrics, store, registry.names)
 
-        # What a crash left open is settled before anyone can click.
+        # What a crash left open is settled before anyone can click (each cluster against its own PD).
         await _in_background(stack, "heartbeat", leases.keep(heartbeat_lease(settings.replica)).run)
-        await reconciler.startup()
-        sweeper = leases.keep(
-            SWEEPER_LEASE, lambda stop: reconciler.run_background(stop, settings.sweep_seconds)
-        )
-        await _in_background(stack, "reconcile-sweeper", sweeper.run)
+        for runtime in registry.runtimes:
+            await runtime.reconciler.startup()
+            sweeper = leases.keep(
+                cluster_lease(SWEEPER_LEASE, runtime.name if registry.several else None),
+                functools.partial(runtime.reconciler.run_background, interval=settings.sweep_seconds),
+            )
+            await _in_background(
+                stack,
+                "reconcile-sweeper" + ("" if not registry.several else f"-{runtime.name}"),
+                sweeper.run,
+            )
 
         # What Slack missed (before a restart, too) is told once it answers again.
         catch_up = leases.keep(
@@ -287,7 +271,8 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         await web.SockSite(runner, sock).start()
-        ops_runner = web.AppRunner(build_ops_app(metrics, store, readiness), shutdown_timeout=1.0)
+        ops_app = build_ops_app(metrics, store, readiness, clusters=registry.names)
+        ops_runner = web.AppRunner(ops_app, shutdown_timeout=1.0)
         await ops_runner.setup()
         stack.push_async_callback(ops_runner.cleanup)
         await web.SockSite(ops_runner, ops_sock).start()
@@ -302,10 +287,16 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             stack.push_async_callback(handler.close_async)
 
         agent = None
+        agents: list[AgentLoop] = []
         if settings.agent_enabled:
             # Started last, so its first cycle (at once: the playground shows its cards within seconds)
             # posts cards people can already click.
-            agent = await _start_agent(stack, settings, pd, store, operations, policy, playground, leases)
+            for runtime in registry.runtimes:  # one loop per cluster, each watching its own PD
+                started = await _start_agent(
+                    stack, settings, runtime, store, playground, leases, scoped=registry.several
+                )
+                agent = agent or started
+                agents.append(started)
 
         logger.info(
             "tikv-chatops %s on %s, /livez /readyz /metrics on %s (PD %s, Slack %s%s)",
@@ -333,20 +324,23 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             ops_url=ops_url,
             readiness=readiness,
             leases=leases.keepers,
+            registry=registry,
+            agents=tuple(agents),
         )
 
 
 async def _start_agent(
     stack: AsyncExitStack,
     settings: Settings,
-    pd: PDClient,
+    runtime: ClusterRuntime,
     store: AnyStore,
-    operations: Operations,
-    policy: Policy,
     playground: Any,
     leases: Leases,
+    *,
+    scoped: bool = False,
 ) -> AgentLoop:
-    """The agent loop as a task the stack owns; cards go to PROPOSAL_CHANNEL (or the playground's)."""
+    """A cluster's agent loop as a task the stack owns; cards go to the cluster's channel, else
+    PROPOSAL_CHANNEL (or the playground's). ``scoped``: several clusters, so its tickets carry its name."""
     advisor = None
     if settings.anthropic_api_key is not None:
         # Imported only when Claude is configured: the anthropic SDK costs ~3 s and ~40 MiB at start.
@@ -355,23 +349,26 @@ async def _start_agent(
         advisor = make_advisor(settings.anthropic_api_key.get_secret_value(), settings.anthropic_model)
     if advisor is not None:
         stack.push_async_callback(advisor.aclose)
-    channel = settings.proposal_channel
+    channel = runtime.pd.channel or settings.proposal_channel
     if channel is None and playground is not None:
         from bot.playground.model import PLAYGROUND_CHANNEL
 
         channel = PLAYGROUND_CHANNEL.id
     agent = AgentLoop(
-        PDObserver(pd),
+        PDObserver(runtime.pd.pd),
         store,
-        operations,
-        policy,
+        runtime.operations,
+        runtime.operations.policy,
         channel=channel,
         advisor=advisor,
         settings=AgentSettings(interval=settings.agent_interval),
+        cluster=runtime.name if scoped else None,
     )
-    await _in_background(stack, "agent", leases.keep(AGENT_LEASE, agent.run).run)
+    lease = leases.keep(cluster_lease(AGENT_LEASE, runtime.name if scoped else None), agent.run)
+    await _in_background(stack, "agent" + (f"-{runtime.name}" if scoped else ""), lease.run)
     logger.info(
-        "agent: every %gs, cards in %s%s",
+        "agent of %s: every %gs, cards in %s%s",
+        runtime.name,
         settings.agent_interval,
         channel or "the proposal's own channel (none set: PROPOSAL_CHANNEL)",
         f", advised by {advisor.model}" if advisor is not None else ", rules only",

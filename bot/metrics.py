@@ -5,8 +5,9 @@ tikv_chatops_clicks_total{action}           button clicks and modal submissions,
 tikv_chatops_ack_seconds{kind}              time from the request reaching Bolt to its ack
 tikv_chatops_busy_total{kind}               requests answered "busy" (the work limiter was full)
 tikv_chatops_work_depth                     jobs admitted and not finished (running or waiting)
-tikv_chatops_pd_errors_total{kind}          PD requests that failed (unavailable, rejected, status)
-tikv_chatops_proposals{state}               proposals in each state, read from the store at scrape
+tikv_chatops_pd_errors_total{cluster,kind}  PD requests that failed (unavailable, rejected, status)
+tikv_chatops_proposals{cluster,state}       proposals of each cluster in each state, read from the store at
+                                            scrape
 tikv_chatops_slack_owed{kind}               Slack deliveries owed after a failure (card, update, result),
                                             read from the store's outbox at scrape
 tikv_chatops_slack_caught_up_total{kind}    owed deliveries Slack accepted once it was back
@@ -56,10 +57,16 @@ class Metrics:
             "tikv_chatops_work_depth", "Jobs admitted and not finished", registry=self.registry
         )
         self.pd_errors = Counter(
-            "tikv_chatops_pd_errors", "PD requests that failed, by kind", ["kind"], registry=self.registry
+            "tikv_chatops_pd_errors",
+            "PD requests that failed, by cluster and kind",
+            ["cluster", "kind"],
+            registry=self.registry,
         )
         self.proposals = Gauge(
-            "tikv_chatops_proposals", "Proposals in each state", ["state"], registry=self.registry
+            "tikv_chatops_proposals",
+            "Proposals of each cluster in each state",
+            ["cluster", "state"],
+            registry=self.registry,
         )
         self.slack_owed = Gauge(
             "tikv_chatops_slack_owed",

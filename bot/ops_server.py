@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -46,7 +46,7 @@ class CountingStore(Protocol):
 
     async def ping(self) -> None: ...
 
-    async def proposal_counts(self) -> dict[ProposalState, int]: ...
+    async def cluster_proposal_counts(self) -> dict[tuple[str, ProposalState], int]: ...
 
     async def slack_owed_counts(self) -> dict[SlackDebtKind, int]: ...
 
@@ -148,15 +148,22 @@ class Readiness:
         return {"ok": True}
 
 
-async def refresh_gauges(metrics: Metrics, store: CountingStore) -> None:
-    """Set the proposal and Slack-outbox gauges from counts the store computes."""
-    for state, count in (await store.proposal_counts()).items():
-        metrics.proposals.labels(state.value).set(count)
+async def refresh_gauges(metrics: Metrics, store: CountingStore, clusters: Sequence[str] = ()) -> None:
+    """Set the proposal and Slack-outbox gauges from counts the store computes; every state of each of
+    ``clusters`` (the ones configured) is shown, zero when none of its proposals is in it."""
+    found = await store.cluster_proposal_counts()
+    for cluster in clusters:
+        for state in ProposalState:
+            found.setdefault((cluster, state), 0)
+    for (cluster, state), count in found.items():
+        metrics.proposals.labels(cluster, state.value).set(count)
     for kind, owed in (await store.slack_owed_counts()).items():
         metrics.slack_owed.labels(kind.value).set(owed)
 
 
-def build_ops_app(metrics: Metrics, store: CountingStore, readiness: Readiness) -> web.Application:
+def build_ops_app(
+    metrics: Metrics, store: CountingStore, readiness: Readiness, *, clusters: Sequence[str] = ()
+) -> web.Application:
     """The operations application: ``/livez``, ``/readyz`` and ``/metrics`` (GET only)."""
     app = web.Application()
 
@@ -169,7 +176,7 @@ def build_ops_app(metrics: Metrics, store: CountingStore, readiness: Readiness) 
 
     async def scrape(_request: web.Request) -> web.Response:
         try:
-            await refresh_gauges(metrics, store)
+            await refresh_gauges(metrics, store, clusters)
         except Exception as exc:
             # A scrape still answers with what the process knows.
             logger.warning("refreshing the proposal gauges failed: %s", type(exc).__name__)

@@ -17,18 +17,21 @@ from pd.client import tls_verify
 class CountingTransport(httpx.AsyncBaseTransport):
     """Counts failed PD requests in ``metrics.pd_errors``; passes everything through unchanged."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, metrics: Metrics) -> None:
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, metrics: Metrics, *, cluster: str = "default"
+    ) -> None:
         self._inner = inner
         self._metrics = metrics
+        self._cluster = cluster  # whose PD this transport talks to (the metric's cluster label)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
             response = await self._inner.handle_async_request(request)
         except httpx.TransportError as exc:
-            self._metrics.pd_errors.labels(type(exc).__name__).inc()
+            self._metrics.pd_errors.labels(self._cluster, type(exc).__name__).inc()
             raise
         if response.status_code >= 400:
-            self._metrics.pd_errors.labels(f"http_{response.status_code // 100}xx").inc()
+            self._metrics.pd_errors.labels(self._cluster, f"http_{response.status_code // 100}xx").inc()
         return response
 
     async def aclose(self) -> None:
@@ -42,6 +45,7 @@ def pd_transport(
     cert_path: Path | None = None,
     key_path: Path | None = None,
     limits: httpx.Limits | None = None,
+    cluster: str = "default",
 ) -> CountingTransport:
     """The counting transport over httpx's own, with PD's TLS (``pd.client.tls_verify``: pd-ctl's
     ``--cacert --cert --key``) and the pool's ``limits``.
@@ -51,4 +55,4 @@ def pd_transport(
     """
     verify = tls_verify(ca_path, cert_path, key_path)
     pool = limits if limits is not None else httpx.Limits()
-    return CountingTransport(httpx.AsyncHTTPTransport(verify=verify, limits=pool), metrics)
+    return CountingTransport(httpx.AsyncHTTPTransport(verify=verify, limits=pool), metrics, cluster=cluster)

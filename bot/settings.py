@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     tikv_chatops_db: str = "tikv-chatops.db"
     tikv_chatops_policy: Path | None = None
     tikv_chatops_cluster: str = "default"  # the name `-c CLUSTER` selects
+    tikv_chatops_clusters: Path | None = None  # several clusters (bot.clusters_file); PD_URL then unused
 
     # Replicas sharing one database (docs/replicas.md): this process's id (unset: hostname-pid), and how
     # long a lease (the agent's, the sweeper's, the catch-up's, a replica's heartbeat) lasts unrenewed.

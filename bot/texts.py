@@ -68,6 +68,7 @@ STORAGE_CARD_UNNOTED = (
     "don't propose it again."
 )
 UNKNOWN_CLUSTER = "This bot operates the cluster `{known}`; there is no cluster `{asked}` here."
+UNKNOWN_CLUSTERS = "There is no cluster `{asked}` here; this bot operates {known}. Nothing was done."
 CARD_UNREADABLE = "This button is from a card the bot cannot read any more; ask for /tikv pending."
 REQUEST_UNREADABLE = "The bot could not tell who sent this request, so it did nothing."
 
@@ -211,6 +212,7 @@ DRY_RUN_TEXT = "Dry-run of {what}: {summary}"
 
 PAGE_FOOTER = "Page {page} of {pages} · {rows} row{s}"
 PENDING_TITLE = "Waiting for approval"
+ON_CLUSTER = " on `{cluster}`"  # after a pending or audit row's subject, when the bot names its clusters
 PENDING_ROW = "*#{id}* {what} · {tier} · by {who} · {received} of {required} approvals · expires {when}"
 AUDIT_TITLE = "Audit log"
 AUDIT_TITLE_FOR = "Audit log: {what} {id}"

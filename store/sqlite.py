@@ -54,6 +54,7 @@ class SqliteProposalStore:
         self._db = db
         self._appender = AuditAppender(db)
         self._tally = counts.StateTally()
+        self._cluster_tally = counts.ClusterTally()
 
     @property
     def path(self) -> str:
@@ -388,6 +389,12 @@ class SqliteProposalStore:
         """How many proposals are in each state: counted once, then kept up to date from the events
         written since (``store.counts``); no proposal is loaded."""
         return await self._db.run("count proposals by state", counts.proposal_counts, self._tally)
+
+    async def cluster_proposal_counts(self) -> dict[tuple[str, ProposalState], int]:
+        """``proposal_counts`` per cluster: (cluster, state) -> how many (``store.counts``)."""
+        return await self._db.run(
+            "count proposals by cluster and state", counts.cluster_counts, self._cluster_tally
+        )
 
     # --- leases (docs/replicas.md) ----------------------------------------------------------------
 

@@ -126,7 +126,8 @@ def register(app: AsyncApp, services: Services) -> None:
             services.metrics.clicks.labels(texts.ActionId.PAGE.value).inc()
             ref = payload.page_button(action)
             try:
-                command = grammar.parse(ref.command, default_cluster=services.cluster_name)
+                channel = (body.get("channel") or {}).get("id")
+                command = grammar.parse(ref.command, default_cluster=services.cluster_of(channel))
             except GrammarError:
                 await _tell(respond, texts.CARD_UNREADABLE)
                 return

@@ -21,6 +21,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from actions.clusters import known_list
 from actions.models import ActionRequest, Actor, Proposal
 from actions.ports import AuditQuery
 from bot import grammar, texts
@@ -65,16 +66,17 @@ def command_kind(command: grammar.Command) -> str:
 
 async def read_listing(services: Services, command: ReadCommand) -> Listing:
     """The listing a read command shows (also rebuilt for each Prev/Next click)."""
+    reads = services.reads_of(command.cluster)
     if isinstance(command, grammar.Status):
-        return status_listing(await services.reads.status())
+        return status_listing(await reads.status())
     if isinstance(command, grammar.ShowRegion):
-        view = await services.reads.region(command.region_id)
+        view = await reads.region(command.region_id)
         return region_listing(command.region_id, view, raw_json=command.raw_json)
     if isinstance(command, grammar.ShowStore):
-        store_view = await services.reads.store(command.store_id)
+        store_view = await reads.store(command.store_id)
         return store_listing(command.store_id, store_view, raw_json=command.raw_json)
     if isinstance(command, grammar.PdRead):
-        return pd_read_listing(await services.reads.pd_read(command))
+        return pd_read_listing(await reads.pd_read(command))
     if isinstance(command, grammar.Pending):
         return pending_listing(await services.operations.pending())
     query = AuditQuery(
@@ -110,6 +112,13 @@ def _proposed(proposal: Proposal) -> Message:
     return note(texts.PROPOSED_NO_CARD.format(**values))
 
 
+def unknown_cluster(known: tuple[str, ...], asked: str) -> str:
+    """Why ``-c ASKED`` is refused: the clusters this bot operates."""
+    if len(known) == 1:
+        return texts.UNKNOWN_CLUSTER.format(known=known[0], asked=asked)
+    return texts.UNKNOWN_CLUSTERS.format(known=known_list(known), asked=asked)
+
+
 class CommandHandler:
     """Runs one parsed /tikv command for one person."""
 
@@ -119,21 +128,18 @@ class CommandHandler:
     async def handle(self, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         services = self._services
         text = str(body.get("text") or "").strip()
+        channel = str(body["channel_id"]) if body.get("channel_id") else None
         try:
-            command = grammar.parse(text, default_cluster=services.cluster_name)
+            command = grammar.parse(text, default_cluster=services.cluster_of(channel))
         except GrammarError as exc:
             services.metrics.commands.labels("invalid").inc()
             await _ephemeral(respond, usage(str(exc), exc.usage))
             return
         services.metrics.commands.labels(command_kind(command)).inc()
-        if command.cluster != services.cluster_name:
-            await _ephemeral(
-                respond,
-                note(texts.UNKNOWN_CLUSTER.format(known=services.cluster_name, asked=command.cluster)),
-            )
+        if command.cluster not in services.known_clusters:
+            await _ephemeral(respond, note(unknown_cluster(services.known_clusters, command.cluster)))
             return
         actor = await services.identity.actor(payload.user_id(body), payload.origin(body))
-        channel = str(body["channel_id"]) if body.get("channel_id") else None
         writes = isinstance(command, grammar.RunAction | grammar.Undo)
         if writes and not await services.operations.first_delivery(delivery_keys(body)):
             # Slack (or someone holding a captured request) sent it again: it ran the first time.

@@ -14,11 +14,18 @@ from bot.render.listing import Listing
 from bot.render.proposal import what
 
 
+def _on(cluster: object) -> str:
+    """`` on `prod``` after what a row is about; nothing for the one unnamed cluster ("default")."""
+    if not isinstance(cluster, str) or cluster in ("", "default"):
+        return ""
+    return texts.ON_CLUSTER.format(cluster=escape(clip(cluster, 63)))
+
+
 def pending_listing(proposals: Sequence[Proposal]) -> Listing:
     rows = tuple(
         texts.PENDING_ROW.format(
             id=p.id,
-            what=escape(what(p)),
+            what=escape(what(p)) + _on(p.request.cluster),
             tier=p.tier.value,
             who=user(p.requester),
             received=len(set(p.approvers)),
@@ -58,7 +65,7 @@ def audit_row(entry: AuditEntry) -> str:
         f"`{entry.id}`" if entry.id is not None else "`-`",
         when(entry.created_at),
         user(entry.actor),
-        f"*{escape(entry.action)}*",
+        f"*{escape(entry.action)}*{_on(entry.request_json.get('cluster'))}",
     ]
     params = _params(entry.request_json)
     if params:
@@ -83,7 +90,7 @@ def _timeline_row(entry: AuditEntry) -> str:
         f"`{entry.id}`" if entry.id is not None else "`-`",
         when(entry.created_at),
         user(entry.actor),
-        f"*{escape(entry.event.replace('_', ' '))}*",
+        f"*{escape(entry.event.replace('_', ' '))}*{_on(entry.request_json.get('cluster'))}",
         _MENTION.sub(lambda m: user(m[1]), escape(clip(entry.summary, 240))),
     ]
     return " · ".join(parts)

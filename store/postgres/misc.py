@@ -15,7 +15,7 @@ import asyncpg
 from actions.models import ProposalState, Ticket
 from actions.ports import Lease
 from store.codec import TICKET_COLUMNS, dumps, from_db_time, ticket_from_row, to_db_time
-from store.counts import StateTally
+from store.counts import ClusterTally, StateTally
 from store.outbox import SlackDebt, SlackDebtKind
 
 # --- tickets -----------------------------------------------------------------------------------------
@@ -206,6 +206,46 @@ async def proposal_counts(conn: asyncpg.Connection, tally: StateTally) -> dict[P
             if before is not None:
                 counts[ProposalState(before)] -= int(count)
             counts[ProposalState(after)] += int(count)
+    tally.counts, tally.last_event = counts, last
+    return dict(counts)
+
+
+# A proposal's cluster is in its request (an edit never changes it); "default" for rows from before
+# clusters had names, as on SQLite (store.counts).
+_CLUSTER = "COALESCE(({table}request_json::jsonb) ->> 'cluster', 'default')"
+
+
+async def cluster_counts(
+    conn: asyncpg.Connection, tally: ClusterTally
+) -> dict[tuple[str, ProposalState], int]:
+    """``store.counts.cluster_counts``: per (cluster, state), followed through the events written since.
+
+    Run it in one snapshot (``PgDatabase.read``), for the reason ``proposal_counts`` gives.
+    """
+    last = int(await conn.fetchval("SELECT COALESCE(MAX(id), 0) FROM events"))
+    if tally.counts is None or last < tally.last_event:
+        counts: dict[tuple[str, ProposalState], int] = {}
+        query = f"SELECT {_CLUSTER.format(table='')}, state, COUNT(*) FROM proposals GROUP BY 1, 2"
+        for cluster, state, count in await conn.fetch(query):
+            counts[(str(cluster), ProposalState(state))] = int(count)
+        tally.full_counts += 1
+    else:
+        counts = dict(tally.counts)
+        for cluster, before, after, count in await conn.fetch(
+            f"SELECT {_CLUSTER.format(table='p.')}, e.from_state, e.to_state, COUNT(*)"
+            " FROM events e JOIN proposals p ON p.id = e.proposal_id WHERE e.id > $1 AND e.id <= $2"
+            " GROUP BY 1, 2, 3",
+            tally.last_event,
+            last,
+        ):
+            if before is not None:
+                key = (str(cluster), ProposalState(before))
+                counts[key] = counts.get(key, 0) - int(count)
+            key = (str(cluster), ProposalState(after))
+            counts[key] = counts.get(key, 0) + int(count)
+    for cluster in {c for c, _ in counts}:
+        for state in ProposalState:
+            counts.setdefault((cluster, state), 0)
     tally.counts, tally.last_event = counts, last
     return dict(counts)
 

@@ -54,6 +54,7 @@ class PostgresProposalStore:
         self._db = db
         self._appender = AuditAppender(write=self._append_rows)
         self._tally = counts.StateTally()
+        self._cluster_tally = counts.ClusterTally()
 
     @property
     def path(self) -> str:
@@ -345,6 +346,12 @@ class PostgresProposalStore:
 
     async def proposal_counts(self) -> dict[ProposalState, int]:
         return await self._db.read("count proposals by state", misc.proposal_counts, self._tally)
+
+    async def cluster_proposal_counts(self) -> dict[tuple[str, ProposalState], int]:
+        """``proposal_counts`` per cluster: (cluster, state) -> how many."""
+        return await self._db.read(
+            "count proposals by cluster and state", misc.cluster_counts, self._cluster_tally
+        )
 
     async def ping(self) -> None:
         await self._db.read("read the database", _ping)

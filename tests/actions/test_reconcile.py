@@ -303,3 +303,31 @@ async def test_a_revert_runs_even_when_its_cards_place_cannot_be_stored() -> Non
         assert revert.undo_of == proposal.id
         assert (await env.ops.get(revert.id)).state is ProposalState.SUCCEEDED
         assert store_id not in await env.pd.get_evict_leader_store_ids()
+
+
+async def test_each_clusters_reconciler_settles_only_its_own_executing_and_followed_proposals() -> None:
+    """Several clusters on one database: prod's reconciler neither asks its PD about nor settles a
+    staging proposal left executing, nor follows it again; staging's own reconciler does."""
+    from actions.executor import Executor
+    from actions.reconcile import Reconciler
+
+    async with ops_env(step_delay=0.5) as env:
+        region, _, target = env.transfer_target()
+        staging = transfer_leader(region, target).model_copy(update={"cluster": "staging"})
+        proposal = await approved_proposal(env, staging)
+        await _claim(env, proposal)
+
+        prod_runner = Executor(env.cluster, env.store, env.notifier, env.clock, cluster_name="prod")
+        prod = Reconciler(env.cluster, env.store, env.notifier, prod_runner, env.policy, env.clock)
+        operator_reads = env.cluster.operator_reads
+        assert await prod.reconcile_executing() == []
+        assert await prod.resume_following() == 0
+        assert (await env.ops.get(proposal.id)).state is ProposalState.EXECUTING
+        assert env.cluster.sent == [] and env.cluster.operator_reads == operator_reads
+
+        staging_runner = Executor(env.cluster, env.store, env.notifier, env.clock, cluster_name="staging")
+        mine = Reconciler(env.cluster, env.store, env.notifier, staging_runner, env.policy, env.clock)
+        settled = await mine.reconcile_executing()
+        assert [p.id for p in settled] == [proposal.id]
+        await staging_runner.aclose()
+        await prod_runner.aclose()

@@ -57,7 +57,7 @@ async def ops(tmp_path: Path) -> AsyncIterator[Ops]:
     store = await open_store(str(tmp_path / "ops.db"))
     cluster, slack = CountingCluster(), FlakySlack(failures=[RuntimeError("invalid_auth")])
     readiness = Readiness(cluster, store, slack_auth=slack, interval=3600, timeout=1)  # type: ignore[arg-type]
-    runner = web.AppRunner(build_ops_app(Metrics(), store, readiness))
+    runner = web.AppRunner(build_ops_app(Metrics(), store, readiness, clusters=["default"]))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
@@ -114,6 +114,6 @@ async def test_the_background_probe_refreshes_until_stopped(ops: Ops) -> None:
 async def test_metrics_show_the_counted_proposals(ops: Ops) -> None:
     status, text = await _get(ops.url + "/metrics")
     assert status == 200
-    assert 'tikv_chatops_proposals{state="pending"} 0.0' in text
+    assert 'tikv_chatops_proposals{cluster="default",state="pending"} 0.0' in text
     assert 'tikv_chatops_slack_owed{kind="card"} 0.0' in text
     assert ops.cluster.calls == 0

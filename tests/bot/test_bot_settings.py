@@ -40,6 +40,7 @@ def test_reads_every_documented_name() -> None:
             "PD_URL": "http://pd-0:2379, http://pd-1:2379/ ,",
             "TIKV_CHATOPS_DB": "/data/ops.db",
             "TIKV_CHATOPS_POLICY": "/etc/policy.yml",
+            "TIKV_CHATOPS_CLUSTERS": "/etc/clusters.yml",
             "ANTHROPIC_MODEL": "claude-test",
             "PROPOSAL_CHANNEL": "C0OPS",
             "PORT": "9090",
@@ -54,6 +55,7 @@ def test_reads_every_documented_name() -> None:
     assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
     assert settings.tikv_chatops_db == "/data/ops.db"
     assert settings.tikv_chatops_policy == Path("/etc/policy.yml")
+    assert settings.tikv_chatops_clusters == Path("/etc/clusters.yml")
     assert settings.anthropic_model == "claude-test"
     assert settings.proposal_channel == "C0OPS"
     assert settings.port == 9090

@@ -86,7 +86,7 @@ async def test_the_slack_port_serves_only_slack_events(e2e: E2E) -> None:
             assert answer.status == 200
         async with session.get(e2e.bot.ops_url + "/metrics") as answer:
             assert answer.status == 200
-            assert 'tikv_chatops_proposals{state="pending"}' in await answer.text()
+            assert 'tikv_chatops_proposals{cluster="default",state="pending"}' in await answer.text()
 
         async def ready() -> bool:
             async with session.get(e2e.bot.ops_url + "/readyz") as answer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from store_builders import T0, approval, approved, pending
+from store_builders import T0, approval, approved, pending, request
 
 from actions.models import Decision, ProposalState
 from store.sqlite import SqliteProposalStore, open_store
@@ -53,3 +53,30 @@ async def test_counts_see_what_another_process_wrote(db_path: str, store: Sqlite
         await other.aclose()
     counts = await store.proposal_counts()
     assert counts == await _truth(store) and counts[PENDING] == 2 and counts[APPROVED] == 1
+
+
+async def _truth_by_cluster(store: SqliteProposalStore) -> dict[tuple[str, ProposalState], int]:
+    found = Counter((p.request.cluster, p.state) for p in await store.list_proposals(limit=1000))
+    clusters = {cluster for cluster, _ in found}
+    return {(c, state): found.get((c, state), 0) for c in clusters for state in ProposalState}
+
+
+async def test_counts_by_cluster_follow_every_transition(store: SqliteProposalStore) -> None:
+    """Each proposal counts under its own cluster; later scrapes read only the new events."""
+    assert await store.cluster_proposal_counts() == {}
+    staging = request().model_copy(update={"cluster": "staging"})
+    prod = request().model_copy(update={"cluster": "prod"})
+    first = await pending(store, req=prod)
+    await pending(store, req=staging)
+    await approved(store, req=prod)
+    counts = await store.cluster_proposal_counts()
+    assert counts == await _truth_by_cluster(store)
+    assert counts[("prod", PENDING)] == 1 and counts[("prod", APPROVED)] == 1
+    assert counts[("staging", PENDING)] == 1 and counts[("staging", APPROVED)] == 0
+    await store.add_approval(approval(first, "U0CAROL"), required=1)
+    await pending(store, req=staging)
+    counts = await store.cluster_proposal_counts()
+    assert counts == await _truth_by_cluster(store)
+    assert counts[("prod", PENDING)] == 0 and counts[("prod", APPROVED)] == 2
+    assert counts[("staging", PENDING)] == 2
+    assert store._cluster_tally.full_counts == 1
