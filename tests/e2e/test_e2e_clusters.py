@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from bot.embedded import PAUSED_SCHEDULER, seeded_model
+from pd.simulator.seeded import PAUSED_SCHEDULER, seeded_model
 from conftest import ALICE, BOB, CAROL, SECRET, PDTap, eventually, settings_for
 
 from actions.models import ActionType, Proposal, ProposalState, Source
