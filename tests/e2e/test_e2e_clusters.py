@@ -14,7 +14,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from pd.simulator.seeded import PAUSED_SCHEDULER, seeded_model
 from conftest import ALICE, BOB, CAROL, SECRET, PDTap, eventually, settings_for
 
 from actions.models import ActionType, Proposal, ProposalState, Source
@@ -26,6 +25,7 @@ from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import PLAYGROUND_CHANNEL, Channel, Message
 from bot.playground.relay import BotRelay
 from pd.simulator import ClusterModel, SimulatorServer
+from pd.simulator.seeded import PAUSED_SCHEDULER, seeded_model
 from pd.simulator.topology import VOTER
 
 STAGING_CHANNEL, PROD_CHANNEL = "C0STAGING", "C0PROD"
