@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 
 from actions.errors import PolicyRefusal
 from actions.models import ActionRequest, Actor, AuditEntry, DryRunReport, PreflightReport, Proposal
+from actions.operations import ApproveResult, Operations
 from actions.policy import Policy
 from actions.ports import AuditQuery
-from actions.service import ApproveResult, Operations
 
 
 def known_list(names: Sequence[str]) -> str:

@@ -41,11 +41,11 @@ from actions.models import (
     ProposalState,
 )
 from actions.notify import tell
+from actions.operations import Operations
 from actions.operators import FINISHED, is_ours, operator_region, outcome_message
 from actions.policy import Policy
 from actions.ports import AuditQuery, Cluster, Notifier, OperatorSnapshot, ProposalStore
 from actions.preflight import run_preflight
-from actions.service import Operations
 from actions.verify import Verification
 
 logger = logging.getLogger(__name__)

@@ -23,10 +23,10 @@ import httpx
 from actions.clock import utc_now
 from actions.executor import Executor
 from actions.models import ActionResult, Proposal
+from actions.operations import Operations
 from actions.policy import Policy
 from actions.ports import CardRef
-from actions.service import Operations
-from agent.proposer import AgentLoop, AgentSettings, CycleReport
+from agent.loop import AgentLoop, AgentSettings, CycleReport
 from pd.client import PDClient
 from pd.cluster import PDCluster
 from pd.observer import PDObserver

@@ -37,12 +37,12 @@ import httpx2
 
 from actions.executor import Executor
 from actions.models import ActionResult, Proposal
+from actions.operations import Operations
 from actions.policy import Policy
 from actions.ports import AuditQuery, CardRef
-from actions.service import Operations
 from agent.advisor import ClaudeAdvisor
+from agent.loop import AgentLoop, AgentSettings
 from agent.observe import observe
-from agent.proposer import AgentLoop, AgentSettings
 from agent.rules import evaluate
 from bench.agent_scenarios import SCENARIOS, Expectation, Match, Scenario
 from pd.client import PDClient

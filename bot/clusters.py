@@ -21,10 +21,10 @@ from actions.clock import Clock
 from actions.clusters import ClusterOperations
 from actions.executor import Executor
 from actions.leases import ReplicaWatch
+from actions.operations import Operations
 from actions.policy import Policy
 from actions.ports import Notifier, ProposalStore
 from actions.reconcile import Reconciler
-from actions.service import Operations
 from bot.clusters_file import ClustersConfig, ClusterSpec, ClusterTLS, read_clusters
 from bot.metrics import Metrics
 from bot.pdmetrics import pd_transport

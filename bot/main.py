@@ -44,10 +44,10 @@ from actions.leases import (
     cluster_lease,
     heartbeat_lease,
 )
+from actions.operations import Operations
 from actions.policy import Policy
-from actions.service import Operations
-from agent.proposer import AgentLoop, AgentSettings
-from bot.app import build_app, build_web_client
+from agent.loop import AgentLoop, AgentSettings
+from bot.bolt import build_app, build_web_client
 from bot.catchup import SlackCatchUp
 from bot.clusters import ClusterRegistry, ClusterRuntime, build_registry, load_clusters, open_pds
 from bot.edge import bound_socket_mode

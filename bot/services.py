@@ -8,7 +8,7 @@ from typing import Protocol
 
 from actions.clusters import ClusterOperations
 from actions.models import Actor
-from actions.service import Operations
+from actions.operations import Operations
 from bot.identity import RequestOrigin
 from bot.metrics import Metrics
 from bot.reads import ClusterReads

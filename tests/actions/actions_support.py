@@ -28,6 +28,7 @@ from actions.models import (
     PDRequest,
     Proposal,
 )
+from actions.operations import Operations
 from actions.policy import Policy
 from actions.ports import (
     ApprovalOutcome,
@@ -40,7 +41,6 @@ from actions.ports import (
 )
 from actions.preflight import run_preflight
 from actions.reconcile import Reconciler
-from actions.service import Operations
 from pd.client import PDClient
 from pd.cluster import PDCluster
 from pd.simulator import ClusterModel, Operator, SimulatorServer

@@ -23,9 +23,9 @@ from actions.models import (
     ParamChange,
     ProposalState,
 )
+from actions.operations import Operations
 from actions.params import InvalidParams
 from actions.reconcile import Reconciler
-from actions.service import Operations
 
 
 def test_every_action_names_its_subject_among_its_own_parameters() -> None:

@@ -71,4 +71,4 @@ def test_importing_every_actions_module_loads_no_io_library() -> None:
     assert completed.returncode == 0, completed.stderr
     report = json.loads(completed.stdout)
     assert report["bad"] == []
-    assert "actions.service" in modules and "actions.executor" in modules
+    assert "actions.operations" in modules and "actions.executor" in modules

@@ -11,9 +11,9 @@ from actions.audit import intent_entry
 from actions.catalog import CATALOG
 from actions.errors import StorageUnavailable
 from actions.models import ActionRequest, ActionType, OperatorOutcome, Proposal, ProposalState
+from actions.operations import Operations
 from actions.ports import AuditQuery
 from actions.reconcile import Reconciler
-from actions.service import Operations
 
 
 async def _claim(env: Env, proposal: Proposal) -> int:

@@ -17,11 +17,11 @@ import httpx
 
 from actions.executor import Executor
 from actions.models import ActionResult, ActionType, Proposal
+from actions.operations import Operations
 from actions.policy import Policy
 from actions.ports import CardRef
-from actions.service import Operations
 from agent.advice import Advisor
-from agent.proposer import AgentLoop, AgentSettings
+from agent.loop import AgentLoop, AgentSettings
 from pd.client import PDClient
 from pd.cluster import PDCluster
 from pd.observer import PDObserver

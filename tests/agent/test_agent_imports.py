@@ -42,7 +42,7 @@ def test_agent_imports_no_adapter_and_only_the_advisor_imports_claude() -> None:
 def test_the_loop_without_the_advisor_loads_no_claude_library() -> None:
     """Importing the loop, rules and findings in a fresh interpreter leaves anthropic and httpx2 unloaded."""
     code = (
-        "import sys, json; import agent.proposer, agent.rules, agent.findings, agent.observe; "
+        "import sys, json; import agent.loop, agent.rules, agent.findings, agent.observe; "
         "names = ('anthropic', 'httpx2', 'aiosqlite', 'pd', 'store'); "
         "print(json.dumps(sorted(m for m in names if m in sys.modules)))"
     )

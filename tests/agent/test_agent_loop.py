@@ -15,7 +15,7 @@ from actions.models import ActionRequest, ActionType, Actor, ProposalState, Sour
 from actions.policy import Policy
 from actions.ports import AuditQuery
 from agent.findings import open_findings_summary
-from agent.proposer import AgentSettings, CycleReport
+from agent.loop import AgentSettings, CycleReport
 from pd.simulator import ClusterModel
 
 PEOPLE = Actor(user_id="U0ALICE", name="alice")
@@ -344,7 +344,7 @@ async def test_preflight_refusal_is_logged_and_the_cycle_goes_on(caplog: pytest.
     the region's down replica still gets its add-peer."""
     model, big = oversized_with_down_peer()
     async with agent_env(model) as env:
-        with caplog.at_level(logging.WARNING, logger="agent.proposer"):
+        with caplog.at_level(logging.WARNING, logger="agent.loop"):
             report = await env.loop.run_once()
         assert [a for a, _ in env.posted()] == [ActionType.ADD_PEER]
         [skip] = [s for s in report.skipped if s.key == f"oversized-region:{big}"]

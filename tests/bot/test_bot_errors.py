@@ -11,7 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from actions.errors import ClusterUnavailable, PolicyRefusal, PreflightFailed, StaleDecision
 from bot import texts
-from bot.app import build_web_client
+from bot.bolt import build_web_client
 from bot.errors import GrammarError, IdentityRefused
 from bot.listeners.errors import answer_for, report_error
 from bot.playground.fake_slack import FakeSlack

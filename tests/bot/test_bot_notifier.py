@@ -29,7 +29,7 @@ from actions.models import (
     Tier,
 )
 from actions.ports import ApprovalOutcome
-from bot.app import build_web_client
+from bot.bolt import build_web_client
 from bot.catchup import CLAIM_TIMEOUT, SlackCatchUp
 from bot.metrics import Metrics
 from bot.notifier import SlackNotifier

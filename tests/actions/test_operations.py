@@ -33,10 +33,10 @@ from actions.errors import (
     StorageUnavailable,
 )
 from actions.models import ActionRequest, ActionType, Actor, CheckStatus, OperatorOutcome, ProposalState
+from actions.operations import ApproveOutcome, ApproveResult
 from actions.params import InvalidParams
 from actions.policy import Policy
 from actions.ports import AuditQuery
-from actions.service import ApproveOutcome, ApproveResult
 
 
 def _adjacent_pair(env: Env) -> tuple[int, int]:

@@ -55,7 +55,7 @@ _STORE_SCAN = 500  # proposals read when looking for in-flight duplicates and th
 
 
 class ProposalSink(Protocol):
-    """What the loop needs of ``actions.service.Operations``."""
+    """What the loop needs of ``actions.operations.Operations``."""
 
     async def propose(
         self, request: ActionRequest, *, actor: Actor, channel: str | None = None
