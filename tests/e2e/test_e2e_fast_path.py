@@ -62,7 +62,7 @@ async def test_with_every_place_taken_commands_clicks_and_submissions_are_told_b
             lambda: [e for e in e2e.fake.ephemerals(user=ALICE) if e.text.startswith("Cluster status")],
             timeout=30,
         )
-        await eventually(lambda: e2e.bot.bolt is not None and _slot_free(e2e), limit=30)
+        await eventually(lambda: e2e.bot.app is not None and _slot_free(e2e), limit=30)
         again = await e2e.relay.command(BOB, "status")
         assert again.ok and again.body == ""
         await e2e.fake.wait_for(
