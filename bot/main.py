@@ -242,6 +242,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             slack_auth=client.auth_test,
             interval=settings.ready_probe_seconds,
             timeout=min(settings.pd_timeout, 2.0),
+            others={runtime.name: runtime.pd.cluster for runtime in registry.runtimes[1:]},
         )
         await _in_background(stack, "readiness-probe", readiness.run)
         # The one full count of proposals, before anyone scrapes.

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -56,7 +56,9 @@ class Readiness:
 
     Until the first probe has finished everything is "not probed yet" (not ready). Slack's auth is
     asked until it succeeds once; PD and the store every ``interval`` seconds, each bounded by
-    ``timeout`` seconds.
+    ``timeout`` seconds. ``others``: the other clusters of a clusters file, by name; their PDs are
+    probed and shown under ``clusters`` but do not decide readiness, so one cluster's PD outage does
+    not take the bot out of its load balancer for the rest (docs/multi-cluster.md).
     """
 
     def __init__(
@@ -68,8 +70,13 @@ class Readiness:
         interval: float = 5.0,
         timeout: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        others: Mapping[str, Cluster] | None = None,
     ) -> None:
         self._cluster = cluster
+        self._others = dict(others or {})
+        self._other_pds: dict[str, dict[str, Any]] = {
+            name: {"ok": False, "error": "not probed yet"} for name in self._others
+        }
         self._store = store
         self._slack_auth = slack_auth
         self._interval = interval
@@ -89,12 +96,21 @@ class Readiness:
         """What the last probe found; no I/O."""
         age = None if self._probed_at is None else round(self._clock() - self._probed_at, 3)
         ok = bool(self._pd["ok"] and self._db["ok"] and self._slack["ok"])
-        return {"ok": ok, "pd": self._pd, "db": self._db, "slack": self._slack, "age_seconds": age}
+        report = {"ok": ok, "pd": self._pd, "db": self._db, "slack": self._slack, "age_seconds": age}
+        if self._other_pds:
+            report["clusters"] = dict(self._other_pds)
+        return report
 
     async def probe(self) -> None:
         """Probe PD and the store (and Slack until it once accepted the token) and keep the results."""
-        pd, db = await asyncio.gather(self._probe_pd(), self._probe_db())
+        names = list(self._others)
+        pd, db, *others = await asyncio.gather(
+            self._probe_pd(self._cluster),
+            self._probe_db(),
+            *(self._probe_pd(self._others[name]) for name in names),
+        )
         self._pd, self._db = pd, db
+        self._other_pds = dict(zip(names, others, strict=True))
         if not self._slack["ok"] and self._slack_auth is not None:
             self._slack = await self._probe_slack(self._slack_auth)
         self._probed_at = self._clock()
@@ -111,10 +127,10 @@ class Readiness:
                 async with asyncio.timeout(self._interval):
                     await stop.wait()
 
-    async def _probe_pd(self) -> dict[str, Any]:
+    async def _probe_pd(self, cluster: Cluster) -> dict[str, Any]:
         try:
             async with asyncio.timeout(self._timeout):
-                health = await self._cluster.health()
+                health = await cluster.health()
         except TimeoutError:
             return {"ok": False, "error": f"PD did not answer within {self._timeout:g}s"}
         except ClusterError as exc:

@@ -117,3 +117,26 @@ async def test_metrics_show_the_counted_proposals(ops: Ops) -> None:
     assert 'tikv_chatops_proposals{cluster="default",state="pending"} 0.0' in text
     assert 'tikv_chatops_slack_owed{kind="card"} 0.0' in text
     assert ops.cluster.calls == 0
+
+
+async def test_other_clusters_pds_are_shown_but_do_not_decide_readiness(ops: Ops) -> None:
+    """With a clusters file, staging's PD outage shows in /readyz's body while prod stays ready."""
+    staging = CountingCluster(down=True)
+    readiness = Readiness(
+        ops.cluster,  # type: ignore[arg-type]
+        ops.store,
+        slack_auth=None,
+        others={"staging": staging},  # type: ignore[dict-item]
+    )
+    assert readiness.report()["clusters"]["staging"]["error"] == "not probed yet"
+    await readiness.probe()
+    report = readiness.report()
+    assert report["ok"] and report["pd"]["ok"]
+    assert not report["clusters"]["staging"]["ok"] and "unreachable" in report["clusters"]["staging"]["error"]
+    assert staging.calls == 1 and ops.cluster.calls == 1
+    staging.down = False
+    await readiness.probe()
+    assert readiness.report()["clusters"]["staging"]["ok"]
+    ops.cluster.down = True
+    await readiness.probe()
+    assert not readiness.report()["ok"]  # the default cluster's PD still decides
