@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from store.postgres import PostgresProposalStore
 
 AnyStore: TypeAlias = "SqliteProposalStore | PostgresProposalStore"
-"""Either store: they offer the same methods (the PostgreSQL one adds leases)."""
+"""Either store: they offer the same methods, leases included."""
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
