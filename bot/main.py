@@ -159,29 +159,7 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         store = await open_store_at(settings.tikv_chatops_db)  # a file path, or postgresql://…
         stack.push_async_callback(store.aclose)
 
-        # Slack: the configured app, or the playground with a secret generated for this run.
-        playground = None
-        if settings.has_slack_credentials:
-            assert settings.slack_bot_token is not None
-            token = settings.slack_bot_token.get_secret_value()
-            api_url = settings.slack_api_url
-        else:
-            from bot.playground.server import Playground
-
-            token = "xoxb-playground-" + secrets.token_hex(8)
-            secret = secrets.token_hex(16)
-            add_secrets([token, secret])
-            playground = Playground(
-                bot_url=bot_url + EVENTS_PATH,
-                signing_secret=secret,
-                bot_token=token,
-                port=settings.playground_port,
-            )
-            await stack.enter_async_context(playground)
-            api_url = playground.api_url
-            settings = settings.model_copy(
-                update={"slack_signing_secret": SecretStr(secret), "slack_app_token": None}
-            )
+        token, api_url, playground, settings = await _open_slack(stack, settings, bot_url)
         session = aiohttp.ClientSession()
         stack.push_async_callback(session.close)
         client = build_web_client(token, base_url=api_url, session=session)
@@ -248,35 +226,10 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         # The one full count of proposals, before anyone scrapes.
         await refresh_gauges(metrics, store, registry.names)
 
-        # What a crash left open is settled before anyone can click (each cluster against its own PD).
-        await _in_background(stack, "heartbeat", leases.keep(heartbeat_lease(settings.replica)).run)
-        for runtime in registry.runtimes:
-            await runtime.reconciler.startup()
-            sweeper = leases.keep(
-                cluster_lease(SWEEPER_LEASE, runtime.name if registry.several else None),
-                functools.partial(runtime.reconciler.run_background, interval=settings.sweep_seconds),
-            )
-            await _in_background(
-                stack,
-                "reconcile-sweeper" + ("" if not registry.several else f"-{runtime.name}"),
-                sweeper.run,
-            )
-
-        # What Slack missed (before a restart, too) is told once it answers again.
-        catch_up = leases.keep(
-            CATCH_UP_LEASE, lambda stop: SlackCatchUp(notifier).run(stop, settings.slack_catch_up_seconds)
-        )
-        await _in_background(stack, "slack-catch-up", catch_up.run)
-
-        runner = web.AppRunner(web_app, shutdown_timeout=1.0)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.SockSite(runner, sock).start()
-        ops_app = build_ops_app(metrics, store, readiness, clusters=registry.names)
-        ops_runner = web.AppRunner(ops_app, shutdown_timeout=1.0)
-        await ops_runner.setup()
-        stack.push_async_callback(ops_runner.cleanup)
-        await web.SockSite(ops_runner, ops_sock).start()
+        # What a crash left open is settled before anyone can click.
+        await _start_recovery(stack, settings, registry, leases, notifier)
+        await _serve_on(stack, web_app, sock)
+        await _serve_on(stack, build_ops_app(metrics, store, readiness, clusters=registry.names), ops_sock)
 
         if settings.socket_mode:
             assert settings.slack_app_token is not None
@@ -328,6 +281,71 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
             registry=registry,
             agents=tuple(agents),
         )
+
+
+async def _open_slack(
+    stack: AsyncExitStack, settings: Settings, bot_url: str
+) -> tuple[str, str, Any, Settings]:
+    """Slack: the configured app, or the playground with a token and secret generated for this run.
+
+    Returns the bot token, the Web API's URL, the playground (None with real Slack) and the settings
+    the rest is wired from (the playground's signing secret in them)."""
+    if settings.has_slack_credentials:
+        assert settings.slack_bot_token is not None
+        return settings.slack_bot_token.get_secret_value(), settings.slack_api_url, None, settings
+    from bot.playground.server import Playground
+
+    token = "xoxb-playground-" + secrets.token_hex(8)
+    secret = secrets.token_hex(16)
+    add_secrets([token, secret])
+    playground = Playground(
+        bot_url=bot_url + EVENTS_PATH,
+        signing_secret=secret,
+        bot_token=token,
+        port=settings.playground_port,
+    )
+    await stack.enter_async_context(playground)
+    settings = settings.model_copy(
+        update={"slack_signing_secret": SecretStr(secret), "slack_app_token": None}
+    )
+    return token, playground.api_url, playground, settings
+
+
+async def _start_recovery(
+    stack: AsyncExitStack,
+    settings: Settings,
+    registry: ClusterRegistry,
+    leases: Leases,
+    notifier: SlackNotifier,
+) -> None:
+    """Settle what a crash left open (each cluster against its own PD), then start the loops that must
+    run on one replica at a time: each cluster's sweeper and the Slack catch-up, and this replica's
+    heartbeat (docs/replicas.md)."""
+    await _in_background(stack, "heartbeat", leases.keep(heartbeat_lease(settings.replica)).run)
+    for runtime in registry.runtimes:
+        await runtime.reconciler.startup()
+        sweeper = leases.keep(
+            cluster_lease(SWEEPER_LEASE, runtime.name if registry.several else None),
+            functools.partial(runtime.reconciler.run_background, interval=settings.sweep_seconds),
+        )
+        await _in_background(
+            stack,
+            "reconcile-sweeper" + ("" if not registry.several else f"-{runtime.name}"),
+            sweeper.run,
+        )
+    # What Slack missed (before a restart, too) is told once it answers again.
+    catch_up = leases.keep(
+        CATCH_UP_LEASE, lambda stop: SlackCatchUp(notifier).run(stop, settings.slack_catch_up_seconds)
+    )
+    await _in_background(stack, "slack-catch-up", catch_up.run)
+
+
+async def _serve_on(stack: AsyncExitStack, app: web.Application, sock: socket.socket) -> None:
+    """Serve ``app`` on the bound ``sock`` until the stack closes."""
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.SockSite(runner, sock).start()
 
 
 async def _start_agent(
