@@ -42,6 +42,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from bench import loadgen
 from bot import texts
 from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import Message
@@ -318,56 +319,137 @@ class Figures:
     writes_total: int = 0
 
 
-async def _measure(s: Setup) -> Figures:
-    loop = asyncio.get_running_loop()
-    figures = Figures()
-    for warm in range(len(s.replicas)):  # each replica's first proposal and approval, not counted
+async def _warm(s: Setup, figures: Figures) -> None:
+    """Each replica's first proposal and approval (imports, connections, caches), not counted."""
+    for warm in range(len(s.replicas)):
         card, region = await _propose(s, warm)
         await _click(s, warm, card)
         await _settled(s, card, region)
         figures.regions.append(region)
-    for race in range(RACES):
-        card, region = await _propose(s, race)
-        started = loop.time()
-        deliveries = await asyncio.gather(*(_click(s, i, card) for i in range(CLICKS)))
-        figures.acks += [d.elapsed for d in deliveries]
-        figures.ack_errors += sum(1 for d in deliveries if not d.ok)
-        figures.late += sum(1 for d in deliveries if d.ok and d.elapsed > ACK_TIMEOUT)
-        figures.race_to_write.append(await _settled(s, card, region) - started)
-        figures.regions.append(region)
-    for number in range(APPROVALS):
-        card, region = await _propose(s, number + 1)  # proposed on one replica, approved on the other
-        started = loop.time()
-        delivery = await _click(s, number, card)
-        if not delivery.ok:
-            figures.ack_errors += 1
-        figures.click_to_write.append(await _settled(s, card, region) - started)
-        figures.regions.append(region)
-    await asyncio.sleep(1.0)  # room for a second write, were one coming
+
+
+async def _race(s: Setup, figures: Figures, race: int) -> None:
+    """One proposal, clicked Approve ``CLICKS`` times at once, split across the replicas."""
+    card, region = await _propose(s, race)
+    started = asyncio.get_running_loop().time()
+    deliveries = await asyncio.gather(*(_click(s, i, card) for i in range(CLICKS)))
+    figures.acks += [d.elapsed for d in deliveries]
+    figures.ack_errors += sum(1 for d in deliveries if not d.ok)
+    figures.late += sum(1 for d in deliveries if d.ok and d.elapsed > ACK_TIMEOUT)
+    figures.race_to_write.append(await _settled(s, card, region) - started)
+    figures.regions.append(region)
+    await asyncio.sleep(0.5)  # the other clicks' replies are done before the next figure
+
+
+async def _single(s: Setup, figures: Figures, number: int) -> None:
+    """One proposal (posted through one replica), approved by one click (on the other, if any)."""
+    card, region = await _propose(s, number + 1)
+    started = asyncio.get_running_loop().time()
+    delivery = await _click(s, number, card)
+    if not delivery.ok:
+        figures.ack_errors += 1
+    figures.click_to_write.append(await _settled(s, card, region) - started)
+    figures.regions.append(region)
+
+
+def _count_writes(s: Setup, figures: Figures) -> None:
     figures.writes_per_region = {r: len(s.tap.for_region(r)) for r in figures.regions}
     figures.writes_total = len(s.tap.writes)
-    return figures
 
 
-async def _run_sqlite(workdir: Path) -> Figures:
-    async with _setup(str(workdir / "chatops.db"), 1, workdir, "sqlite") as s:
-        return await _measure(s)
+@dataclass
+class Floor:
+    """A bare Bolt app that only acks (``bench.bare_bolt``, in the bot's process_before_response mode),
+    clicked through the same harness on a pending card: what the harness and Bolt alone take."""
+
+    s: Setup
+    relay: BotRelay
+    card: Message
+    figures: Figures = field(default_factory=Figures)
+
+    async def burst(self, *, counted: bool = True) -> None:
+        deliveries = await asyncio.gather(
+            *(
+                self.relay.click(
+                    APPROVERS[i % 2],
+                    action_id=texts.ActionId.APPROVE,
+                    channel_id=CHANNEL,
+                    message_ts=self.card.ts,
+                )
+                for i in range(CLICKS)
+            )
+        )
+        if counted:
+            self.figures.acks += [d.elapsed for d in deliveries]
+            self.figures.ack_errors += sum(1 for d in deliveries if not d.ok)
+            self.figures.late += sum(1 for d in deliveries if d.ok and d.elapsed > ACK_TIMEOUT)
 
 
-async def _run_postgres(server: LocalPostgres, workdir: Path, replicas: int) -> Figures:
+@asynccontextmanager
+async def _floor(s: Setup) -> AsyncIterator[Floor]:
+    port = loadgen.free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ("--port", str(port), "--secret", SECRET, "--process-before-response")
+    process = await asyncio.to_thread(loadgen.start_server, "bench.bare_bolt", *args, ready_url=url)
+    try:
+        async with BotRelay(
+            s.fake, bot_url=url, signing_secret=SECRET, ack_timeout=MEASURE_ACK_TIMEOUT
+        ) as relay:
+            card, _region = await _propose(s, 0)  # pending, so its card has the Approve button
+            floor = Floor(s, relay, card)
+            await floor.burst(counted=False)  # connections and Bolt warmed up
+            yield floor
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 10)
+
+
+async def _postgres_database(server: LocalPostgres, name: str) -> str:
+    """A new database on ``server``, migrated once here so that replicas start on the same schema."""
     import asyncpg
 
-    name = f"chatops_{replicas}"
     conn = await asyncpg.connect(server.dsn("postgres"))
     try:
         await conn.execute(f"CREATE DATABASE {name}")
     finally:
         await conn.close()
     dsn = server.dsn(name)
-    store = await open_store_at(dsn)  # migrated once here, so the replicas start on the same schema
+    store = await open_store_at(dsn)
     await store.aclose()
-    async with _setup(dsn, replicas, workdir, f"postgres-{replicas}") as s:
-        return await _measure(s)
+    return dsn
+
+
+async def _measure_all(workdir: Path, server: LocalPostgres | None) -> tuple[dict[str, Figures], Figures]:
+    """Every set-up started at once, then measured in turn within each round, so that what else the
+    machine does meanwhile falls on all of them alike."""
+    async with AsyncExitStack() as stack:
+        setups = {
+            "1 replica, SQLite": await stack.enter_async_context(
+                _setup(str(workdir / "chatops.db"), 1, workdir, "sqlite")
+            )
+        }
+        if server is not None:
+            for replicas in (1, 2):
+                dsn = await _postgres_database(server, f"chatops_{replicas}")
+                name = f"{replicas} replica{'s' if replicas > 1 else ''}, PostgreSQL"
+                setups[name] = await stack.enter_async_context(
+                    _setup(dsn, replicas, workdir, f"postgres-{replicas}")
+                )
+        floor = await stack.enter_async_context(_floor(setups["1 replica, SQLite"]))
+        figures = {name: Figures() for name in setups}
+        for name, s in setups.items():
+            await _warm(s, figures[name])
+        for race in range(RACES):
+            await floor.burst()
+            for name, s in setups.items():
+                await _race(s, figures[name], race)
+        for number in range(APPROVALS):
+            for name, s in setups.items():
+                await _single(s, figures[name], number)
+        await asyncio.sleep(1.0)  # room for a second write, were one coming
+        for name, s in setups.items():
+            _count_writes(s, figures[name])
+        return figures, floor.figures
 
 
 def _ms(seconds: float) -> str:
@@ -377,12 +459,12 @@ def _ms(seconds: float) -> str:
 def _rows(name: str, f: Figures) -> tuple[str, str, str]:
     ack = (
         f"| {name} | {len(f.acks)} | {_ms(percentile(f.acks, 50))} | {_ms(percentile(f.acks, 95))} "
-        f"| {_ms(percentile(f.acks, 99))} | {_ms(max(f.acks))} | {f.late} | {f.ack_errors} |"
+        f"| {_ms(percentile(f.acks, 99))} | {_ms(percentile(f.acks, 100))} | {f.late} | {f.ack_errors} |"
     )
     write = (
         f"| {name} | {len(f.click_to_write)} | {_ms(percentile(f.click_to_write, 50))} "
         f"| {_ms(percentile(f.click_to_write, 95))} | {len(f.race_to_write)} "
-        f"| {_ms(percentile(f.race_to_write, 50))} | {_ms(max(f.race_to_write))} |"
+        f"| {_ms(percentile(f.race_to_write, 50))} | {_ms(percentile(f.race_to_write, 100))} |"
     )
     once = all(n == 1 for n in f.writes_per_region.values()) and f.writes_total == len(f.regions)
     exact = (
@@ -393,39 +475,40 @@ def _rows(name: str, f: Figures) -> tuple[str, str, str]:
 
 
 async def _main(postgres: bool) -> None:
-    results: dict[str, Figures] = {}
     skipped = ""
     with tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp:
         workdir = Path(tmp)
-        results["1 replica, SQLite"] = await _run_sqlite(workdir)
+        server: LocalPostgres | None = None
         if not postgres:
             skipped = "PostgreSQL skipped (--no-postgres)."
         else:
             try:
                 server = start_local(fsync=True)  # its own directory, which its account can reach
             except PostgresUnavailable as exc:
-                skipped = f"PostgreSQL could not start, so the two-replica rows are missing: {exc}"
-            else:
-                try:
-                    results["1 replica, PostgreSQL"] = await _run_postgres(server, workdir, 1)
-                    results["2 replicas, PostgreSQL"] = await _run_postgres(server, workdir, 2)
-                finally:
-                    server.stop()
+                skipped = f"PostgreSQL could not start, so its rows are missing: {exc}"
+        try:
+            results, floor = await _measure_all(workdir, server)
+        finally:
+            if server is not None:
+                server.stop()
     print("## Replicas: ack at 50 concurrent Approve clicks, approve -> PD write\n")
     print(
         f"Bot processes (`python -m bot`) on loopback HTTP; this process plays Slack (fake Web API, clicks "
-        f"signed as Slack signs them) and PD (the simulator, 5 stores, 200 regions, behind a tap that "
-        f"timestamps each write as it arrives), so the load generator shares its 2 cores with them. "
+        f"signed as Slack signs them) and PD (a simulator per set-up, 5 stores, 200 regions, behind a tap "
+        f"that timestamps each write as it arrives), so the load generator shares the 2 cores with them. "
         f"_1 replica, SQLite_: one bot on a temporary SQLite file. _1 replica, PostgreSQL_: one bot on a "
         f"PostgreSQL database (local server, fsync on). _2 replicas, PostgreSQL_: two bots on one such "
-        f"database, every burst and every proposal split across both. "
+        f"database, every burst and every proposal split across both. All set-ups run at once and are "
+        f"measured in turn within each round, so the machine's other work falls on all alike. "
         f"Race: {RACES} proposals, each clicked Approve {CLICKS} times at once by two approvers (one click "
-        f"approves; the others are told it is already decided, or busy beyond the work queue). "
+        f"approves; the others are told it is already decided, or busy beyond the work queue); "
+        f"_burst -> write_ is from the burst to PD receiving the one write. "
         f"Single: {APPROVALS} proposals, one Approve click each, on the replica that did not post the card. "
         f"Percentiles by nearest rank. An ack is timed from the request leaving this process to its "
-        f"answer, and this one event loop also serves the fake Web API the bots call while they work, so "
-        f"at 50 concurrent the figures carry this process's own queueing (`bench_ack` times acks from a "
-        f"load generator of its own).\n"
+        f"answer; this one event loop also serves the fake Web API the bots call while they work, so at "
+        f"50 concurrent the figures carry this process's own queueing: the _bare Bolt_ row is the same "
+        f"bursts on a Bolt app that only acks (`bench.bare_bolt`), once per round (`bench_ack` times "
+        f"acks from a load generator of its own).\n"
     )
     rows = {name: _rows(name, f) for name, f in results.items()}
     print(f"Ack of the Approve clicks, {CLICKS} concurrent (ms; target p99 < 50 at 50 concurrent):\n")
@@ -433,6 +516,7 @@ async def _main(postgres: bool) -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for ack, _write, _exact in rows.values():
         print(ack)
+    print(_rows("bare Bolt, only acks (the harness's floor)", floor)[0])
     print("\nApprove -> PD receives the write (ms; target p50 < 30 for a single click):\n")
     print("| set-up | single clicks | p50 | p95 | races | burst -> write p50 | burst -> write max |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
