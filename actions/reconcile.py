@@ -465,7 +465,11 @@ class Reconciler:
             if not due:
                 return []
             recent = await self._store.list_proposals(limit=_SCAN_LIMIT)
-            reverted = {p.undo_of for p in recent if p.undo_of is not None}
+            # An undo that expired unapproved (a person's nobody approved, or a revert cut off between its
+            # creation and its approval) undid nothing: the change is still due.
+            reverted = {
+                p.undo_of for p in recent if p.undo_of is not None and p.state is not ProposalState.EXPIRED
+            }
             complete_above = min(p.id for p in recent) if len(recent) >= _SCAN_LIMIT else 0
             done = []
             for proposal in sorted(due, key=lambda p: p.id):
@@ -479,7 +483,9 @@ class Reconciler:
                     )
                     continue
                 try:
-                    revert = await self._operations.revert(proposal, now=now)
+                    # Shielded: losing the sweeper's lease cancels the sweep, but a revert already
+                    # proposed is approved and sent, not left pending with nobody to approve it.
+                    revert = await asyncio.shield(self._operations.revert(proposal, now=now))
                 except Exception:
                     logger.exception("reverting proposal %s failed", proposal.id)
                     continue

@@ -176,6 +176,9 @@ async def running(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterato
         leases = Leases(
             store, replica=settings.replica, ttl=settings.lease_ttl_seconds, clock=clock, metrics=metrics
         )
+        # The heartbeat starts before, so it stops after, the work queue and the executors: while this
+        # replica may still claim or follow a proposal, the others see it alive and leave its claims be.
+        await _in_background(stack, "heartbeat", leases.keep(heartbeat_lease(settings.replica)).run)
         registry = build_registry(
             pds,
             config=clusters_config,
@@ -319,9 +322,7 @@ async def _start_recovery(
     notifier: SlackNotifier,
 ) -> None:
     """Settle what a crash left open (each cluster against its own PD), then start the loops that must
-    run on one replica at a time: each cluster's sweeper and the Slack catch-up, and this replica's
-    heartbeat (docs/replicas.md)."""
-    await _in_background(stack, "heartbeat", leases.keep(heartbeat_lease(settings.replica)).run)
+    run on one replica at a time: each cluster's sweeper and the Slack catch-up (docs/replicas.md)."""
     for runtime in registry.runtimes:
         await runtime.reconciler.startup()
         sweeper = leases.keep(

@@ -3,7 +3,8 @@
 One guarded upsert takes or renews a lease, inside a ``BEGIN IMMEDIATE`` transaction: SQLite lets one
 writer at a time through, across every process on the file, so two replicas can never both come out
 holding the same unexpired lease. The row is kept when a lease is released or expires, so ``token``
-(a fencing token) only ever grows: by one each time the owner changes. See docs/replicas.md.
+(a fencing token) only ever grows: by one with every new tenure (another owner, or the same owner
+again after its lease lapsed or was released), as on PostgreSQL. See docs/replicas.md.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ RELEASED_AT = to_db_time(datetime(1970, 1, 1, tzinfo=UTC))
 _ACQUIRE = """
 INSERT INTO leases (name, owner, token, expires_at) VALUES (:name, :owner, 1, :expires_at)
 ON CONFLICT (name) DO UPDATE SET
-    token = CASE WHEN leases.owner = excluded.owner THEN leases.token ELSE leases.token + 1 END,
+    token = CASE WHEN leases.owner = excluded.owner AND leases.expires_at > :now
+                 THEN leases.token ELSE leases.token + 1 END,
     owner = excluded.owner,
     expires_at = excluded.expires_at
 WHERE leases.owner = excluded.owner OR leases.expires_at <= :now

@@ -39,7 +39,7 @@ from store.postgres.db import PgDatabase, redact
 from store.sqlite import _require_positive
 
 if TYPE_CHECKING:
-    from actions.ports import ProposalStore
+    from actions.ports import LeaseStore, ProposalStore
 
 
 class PostgresProposalStore:
@@ -382,6 +382,7 @@ async def open_postgres_store(
 
 if TYPE_CHECKING:
     _conforms: type[ProposalStore] = PostgresProposalStore
+    _leases: type[LeaseStore] = PostgresProposalStore
 
 
 async def verify_at(dsn: str) -> chain.Verdict:

@@ -331,3 +331,33 @@ async def test_each_clusters_reconciler_settles_only_its_own_executing_and_follo
         assert [p.id for p in settled] == [proposal.id]
         await staging_runner.aclose()
         await prod_runner.aclose()
+
+
+async def test_a_revert_that_expired_unapproved_undid_nothing_and_is_made_again() -> None:
+    """A revert cut off between its creation and its approval (the sweeper's lease lost right there)
+    expires; the change it was to undo is still due, so the next sweep reverts it after all."""
+    async with ops_env() as env:
+        store_id = sorted(env.model.stores)[0]
+        proposal = await env.ops.propose(_evict(store_id, revert_after=60), actor=REQUESTER)
+        await env.ops.approve(proposal.id, actor=ALICE)
+        await env.executor.drain()
+        original = await env.ops.get(proposal.id)
+        assert original.preflight is not None
+        stranded = await env.store.create_proposal(
+            request=original.request,
+            tier=original.tier,
+            approvals_required=1,
+            preflight=original.preflight,
+            expires_at=env.clock.now + timedelta(seconds=30),
+            now=env.clock.now,
+            undo_of=original.id,
+        )
+        env.clock.advance(timedelta(minutes=2))
+        await env.reconciler.sweep_expired(env.clock.now)
+        assert (await env.ops.get(stranded.id)).state is ProposalState.EXPIRED
+        [revert] = await env.reconciler.revert_due(env.clock.now)
+        await env.executor.drain()
+        assert revert.id != stranded.id and revert.undo_of == original.id
+        assert (await env.ops.get(revert.id)).state is ProposalState.SUCCEEDED
+        assert store_id not in await env.pd.get_evict_leader_store_ids()
+        assert await env.reconciler.revert_due(env.clock.now) == []  # a succeeded revert counts

@@ -24,6 +24,19 @@ async def test_a_free_lease_is_taken_and_renewed_by_its_owner_with_the_same_toke
     assert renewed is not None and renewed.token == 1 and renewed.expires_at == T0 + timedelta(seconds=20)
 
 
+async def test_the_same_owner_after_its_lease_lapsed_or_was_released_starts_a_new_tenure(
+    store: SqliteProposalStore,
+) -> None:
+    """A holder paused past its expiry comes back with a newer token than the one it held, on both
+    stores, so work stamped with the old tenure can be told apart."""
+    assert (await store.acquire_lease("agent", owner="a", ttl=TTL, now=T0)) is not None
+    lapsed = await store.acquire_lease("agent", owner="a", ttl=TTL, now=T0 + timedelta(seconds=16))
+    assert lapsed is not None and lapsed.token == 2
+    await store.release_lease("agent", owner="a")
+    again = await store.acquire_lease("agent", owner="a", ttl=TTL, now=T0 + timedelta(seconds=17))
+    assert again is not None and again.token == 3
+
+
 async def test_another_owner_gets_nothing_until_the_lease_expires_then_a_new_token(
     store: SqliteProposalStore,
 ) -> None:
