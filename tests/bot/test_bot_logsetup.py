@@ -30,15 +30,32 @@ SETTINGS = Settings.load(
 EVERYTHING = (RESPONSE_URL, COMMANDS_URL, BOT_TOKEN, APP_TOKEN, USER_TOKEN, API_KEY, SIGNING_SECRET)
 
 
+# The loggers _emit_everywhere writes to. Bolt gives its app logger the root's level of the moment the
+# app is made, so a test that built an app earlier would leave it at WARNING, and its DEBUG line unsaid.
+EMITTERS = (
+    "slack_sdk.webhook.async_client",
+    "slack_bolt.AsyncApp",
+    "slack_sdk.socket_mode",
+    "bot",
+    "anthropic._base_client",
+    "bot.listeners",
+)
+
+
 @pytest.fixture
 def restore_root() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in EMITTERS}
+    for name in EMITTERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
     try:
         yield
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        for name, was in levels.items():
+            logging.getLogger(name).setLevel(was)
 
 
 def _emit_everywhere() -> None:
