@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import PurePath
@@ -27,7 +28,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import aiosqlite
 
-from store.errors import StoreError, translate
+from store.errors import StoreError, is_unavailable, translate
 from store.migrate import Migration, apply_migrations, require_current
 
 _P = ParamSpec("_P")
@@ -70,10 +71,24 @@ def _configure(conn: sqlite3.Connection, busy_ms: int, read_only: bool, migratio
     if read_only:
         require_current(conn, migrations)
         return
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    mode = _switch_to_wal(conn, busy_ms / 1000)
     if mode not in ("wal", "memory"):
         raise StoreError(f"could not switch the database to WAL mode (it stayed in {mode!r} mode)")
     apply_migrations(conn, migrations)
+
+
+def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
+    """``PRAGMA journal_mode = WAL``, tried again until ``busy_timeout`` while another connection holds
+    the file: two processes opening a new database at once race for the lock this switch needs, and
+    SQLite answers "database is locked" at once there instead of calling the busy handler."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if not is_unavailable(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.01)
 
 
 def _read_only_uri(path: str) -> str:
