@@ -2,8 +2,8 @@
 
 Every change of a proposal's state is written together with its ``events`` row (``from_state`` →
 ``to_state``; a new proposal's ``from_state`` is NULL), and ``events`` is append-only with increasing
-ids. So the counts are computed once with ``SELECT state, COUNT(*) … GROUP BY state`` and from then
-on brought up to date from the events written since (``id > last``), in one read snapshot: a scrape
+ids. So the counts are computed once with ``SELECT cluster, state, COUNT(*) … GROUP BY 1, 2`` and from
+then on brought up to date from the events written since (``id > last``), in one read snapshot: a scrape
 costs a lookup of the few newest events, whatever the number of proposals. (A full count walks the
 state index: some 25 ms at a hundred thousand proposals on a busy machine.)
 """
@@ -16,40 +16,6 @@ from dataclasses import dataclass, field
 from actions.models import ProposalState
 from store.connection import transaction
 
-
-@dataclass
-class StateTally:
-    """The counts as of event ``last_event`` (``None`` before the first full count)."""
-
-    counts: dict[ProposalState, int] | None = None
-    last_event: int = 0
-    full_counts: int = field(default=0)  # how many times every row was counted (tests look)
-
-
-def proposal_counts(conn: sqlite3.Connection, tally: StateTally) -> dict[ProposalState, int]:
-    """How many proposals are in each state (zero for a state none is in); updates ``tally``."""
-    with transaction(conn, write=False):
-        last = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
-        if tally.counts is None or last < tally.last_event:
-            counts = dict.fromkeys(ProposalState, 0)
-            for state, count in conn.execute("SELECT state, COUNT(*) FROM proposals GROUP BY state"):
-                counts[ProposalState(state)] = int(count)
-            tally.full_counts += 1
-        else:
-            counts = dict(tally.counts)
-            changes = conn.execute(
-                "SELECT from_state, to_state, COUNT(*) FROM events WHERE id > ? AND id <= ?"
-                " GROUP BY from_state, to_state",
-                (tally.last_event, last),
-            )
-            for before, after, count in changes:
-                if before is not None:
-                    counts[ProposalState(before)] -= int(count)
-                counts[ProposalState(after)] += int(count)
-    tally.counts, tally.last_event = counts, last
-    return dict(counts)
-
-
 ClusterState = tuple[str, ProposalState]
 
 # A proposal's cluster is in its request (never changed by an edit); rows from before clusters had
@@ -59,7 +25,8 @@ _CLUSTER = "COALESCE(json_extract({table}request_json, '$.cluster'), 'default')"
 
 @dataclass
 class ClusterTally:
-    """The counts per (cluster, state) as of event ``last_event``, kept like ``StateTally``."""
+    """The counts per (cluster, state) as of event ``last_event`` (``counts`` is None before the first
+    full count)."""
 
     counts: dict[ClusterState, int] | None = None
     last_event: int = 0
@@ -68,7 +35,7 @@ class ClusterTally:
 
 def cluster_counts(conn: sqlite3.Connection, tally: ClusterTally) -> dict[ClusterState, int]:
     """How many proposals of each cluster are in each state (every state of a cluster seen, zero or
-    not); counted once, then brought up to date from the events since, like ``proposal_counts``."""
+    not); counted once, then brought up to date from the events written since; updates ``tally``."""
     with transaction(conn, write=False):
         last = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
         if tally.counts is None or last < tally.last_event:

@@ -53,7 +53,6 @@ class SqliteProposalStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._appender = AuditAppender(db)
-        self._tally = counts.StateTally()
         self._cluster_tally = counts.ClusterTally()
 
     @property
@@ -385,13 +384,9 @@ class SqliteProposalStore:
         """How many Slack deliveries of each kind are owed."""
         return await self._db.run("count the Slack outbox", outbox.counts)
 
-    async def proposal_counts(self) -> dict[ProposalState, int]:
-        """How many proposals are in each state: counted once, then kept up to date from the events
-        written since (``store.counts``); no proposal is loaded."""
-        return await self._db.run("count proposals by state", counts.proposal_counts, self._tally)
-
     async def cluster_proposal_counts(self) -> dict[tuple[str, ProposalState], int]:
-        """``proposal_counts`` per cluster: (cluster, state) -> how many (``store.counts``)."""
+        """How many proposals of each cluster are in each state: counted once, then kept up to date
+        from the events written since (``store.counts``); no proposal is loaded."""
         return await self._db.run(
             "count proposals by cluster and state", counts.cluster_counts, self._cluster_tally
         )

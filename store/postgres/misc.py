@@ -15,7 +15,7 @@ import asyncpg
 from actions.models import ProposalState, Ticket
 from actions.ports import Lease
 from store.codec import TICKET_COLUMNS, dumps, from_db_time, ticket_from_row, to_db_time
-from store.counts import ClusterTally, StateTally
+from store.counts import ClusterTally
 from store.outbox import SlackDebt, SlackDebtKind
 
 # --- tickets -----------------------------------------------------------------------------------------
@@ -183,33 +183,6 @@ async def outbox_counts(conn: asyncpg.Connection) -> dict[SlackDebtKind, int]:
 # --- counts --------------------------------------------------------------------------------------------
 
 
-async def proposal_counts(conn: asyncpg.Connection, tally: StateTally) -> dict[ProposalState, int]:
-    """``store.counts.proposal_counts``: counted once, then followed through the events written since.
-
-    Run it in one snapshot (``PgDatabase.read``). Events take their ids under the chain's lock and
-    commit in id order, so a snapshot holds every event up to its newest one and none is skipped.
-    """
-    last = int(await conn.fetchval("SELECT COALESCE(MAX(id), 0) FROM events"))
-    if tally.counts is None or last < tally.last_event:
-        counts = dict.fromkeys(ProposalState, 0)
-        for state, count in await conn.fetch("SELECT state, COUNT(*) FROM proposals GROUP BY state"):
-            counts[ProposalState(state)] = int(count)
-        tally.full_counts += 1
-    else:
-        counts = dict(tally.counts)
-        for before, after, count in await conn.fetch(
-            "SELECT from_state, to_state, COUNT(*) FROM events WHERE id > $1 AND id <= $2"
-            " GROUP BY from_state, to_state",
-            tally.last_event,
-            last,
-        ):
-            if before is not None:
-                counts[ProposalState(before)] -= int(count)
-            counts[ProposalState(after)] += int(count)
-    tally.counts, tally.last_event = counts, last
-    return dict(counts)
-
-
 # A proposal's cluster is in its request (an edit never changes it); "default" for rows from before
 # clusters had names, as on SQLite (store.counts).
 _CLUSTER = "COALESCE(({table}request_json::jsonb) ->> 'cluster', 'default')"
@@ -220,7 +193,8 @@ async def cluster_counts(
 ) -> dict[tuple[str, ProposalState], int]:
     """``store.counts.cluster_counts``: per (cluster, state), followed through the events written since.
 
-    Run it in one snapshot (``PgDatabase.read``), for the reason ``proposal_counts`` gives.
+    Run it in one snapshot (``PgDatabase.read``). Events take their ids under the chain's lock and
+    commit in id order, so a snapshot holds every event up to its newest one and none is skipped.
     """
     last = int(await conn.fetchval("SELECT COALESCE(MAX(id), 0) FROM events"))
     if tally.counts is None or last < tally.last_event:

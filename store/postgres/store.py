@@ -53,7 +53,6 @@ class PostgresProposalStore:
     def __init__(self, db: PgDatabase) -> None:
         self._db = db
         self._appender = AuditAppender(write=self._append_rows)
-        self._tally = counts.StateTally()
         self._cluster_tally = counts.ClusterTally()
 
     @property
@@ -344,11 +343,8 @@ class PostgresProposalStore:
     async def slack_owed_counts(self) -> dict[SlackDebtKind, int]:
         return await self._db.read("count the Slack outbox", misc.outbox_counts)
 
-    async def proposal_counts(self) -> dict[ProposalState, int]:
-        return await self._db.read("count proposals by state", misc.proposal_counts, self._tally)
-
     async def cluster_proposal_counts(self) -> dict[tuple[str, ProposalState], int]:
-        """``proposal_counts`` per cluster: (cluster, state) -> how many."""
+        """How many proposals of each cluster are in each state (``store.counts.cluster_counts``)."""
         return await self._db.read(
             "count proposals by cluster and state", misc.cluster_counts, self._cluster_tally
         )

@@ -1,4 +1,4 @@
-"""Proposal counts by state for /metrics: counted once, then kept from the events written since."""
+"""Proposal counts by cluster and state for /metrics: counted once, then kept from the new events."""
 
 from __future__ import annotations
 
@@ -16,49 +16,47 @@ PENDING, APPROVED, REJECTED, EXPIRED = (
     ProposalState.REJECTED,
     ProposalState.EXPIRED,
 )
-
-
-async def _truth(store: SqliteProposalStore) -> dict[ProposalState, int]:
-    found = Counter(p.state for p in await store.list_proposals(limit=1000))
-    return {state: found.get(state, 0) for state in ProposalState}
-
-
-async def test_counts_follow_every_transition_without_counting_every_row_again(
-    store: SqliteProposalStore,
-) -> None:
-    assert await store.proposal_counts() == dict.fromkeys(ProposalState, 0)
-    first = await pending(store)
-    await approved(store)
-    rejected = await pending(store)
-    await store.reject(approval(rejected, "U0BOB", decision=Decision.REJECT))
-    await pending(store, ttl=timedelta(seconds=1))
-    await store.expire_due(now=T0 + timedelta(seconds=2))
-    counts = await store.proposal_counts()
-    assert counts == await _truth(store)
-    assert (counts[PENDING], counts[APPROVED], counts[REJECTED], counts[EXPIRED]) == (1, 1, 1, 1)
-    await store.add_approval(approval(first, "U0CAROL"), required=1)
-    counts = await store.proposal_counts()
-    assert counts == await _truth(store) and counts[PENDING] == 0 and counts[APPROVED] == 2
-    assert store._tally.full_counts == 1  # every later scrape read only the new events
-
-
-async def test_counts_see_what_another_process_wrote(db_path: str, store: SqliteProposalStore) -> None:
-    await pending(store)
-    assert (await store.proposal_counts())[PENDING] == 1
-    other = await open_store(db_path)
-    try:
-        await pending(other)
-        await approved(other)
-    finally:
-        await other.aclose()
-    counts = await store.proposal_counts()
-    assert counts == await _truth(store) and counts[PENDING] == 2 and counts[APPROVED] == 1
+DEFAULT = "default"  # the cluster of a request that names none
 
 
 async def _truth_by_cluster(store: SqliteProposalStore) -> dict[tuple[str, ProposalState], int]:
     found = Counter((p.request.cluster, p.state) for p in await store.list_proposals(limit=1000))
     clusters = {cluster for cluster, _ in found}
     return {(c, state): found.get((c, state), 0) for c in clusters for state in ProposalState}
+
+
+async def test_counts_follow_every_transition_without_counting_every_row_again(
+    store: SqliteProposalStore,
+) -> None:
+    assert await store.cluster_proposal_counts() == {}
+    first = await pending(store)
+    await approved(store)
+    rejected = await pending(store)
+    await store.reject(approval(rejected, "U0BOB", decision=Decision.REJECT))
+    await pending(store, ttl=timedelta(seconds=1))
+    await store.expire_due(now=T0 + timedelta(seconds=2))
+    counts = await store.cluster_proposal_counts()
+    assert counts == await _truth_by_cluster(store)
+    assert [counts[(DEFAULT, state)] for state in (PENDING, APPROVED, REJECTED, EXPIRED)] == [1, 1, 1, 1]
+    await store.add_approval(approval(first, "U0CAROL"), required=1)
+    counts = await store.cluster_proposal_counts()
+    assert counts == await _truth_by_cluster(store)
+    assert counts[(DEFAULT, PENDING)] == 0 and counts[(DEFAULT, APPROVED)] == 2
+    assert store._cluster_tally.full_counts == 1  # every later scrape read only the new events
+
+
+async def test_counts_see_what_another_process_wrote(db_path: str, store: SqliteProposalStore) -> None:
+    await pending(store)
+    assert (await store.cluster_proposal_counts())[(DEFAULT, PENDING)] == 1
+    other = await open_store(db_path)
+    try:
+        await pending(other)
+        await approved(other)
+    finally:
+        await other.aclose()
+    counts = await store.cluster_proposal_counts()
+    assert counts == await _truth_by_cluster(store)
+    assert counts[(DEFAULT, PENDING)] == 2 and counts[(DEFAULT, APPROVED)] == 1
 
 
 async def test_counts_by_cluster_follow_every_transition(store: SqliteProposalStore) -> None:
