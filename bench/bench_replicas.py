@@ -48,6 +48,7 @@ from bot.playground.fake_slack import FakeSlack
 from bot.playground.model import Message
 from bot.playground.relay import ACK_TIMEOUT, BotRelay, Delivery
 from pd.simulator import ClusterModel, SimulatorServer
+from pd.simulator.hop import HttpHop
 from pd.simulator.topology import VOTER
 from store.backend import open_store_at
 from store.postgres.local import LocalPostgres, PostgresUnavailable, start_local
@@ -61,7 +62,6 @@ RACES = int(os.environ.get("BENCH_REPLICA_RACES", "6"))
 APPROVALS = int(os.environ.get("BENCH_REPLICA_APPROVALS", "15"))
 START_TIMEOUT = 60.0
 MEASURE_ACK_TIMEOUT = 15.0  # longer than Slack's 3 s, so a late ack is measured rather than cut off
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"}
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -86,43 +86,17 @@ class Write:
 
 
 @dataclass
-class WriteTap:
+class WriteTap(HttpHop):
     """A transparent HTTP hop in front of the simulator that timestamps every write as it arrives."""
 
-    target: str
     writes: list[Write] = field(default_factory=list)
-    url: str = ""
-    _runner: web.AppRunner | None = None
-    _session: aiohttp.ClientSession | None = None
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         arrived = asyncio.get_running_loop().time()
         body = await request.read()
         if request.method != "GET":
             self.writes.append(Write(arrived, request.method, request.path, _region_of(body)))
-        assert self._session is not None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        async with self._session.request(
-            request.method, self.target + request.path_qs, data=body, headers=headers
-        ) as answer:
-            payload = await answer.read()
-            kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
-            return web.Response(status=answer.status, body=payload, headers=kept)
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession(auto_decompress=False)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
+        return await self.relay(request, body)
 
     def for_region(self, region: int) -> list[Write]:
         return [w for w in self.writes if w.region == region]

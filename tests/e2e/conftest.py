@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -29,13 +28,13 @@ from bot.playground.model import Message
 from bot.playground.relay import BotRelay
 from bot.settings import Settings
 from pd.simulator import ClusterModel, SimulatorServer
+from pd.simulator.hop import HttpHop
 from pd.simulator.topology import VOTER
 from tests.timing import RELAY_ACK_TIMEOUT
 
 SECRET = "e2e-signing-secret"
 CHANNEL = "C0OPS"
 ALICE, BOB, CAROL, GUEST = "U0ALICE", "U0BOB", "U0CAROL", "U0GUEST"
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"}
 
 
 @dataclass(frozen=True)
@@ -49,17 +48,13 @@ class Seen:
 
 
 @dataclass
-class PDTap:
+class PDTap(HttpHop):
     """A recording HTTP hop in front of the simulator; ``die_on_write`` takes PD away mid-write."""
 
-    target: str
     seen: list[Seen] = field(default_factory=list)
     die_on_write: bool = False
     down: bool = False
     read_delay: float = 0.0  # seconds every GET waits before it is forwarded (a slow PD)
-    _runner: web.AppRunner | None = None
-    _session: aiohttp.ClientSession | None = None
-    url: str = ""
 
     def writes(self, path_prefix: str = "/pd/api/v1/") -> list[Seen]:
         return [s for s in self.seen if s.method != "GET" and s.path.startswith(path_prefix)]
@@ -75,29 +70,7 @@ class PDTap:
             assert request.transport is not None
             request.transport.abort()
             return web.Response(status=502)  # never written: the connection is gone
-        assert self._session is not None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        async with self._session.request(
-            request.method, self.target + request.path_qs, data=body, headers=headers
-        ) as answer:
-            payload = await answer.read()
-            kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
-            return web.Response(status=answer.status, body=payload, headers=kept)
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession(auto_decompress=False)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
+        return await self.relay(request, body)
 
 
 @dataclass
